@@ -1,0 +1,91 @@
+"""`cancel-order-bot`: Socket Mode when SLACK_APP_TOKEN is set, else (or with --http) HTTP mode."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.app import SLACK_EVENTS_PATH, BotRuntime, create_web_app
+from bot.config import Settings, describe_settings_error
+
+logger = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="cancel-order-bot",
+        description="Slack app: cancel MouvONE customer orders after a second person's approval.",
+    )
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help=f"serve Slack's requests over HTTP at POST {SLACK_EVENTS_PATH} on PORT, "
+        "even when SLACK_APP_TOKEN is set",
+    )
+    return parser.parse_args(argv)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()  # values come from the environment
+    except ValidationError as error:
+        print(describe_settings_error(error), file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.http or not settings.socket_mode:
+        if settings.slack_signing_secret is None:
+            print(
+                "The bot cannot start: SLACK_SIGNING_SECRET is missing (HTTP mode needs it).",
+                file=sys.stderr,
+            )
+            raise SystemExit(EXIT_CONFIG)
+        logger.info("HTTP mode on %s:%d%s", settings.host, settings.port, SLACK_EVENTS_PATH)
+        web.run_app(
+            create_web_app(BotRuntime(settings)),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            handle_signals=True,
+        )
+    else:
+        asyncio.run(run_socket_mode(settings))
+
+
+async def run_socket_mode(settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    assert settings.slack_app_token is not None
+    runtime = BotRuntime(settings)
+    await runtime.start()
+    handler = AsyncSocketModeHandler(runtime.bolt_app, settings.slack_app_token.get_secret_value())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        logger.info("Socket Mode connected")
+        await stop.wait()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+        await runtime.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+"""Every Block Kit message and view of the bot, built from data by pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.approval import Denial
+from bot.catalogue import (
+    FAILURES,
+    CatalogueEntry,
+    FailureKind,
+    Language,
+    entry_for_code,
+)
+from bot.ids import SLASH_COMMAND, ActionId, BlockId, CallbackId, InputActionId
+from bot.requests import CancelRequest, RequestStatus
+
+SECTION_TEXT_LIMIT = 3000
+
+
+def escape(text: str) -> str:
+    """Escape user or API text for mrkdwn, so it cannot mention, link or format by accident."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_date(moment: datetime) -> str:
+    """A date Slack shows in each reader's own time zone."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def mention(approver_id: str) -> str:
+    return f"<!subteam^{approver_id}>" if approver_id.startswith("S") else f"<@{approver_id}>"
+
+
+def _clip(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=_clip(text))
+
+
+# -- the approval request message --------------------------------------------------------
+
+
+def request_summary_text(request: CancelRequest) -> str:
+    """Notification text: what shows in push notifications and screen readers."""
+    return (
+        f"Cancel request for order {request.order_id} by <@{request.requester_id}>: "
+        + {
+            RequestStatus.PENDING: "waiting for approval",
+            RequestStatus.APPROVED: "approved, cancelling",
+            RequestStatus.EXECUTING: "approved, cancelling",
+            RequestStatus.SUCCEEDED: "cancelled",
+            RequestStatus.FAILED: "not cancelled",
+            RequestStatus.UNKNOWN: "outcome unknown",
+            RequestStatus.REJECTED: "rejected",
+            RequestStatus.WITHDRAWN: "withdrawn",
+        }[request.status]
+    )
+
+
+def _status_line(request: CancelRequest, approvers: Sequence[str]) -> str:
+    decided = (
+        f"<@{request.decided_by}> {slack_date(request.decided_at)}"
+        if request.decided_by and request.decided_at
+        else "an approver"
+    )
+    match request.status:
+        case RequestStatus.PENDING:
+            who = ", ".join(mention(a) for a in approvers)
+            return f":hourglass_flowing_sand: Waiting for approval by {who}"
+        case RequestStatus.APPROVED | RequestStatus.EXECUTING:
+            return f":arrows_counterclockwise: Approved by {decided} — cancelling in MouvONE…"
+        case RequestStatus.SUCCEEDED:
+            return f":white_check_mark: *Cancelled in MouvONE* — approved by {decided}"
+        case RequestStatus.FAILED:
+            entry = outcome_entry(request)
+            code = request.outcome_code or request.outcome_failure or "error"
+            return (
+                f":x: *Not cancelled*: {escape(entry.text(Language.EN).title)} (`{escape(code)}`)"
+                f" — approved by {decided}. Details in the thread."
+            )
+        case RequestStatus.UNKNOWN:
+            return (
+                f":warning: *Outcome unknown*: MouvONE did not answer in time — approved by "
+                f"{decided}. Check the order in MouvONE; details in the thread."
+            )
+        case RequestStatus.REJECTED:
+            note = f": {escape(request.decision_note)}" if request.decision_note else ""
+            return f":no_entry_sign: Rejected by {decided}{note}"
+        case RequestStatus.WITHDRAWN:
+            note = f": {escape(request.decision_note)}" if request.decision_note else ""
+            return f":heavy_minus_sign: Withdrawn{note}"
+
+
+def build_request_blocks(request: CancelRequest, approvers: Sequence[str]) -> list[Block]:
+    """The request message in the channel, in whatever state the request is."""
+    reason = escape(request.reason) if request.reason else "_No reason given_"
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=f"Cancel order {request.order_id}?", emoji=True)),
+        SectionBlock(
+            fields=[
+                _md(f"*Order*\n`{request.order_id}`"),
+                _md(f"*Requested by*\n<@{request.requester_id}>"),
+                _md(f"*Reason*\n{_clip(reason, 1900)}"),
+                _md(f"*Requested*\n{slack_date(request.created_at)}"),
+            ]
+        ),
+        SectionBlock(block_id="cancel-order-status", text=_md(_status_line(request, approvers))),
+    ]
+    if request.is_pending:
+        blocks.append(
+            ActionsBlock(
+                block_id=BlockId.DECISION,
+                elements=[
+                    ButtonElement(
+                        text="Approve",
+                        action_id=ActionId.APPROVE,
+                        value=request.id,
+                        style="primary",
+                        confirm=ConfirmObject(
+                            title="Cancel this order?",
+                            text=_md(
+                                f"Order `{request.order_id}` will be cancelled in MouvONE. "
+                                "This cannot be undone from Slack."
+                            ),
+                            confirm="Yes, cancel it",
+                            deny="Back",
+                            style="danger",
+                        ),
+                    ),
+                    ButtonElement(
+                        text="Reject",
+                        action_id=ActionId.REJECT,
+                        value=request.id,
+                        style="danger",
+                    ),
+                ],
+            )
+        )
+    blocks.append(ContextBlock(elements=[_md(f"Request `{request.id[:12]}`")]))
+    return blocks
+
+
+# -- outcome in the thread ----------------------------------------------------------------
+
+
+def outcome_entry(request: CancelRequest) -> CatalogueEntry:
+    if request.outcome_code:
+        return entry_for_code(request.outcome_code)
+    if request.outcome_failure:
+        try:
+            return FAILURES[FailureKind(request.outcome_failure)]
+        except ValueError:
+            pass
+    return FAILURES[FailureKind.UNEXPECTED_STATUS]
+
+
+def build_outcome_blocks(
+    request: CancelRequest, language: Language = Language.EN
+) -> tuple[str, list[Block]]:
+    """The thread reply that says what MouvONE did with the cancel. Returns (text, blocks)."""
+    requester = f"<@{request.requester_id}>"
+    approver = f"<@{request.decided_by}>" if request.decided_by else "an approver"
+    if request.status is RequestStatus.SUCCEEDED:
+        headline = f":white_check_mark: *Order `{request.order_id}` is cancelled in MouvONE.*"
+        if request.outcome_code:
+            explanation = entry_for_code(request.outcome_code).text(language)
+            headline += f"\n{escape(explanation.meaning)}"
+        body = f"{headline}\nRequested by {requester}, approved by {approver}."
+        blocks: list[Block] = [SectionBlock(text=_md(body))]
+        if request.outcome_note:
+            blocks.append(ContextBlock(elements=[_md(f"Note: {escape(request.outcome_note)}")]))
+        return f"Order {request.order_id} is cancelled in MouvONE.", blocks
+
+    entry = outcome_entry(request)
+    text = entry.text(language)
+    code = request.outcome_code or request.outcome_failure or "unknown"
+    icon = ":warning:" if request.status is RequestStatus.UNKNOWN else ":x:"
+    lead = (
+        f"{icon} *Order `{request.order_id}`: outcome unknown.*"
+        if request.status is RequestStatus.UNKNOWN
+        else f"{icon} *Order `{request.order_id}` was not cancelled.*"
+    )
+    body = (
+        f"{lead} {requester}\n*{escape(text.title)}* (`{escape(code)}`)\n"
+        f"{escape(text.meaning)}\n*What to do:* {escape(text.next_step)}"
+    )
+    blocks = [SectionBlock(text=_md(body))]
+    details = []
+    if request.outcome_message:
+        details.append(f"MouvONE said: “{escape(_clip(request.outcome_message, 500))}”")
+    if request.outcome_timestamp:
+        details.append(f"at {escape(request.outcome_timestamp)}")
+    if request.outcome_http_status:
+        details.append(f"HTTP {request.outcome_http_status}")
+    if entry.retry_can_help:
+        details.append("trying again later may help")
+    if details:
+        blocks.append(ContextBlock(elements=[_md(" · ".join(details))]))
+    fallback = f"Order {request.order_id} was not cancelled: {text.title} ({code})"
+    return fallback, blocks
+
+
+# -- rejection ------------------------------------------------------------------------------
+
+
+def build_rejection_reply(request: CancelRequest) -> str:
+    note = f"\n>{escape(request.decision_note)}" if request.decision_note else ""
+    return (
+        f":no_entry_sign: <@{request.requester_id}>, <@{request.decided_by}> rejected the "
+        f"cancel of `{request.order_id}`. Nothing was sent to MouvONE.{note}"
+    )
+
+
+def build_reject_modal(request: CancelRequest) -> View:
+    return View(
+        type="modal",
+        callback_id=CallbackId.REJECT_MODAL,
+        private_metadata=request.id,
+        title=PlainTextObject(text="Reject cancel request"),
+        submit=PlainTextObject(text="Reject"),
+        close=PlainTextObject(text="Back"),
+        blocks=[
+            SectionBlock(
+                text=_md(
+                    f"Reject the cancel of `{request.order_id}` requested by "
+                    f"<@{request.requester_id}>?"
+                )
+            ),
+            InputBlock(
+                block_id=BlockId.REJECT_REASON,
+                label=PlainTextObject(text="Reason (optional)"),
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=InputActionId.REJECT_REASON,
+                    multiline=True,
+                    max_length=500,
+                    placeholder=PlainTextObject(text="Shown to the requester in the thread"),
+                ),
+            ),
+        ],
+    )
+
+
+# -- private replies -------------------------------------------------------------------------
+
+
+def usage_text(order_id_pattern: str) -> str:
+    return (
+        f"*Usage:* `{SLASH_COMMAND} ORDER_ID [reason]`, for example "
+        f"`{SLASH_COMMAND} CDE0000000001 customer asked to cancel`.\n"
+        f"An order id looks like `CDE0000000001` (pattern `{escape(order_id_pattern)}`). "
+        "One order per request. An approver then approves or rejects it in the channel."
+    )
+
+
+def build_usage_blocks(problem: str | None, order_id_pattern: str) -> list[Block]:
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(SectionBlock(text=_md(f":warning: {escape(problem)} Nothing was sent.")))
+    blocks.append(SectionBlock(text=_md(usage_text(order_id_pattern))))
+    return blocks
+
+
+def denial_text(
+    denial: Denial | None, request: CancelRequest | None, approvers: Sequence[str]
+) -> str:
+    match denial:
+        case Denial.NOT_FOUND | Denial.WRONG_MESSAGE | None:
+            return "This cancel request does not exist or the button was altered. Nothing changed."
+        case Denial.NOT_APPROVER:
+            who = ", ".join(mention(a) for a in approvers)
+            return (
+                "Only the approvers named for this bot can approve or reject cancel requests "
+                f"(ask {who}). Nothing changed."
+            )
+        case Denial.OWN_REQUEST:
+            return "You cannot approve your own cancel request: another approver has to."
+        case Denial.MEMBERSHIP_UNKNOWN:
+            return (
+                "I could not check the approvers' user group in Slack just now. Nothing changed; "
+                "try again in a minute."
+            )
+        case Denial.ALREADY_DECIDED:
+            return already_decided_text(request)
+
+
+def already_decided_text(request: CancelRequest | None) -> str:
+    if request is None:
+        return "This cancel request no longer exists. Nothing changed."
+    when = f" {slack_date(request.decided_at)}" if request.decided_at else ""
+    by = f" by <@{request.decided_by}>" if request.decided_by else ""
+    verb = {
+        RequestStatus.REJECTED: "rejected",
+        RequestStatus.WITHDRAWN: "withdrawn",
+    }.get(request.status, "approved")
+    return f"This cancel request was already {verb}{by}{when}. Nothing changed."
+
+
+def build_not_posted_text(error: str) -> str:
+    return (
+        f"I could not post the approval request in this channel (`{escape(error)}`). "
+        "Invite me to the channel (`/invite @Cancel Order`) and try again. Nothing was sent "
+        "to MouvONE."
+    )

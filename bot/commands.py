@@ -1,0 +1,79 @@
+"""Parsing of the `/cancel-order` command text: one pure function, tested without Slack."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_COMMAND_LENGTH = 1000
+MAX_REASON_LENGTH = 500
+
+# Characters a person does not type on purpose and that can hide or reorder text:
+# control (Cc), format (Cf: zero-width, bidi overrides), private use, unassigned, surrogates.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs"})
+_ALLOWED_CONTROLS = frozenset({"\n", "\t"})
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+class UsageError(ValueError):
+    """The command text is not a valid request; the message says why, for the requester."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelArgs:
+    order_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HelpArgs:
+    pass
+
+
+def _check_characters(text: str) -> None:
+    for char in text:
+        if char in _ALLOWED_CONTROLS:
+            continue
+        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+            raise UsageError("The text contains invisible or control characters; type it again.")
+
+
+def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> CancelArgs | HelpArgs:
+    """Split `ORDER_ID [reason…]`, validating the id against the configured pattern.
+
+    Ids are matched case-insensitively and returned in upper case.
+    """
+    if len(text) > MAX_COMMAND_LENGTH:
+        raise UsageError(
+            f"The text is too long ({len(text)} characters, at most {MAX_COMMAND_LENGTH})."
+        )
+    _check_characters(text)
+    stripped = text.strip()
+    if not stripped:
+        raise UsageError("Give the id of the order to cancel.")
+    if stripped.lower() in {"help", "aide", "?"}:
+        return HelpArgs()
+
+    parts = stripped.split(maxsplit=1)
+    first = parts[0]
+    reason = parts[1].strip() if len(parts) > 1 else ""
+    candidates = [item for item in _SEPARATORS.split(first) if item]
+    if len(candidates) > 1:
+        raise UsageError("One order per request: send one `/cancel-order` for each order.")
+    if not order_id_pattern.fullmatch(first):
+        raise UsageError(f"`{_shown(first)}` is not an order id.")
+    next_word = _SEPARATORS.split(reason, maxsplit=1)[0] if reason else ""
+    if next_word and order_id_pattern.fullmatch(next_word):
+        raise UsageError("One order per request: send one `/cancel-order` for each order.")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise UsageError(
+            f"The reason is too long ({len(reason)} characters, at most {MAX_REASON_LENGTH})."
+        )
+    return CancelArgs(order_id=first.upper(), reason=reason)
+
+
+def _shown(token: str) -> str:
+    """A bad token echoed back safely: short, and without characters that break inline code."""
+    cleaned = token.replace("`", "'")
+    return cleaned if len(cleaned) <= 40 else cleaned[:40] + "…"

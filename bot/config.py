@@ -1,0 +1,117 @@
+"""The bot's configuration: one pydantic-settings class, read once at start and passed down."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SOGET_API_URL = "https://soget-api-integration.azure-api.net/customer-orders/v1"
+DEFAULT_ORDER_ID_PATTERN = r"CDE\d{10}"
+
+# Slack ids: users (U…), Enterprise Grid users (W…), user groups (S…).
+_APPROVER_ID = re.compile(r"[UWS][A-Z0-9]{2,}")
+
+
+class Settings(BaseSettings):
+    """Every setting comes from an environment variable of the same name (or `.env`)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None  # required in HTTP mode
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    soget_api_url: str = DEFAULT_SOGET_API_URL
+    soget_access_token: SecretStr
+    soget_api_key: SecretStr
+    soget_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    soget_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+
+    cancel_approvers: Annotated[tuple[str, ...], NoDecode]
+    allow_self_approval: bool = False
+    order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN
+
+    database_path: Path = Path("data/cancel-order-bot.sqlite3")
+    host: str = "0.0.0.0"  # noqa: S104 - the HTTP mode serves Slack from outside the container
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("slack_api_url", "soget_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_trailing_slash(cls, value: str) -> str:
+        # slack_sdk joins method names straight onto the base URL.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("soget_api_url")
+    @classmethod
+    def _soget_no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("cancel_approvers", mode="before")
+    @classmethod
+    def _split_approvers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("cancel_approvers")
+    @classmethod
+    def _check_approvers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one approver (Slack user id U… or user group id S…)")
+        bad = [item for item in value if not _APPROVER_ID.fullmatch(item)]
+        if bad:
+            raise ValueError(
+                f"not Slack user or user group ids: {', '.join(bad)} "
+                "(expected ids such as U0123ABCD or S0123ABCD, not names)"
+            )
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("order_id_pattern")
+    @classmethod
+    def _check_pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def compiled_order_id_pattern(self) -> re.Pattern[str]:
+        return re.compile(self.order_id_pattern, re.IGNORECASE)
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """A one-screen explanation naming each bad variable; never echoes a value (secrets)."""
+    lines = ["The bot cannot start: its configuration is incomplete or wrong."]
+    for item in error.errors(include_input=False, include_url=False):
+        variable = str(item["loc"][0]).upper() if item["loc"] else "(configuration)"
+        message = "is missing" if item["type"] == "missing" else str(item["msg"])
+        message = message.removeprefix("Value error, ")
+        lines.append(f"  - {variable}: {message}")
+    lines.append(
+        "Set these as environment variables (or in a .env file); README.md lists them all."
+    )
+    return "\n".join(lines)

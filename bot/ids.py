@@ -1,0 +1,25 @@
+"""Identifiers shared by the Block Kit builders, the listener registrations and manifest.yml."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+SLASH_COMMAND = "/cancel-order"
+
+
+class ActionId(StrEnum):
+    APPROVE = "cancel-order-approve"
+    REJECT = "cancel-order-reject"
+
+
+class CallbackId(StrEnum):
+    REJECT_MODAL = "cancel-order-reject-modal"
+
+
+class BlockId(StrEnum):
+    DECISION = "cancel-order-decision"
+    REJECT_REASON = "cancel-order-reject-reason"
+
+
+class InputActionId(StrEnum):
+    REJECT_REASON = "reject-reason-input"

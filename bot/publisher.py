@@ -1,0 +1,75 @@
+"""Everything the bot says in Slack goes through here: Web API calls around the builders."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import blocks
+from bot.requests import CancelRequest
+
+logger = logging.getLogger(__name__)
+
+
+class SlackPublisher:
+    def __init__(self, client: AsyncWebClient, approvers: Sequence[str]) -> None:
+        self._client = client
+        self._approvers = tuple(approvers)
+
+    async def post_request(self, request: CancelRequest) -> str:
+        """Post the approval request in its channel; returns the message ts."""
+        response = await self._client.chat_postMessage(
+            channel=request.channel_id,
+            text=blocks.request_summary_text(request),
+            blocks=blocks.build_request_blocks(request, self._approvers),
+            unfurl_links=False,
+        )
+        return str(response["ts"])
+
+    async def show_state(self, request: CancelRequest) -> None:
+        """Redraw the request message for the request's current state."""
+        if request.message_ts is None:
+            return
+        await self._client.chat_update(
+            channel=request.channel_id,
+            ts=request.message_ts,
+            text=blocks.request_summary_text(request),
+            blocks=blocks.build_request_blocks(request, self._approvers),
+        )
+
+    async def post_outcome(self, request: CancelRequest) -> None:
+        """Reply in the request's thread with the outcome, then redraw the request message."""
+        text, outcome_blocks = blocks.build_outcome_blocks(request)
+        await self._client.chat_postMessage(
+            channel=request.channel_id,
+            thread_ts=request.message_ts,
+            text=text,
+            blocks=outcome_blocks,
+            unfurl_links=False,
+        )
+        await self.show_state(request)
+
+    async def post_rejection(self, request: CancelRequest) -> None:
+        await self.show_state(request)
+        await self._client.chat_postMessage(
+            channel=request.channel_id,
+            thread_ts=request.message_ts,
+            text=blocks.build_rejection_reply(request),
+        )
+
+    async def tell(self, channel_id: str, user_id: str, text: str) -> None:
+        """A private message to one user in a channel; failures are logged, not raised."""
+        try:
+            await self._client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+        except SlackApiError as exc:
+            logger.warning(
+                "could not tell %s in %s: %s", user_id, channel_id, exc.response.get("error")
+            )
+
+    async def group_members(self, group_id: str) -> list[str]:
+        response = await self._client.usergroups_users_list(usergroup=group_id)
+        users: list[object] = response.get("users", [])
+        return [str(user) for user in users]

@@ -1,0 +1,317 @@
+"""Typed client for SOGET's customer-orders API (MouvONE, formerly S'mouv).
+
+Error hierarchy (catch at the level you need):
+
+    SogetError
+    ├── SogetApiError          documented body {timestamp, code, message}: a business answer
+    ├── SogetHttpError         non-2xx without the documented body (gateway 401/403, 404, 5xx…)
+    ├── SogetInvalidResponse   an answer we cannot read (not JSON, wrong shape)
+    ├── SogetUnreachable       the request never reached the API (connect, TLS): nothing done
+    └── SogetTimeout           the request was sent but no answer came: the outcome is unknown
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from bot.catalogue import FailureKind
+
+logger = logging.getLogger(__name__)
+
+# Statuses worth another try: the gateway or the backend did not process the call.
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class SogetError(Exception):
+    """Base of every failure of a SOGET call. Messages never carry credentials."""
+
+    failure_kind: FailureKind = FailureKind.UNEXPECTED_STATUS
+    http_status: int | None = None
+
+
+class SogetApiError(SogetError):
+    """The API answered with its documented error body."""
+
+    def __init__(
+        self, *, http_status: int, code: str, message: str | None, timestamp: str | None
+    ) -> None:
+        super().__init__(f"SOGET answered {http_status} {code}")
+        self.http_status = http_status
+        self.code = code
+        self.api_message = message
+        self.api_timestamp = timestamp
+        self.failure_kind = FailureKind.UNKNOWN_CODE
+
+
+class SogetHttpError(SogetError):
+    """A non-2xx answer without the documented body, classified by status."""
+
+    def __init__(self, http_status: int, retry_after: float | None = None) -> None:
+        super().__init__(f"SOGET answered HTTP {http_status} without an error code")
+        self.http_status = http_status
+        self.retry_after = retry_after
+        self.failure_kind = _kind_for_status(http_status)
+
+
+class SogetInvalidResponse(SogetError):
+    failure_kind = FailureKind.INVALID_BODY
+
+    def __init__(self, http_status: int, detail: str) -> None:
+        super().__init__(f"SOGET answered HTTP {http_status} with a body we cannot read: {detail}")
+        self.http_status = http_status
+
+
+class SogetUnreachable(SogetError):
+    """Nothing reached the API, so nothing was changed."""
+
+    def __init__(self, detail: str, *, tls: bool = False) -> None:
+        super().__init__(f"SOGET could not be reached: {detail}")
+        self.failure_kind = FailureKind.TLS_FAILURE if tls else FailureKind.CONNECTION_FAILED
+
+
+class SogetTimeout(SogetError):
+    """The call was sent and no answer came in time: it may or may not have been applied."""
+
+    failure_kind = FailureKind.TIMEOUT
+
+
+def _kind_for_status(status: int) -> FailureKind:
+    if status == 401:
+        return FailureKind.GATEWAY_UNAUTHORIZED
+    if status == 403:
+        return FailureKind.GATEWAY_FORBIDDEN
+    if status == 404:
+        return FailureKind.ENDPOINT_NOT_FOUND
+    if status == 408:
+        return FailureKind.REQUEST_TIMEOUT_STATUS
+    if status == 429:
+        return FailureKind.RATE_LIMITED
+    if status >= 500:
+        return FailureKind.SERVER_ERROR
+    return FailureKind.UNEXPECTED_STATUS
+
+
+class ApiErrorBody(BaseModel):
+    """The documented error body of every operation."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    code: str = Field(min_length=1)
+    message: str | None = None
+    timestamp: str | None = None
+
+
+class Actor(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    code: str | None = None
+    name: str | None = None
+
+
+class Container(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    reference: str | None = None
+    type: str | None = None
+
+
+class CustomerOrder(BaseModel):
+    """The fields of `GET /customer-orders/{id}` an approver needs to decide."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    customer_order_id: str = Field(alias="customerOrderId")
+    type: str
+    status: str
+    transport_order_number: str | None = Field(default=None, alias="transportOrderNumber")
+    container: Container | None = None
+    contractor: Actor | None = None
+    carrier: Actor | None = None
+    date: datetime | None = None
+    client_reference: str | None = Field(default=None, alias="clientReference")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries for failures where the API did not act: connect errors and 429/502/503/504.
+
+    Documented business errors and timeouts after sending are never retried here.
+    """
+
+    max_attempts: int = 3
+    base_delay_seconds: float = 0.5
+    max_delay_seconds: float = 5.0
+    total_budget_seconds: float = 30.0
+
+    def delay_for(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_delay_seconds)
+        ceiling = min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (attempt - 1))
+        return random.uniform(0, ceiling)  # noqa: S311 - full jitter, not cryptography
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+Sleeper = Callable[[float], Awaitable[None]]
+
+
+class SogetClient:
+    """One long-lived client per process; the app owns its lifecycle through `aclose()`."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        access_token: SecretStr,
+        api_key: SecretStr,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Sleeper = asyncio.sleep,
+    ) -> None:
+        self._http = http
+        self._access_token = access_token
+        self._api_key = api_key
+        self._retry = retry
+        self._sleep = sleep
+
+    @classmethod
+    def create(
+        cls,
+        base_url: str,
+        *,
+        access_token: SecretStr,
+        api_key: SecretStr,
+        connect_timeout: float,
+        timeout: float,
+        retry: RetryPolicy = RetryPolicy(),
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> SogetClient:
+        http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            headers={"Accept": "application/json", "User-Agent": "cancel-order-bot"},
+            transport=transport,
+        )
+        return cls(http, access_token=access_token, api_key=api_key, retry=retry)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def cancel_order(self, order_id: str) -> None:
+        """`DELETE /customer-orders/{orderId}`: returns on 2xx, raises a SogetError otherwise."""
+        await self._call("DELETE", order_id)
+
+    async def get_order(self, order_id: str) -> CustomerOrder:
+        response = await self._call("GET", order_id)
+        try:
+            return CustomerOrder.model_validate(response.json())
+        except (ValueError, ValidationError) as exc:
+            raise SogetInvalidResponse(response.status_code, _short(exc)) from None
+
+    async def _call(self, method: str, order_id: str) -> httpx.Response:
+        path = "customer-orders/" + quote(order_id, safe="")
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._send_once(method, path)
+            except (SogetUnreachable, SogetHttpError) as exc:
+                retryable = isinstance(exc, SogetUnreachable) or (
+                    exc.http_status in RETRYABLE_STATUSES
+                )
+                retry_after = exc.retry_after if isinstance(exc, SogetHttpError) else None
+                delay = self._retry.delay_for(attempt, retry_after)
+                out_of_time = time.monotonic() - started + delay > self._retry.total_budget_seconds
+                if not retryable or attempt >= self._retry.max_attempts or out_of_time:
+                    raise
+                logger.warning(
+                    "SOGET %s %s failed (%s), attempt %d of %d, retrying in %.1fs",
+                    method,
+                    path,
+                    exc,
+                    attempt,
+                    self._retry.max_attempts,
+                    delay,
+                )
+                await self._sleep(delay)
+
+    async def _send_once(self, method: str, path: str) -> httpx.Response:
+        headers = {
+            "Authorization": f"Bearer {self._access_token.get_secret_value()}",
+            "Ocp-Apim-Subscription-Key": self._api_key.get_secret_value(),
+        }
+        try:
+            response = await self._http.request(method, path, headers=headers)
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise SogetUnreachable(type(exc).__name__) from None
+        except httpx.TimeoutException as exc:
+            raise SogetTimeout(f"no answer from SOGET in time ({type(exc).__name__})") from None
+        except httpx.ConnectError as exc:
+            raise SogetUnreachable(type(exc).__name__, tls=_is_tls_error(exc)) from None
+        except httpx.TransportError as exc:
+            # The connection broke after the request went out: we cannot know what happened.
+            raise SogetTimeout(
+                f"connection lost before the answer ({type(exc).__name__})"
+            ) from None
+        if response.is_success:
+            return response
+        raise _error_from(response)
+
+
+def _error_from(response: httpx.Response) -> SogetError:
+    body: Any
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "code" in body:
+        try:
+            parsed = ApiErrorBody.model_validate(body)
+        except ValidationError:
+            return SogetInvalidResponse(response.status_code, "error body without a usable code")
+        return SogetApiError(
+            http_status=response.status_code,
+            code=parsed.code,
+            message=parsed.message,
+            timestamp=parsed.timestamp,
+        )
+    if response.status_code == 400:
+        # A 400 must carry the documented body; anything else is unreadable.
+        return SogetInvalidResponse(400, "not the documented error body")
+    return SogetHttpError(response.status_code, _retry_after(response))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _is_tls_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE" in str(seen).upper():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]

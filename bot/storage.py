@@ -1,0 +1,299 @@
+"""SQLite persistence of requests, decisions and outcomes (aiosqlite, one connection per process).
+
+Every state change is a conditional UPDATE on the current status inside an immediate
+transaction, so concurrent clicks — in this process or another one on the same file —
+have exactly one winner. Each change also appends a row to `events`, the audit trail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.requests import CancelRequest, RequestEvent, RequestStatus, can_move
+
+Clock = Callable[[], datetime]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    requester_id TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    message_ts TEXT,
+    decided_by TEXT,
+    decided_at TEXT,
+    decision_note TEXT,
+    outcome_code TEXT,
+    outcome_failure TEXT,
+    outcome_message TEXT,
+    outcome_timestamp TEXT,
+    outcome_http_status INTEGER,
+    outcome_note TEXT,
+    outcome_at TEXT,
+    outcome_posted_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS requests_by_order ON requests (order_id, created_at);
+CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, created_at);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL REFERENCES requests (id),
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_request ON events (request_id, id);
+"""
+
+_DATETIME_COLUMNS = ("created_at", "updated_at", "decided_at", "outcome_at", "outcome_posted_at")
+_UPDATABLE_COLUMNS = frozenset(
+    {
+        "message_ts",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "outcome_code",
+        "outcome_failure",
+        "outcome_message",
+        "outcome_timestamp",
+        "outcome_http_status",
+        "outcome_note",
+        "outcome_at",
+        "outcome_posted_at",
+    }
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoreClosedError(RuntimeError):
+    pass
+
+
+class Store:
+    """A small repository around one aiosqlite connection. Use `await Store.open(path)`."""
+
+    def __init__(self, connection: aiosqlite.Connection, clock: Clock) -> None:
+        self._db = connection
+        self._clock = clock
+        # One write transaction at a time on this connection; SQLite itself serialises
+        # writers across processes (BEGIN IMMEDIATE + busy timeout).
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str, *, clock: Clock = utc_now) -> Store:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(str(path), isolation_level=None)
+        connection.row_factory = aiosqlite.Row
+        await connection.execute("PRAGMA journal_mode=WAL")
+        # FULL: an approval acknowledged to Slack must survive a power cut, not only a crash.
+        await connection.execute("PRAGMA synchronous=FULL")
+        await connection.execute("PRAGMA busy_timeout=5000")
+        await connection.execute("PRAGMA foreign_keys=ON")
+        await connection.executescript(SCHEMA)
+        return cls(connection, clock)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def ping(self) -> bool:
+        async with self._db.execute("SELECT 1") as cursor:
+            return (await cursor.fetchone()) is not None
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    async def create_request(
+        self, *, order_id: str, channel_id: str, requester_id: str, reason: str
+    ) -> CancelRequest:
+        request_id = uuid.uuid4().hex
+        now = _iso(self._clock())
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO requests (id, order_id, channel_id, requester_id, reason, status,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (request_id, order_id, channel_id, requester_id, reason, "pending", now, now),
+            )
+            await self._add_event(request_id, now, "requested", requester_id, reason or None)
+        request = await self.get(request_id)
+        assert request is not None
+        return request
+
+    async def get(self, request_id: str) -> CancelRequest | None:
+        async with self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)) as cur:
+            row = await cur.fetchone()
+        return _to_request(row) if row is not None else None
+
+    async def transition(
+        self,
+        request_id: str,
+        *,
+        expected: RequestStatus | Iterable[RequestStatus],
+        target: RequestStatus,
+        actor: str | None,
+        event: str,
+        detail: str | None = None,
+        count_attempt: bool = False,
+        **fields: Any,
+    ) -> CancelRequest | None:
+        """Move the request to `target` if its status is one of `expected`.
+
+        Returns the updated request, or None when another actor moved it first (or it does
+        not exist). Extra keyword arguments set the named columns in the same update.
+        """
+        expected_set = {expected} if isinstance(expected, RequestStatus) else set(expected)
+        for status in expected_set:
+            if not can_move(status, target):
+                raise ValueError(f"a request cannot move from {status} to {target}")
+        unknown = set(fields) - _UPDATABLE_COLUMNS
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        now = _iso(self._clock())
+        assignments = ["status = ?", "updated_at = ?"]
+        values: list[Any] = [target.value, now]
+        if count_attempt:
+            assignments.append("attempts = attempts + 1")
+        for column, value in fields.items():
+            assignments.append(f"{column} = ?")
+            values.append(_iso(value) if isinstance(value, datetime) else value)
+        placeholders = ", ".join("?" for _ in expected_set)
+        sql = (
+            f"UPDATE requests SET {', '.join(assignments)}"  # noqa: S608 - column names are fixed above
+            f" WHERE id = ? AND status IN ({placeholders})"
+        )
+        async with self._transaction():
+            cursor = await self._db.execute(
+                sql, (*values, request_id, *(s.value for s in expected_set))
+            )
+            if cursor.rowcount != 1:
+                return None
+            await self._add_event(request_id, now, event, actor, detail)
+        return await self.get(request_id)
+
+    async def update_fields(
+        self, request_id: str, *, event: str | None = None, **fields: Any
+    ) -> None:
+        """Set columns that do not change the status (message ts, delivery marks)."""
+        unknown = set(fields) - _UPDATABLE_COLUMNS
+        if unknown or not fields:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        now = _iso(self._clock())
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        values = [_iso(v) if isinstance(v, datetime) else v for v in fields.values()]
+        async with self._transaction():
+            await self._db.execute(
+                f"UPDATE requests SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608
+                (*values, now, request_id),
+            )
+            if event is not None:
+                await self._add_event(request_id, now, event, None, None)
+
+    async def with_status(self, *statuses: RequestStatus) -> list[CancelRequest]:
+        placeholders = ", ".join("?" for _ in statuses)
+        async with self._db.execute(
+            f"SELECT * FROM requests WHERE status IN ({placeholders})"  # noqa: S608
+            " ORDER BY created_at",
+            tuple(s.value for s in statuses),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_to_request(row) for row in rows]
+
+    async def outcomes_not_posted(self) -> list[CancelRequest]:
+        async with self._db.execute(
+            "SELECT * FROM requests WHERE outcome_at IS NOT NULL AND outcome_posted_at IS NULL"
+            " ORDER BY outcome_at"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_to_request(row) for row in rows]
+
+    async def history_of_order(self, order_id: str, limit: int = 20) -> list[CancelRequest]:
+        async with self._db.execute(
+            "SELECT * FROM requests WHERE order_id = ? ORDER BY created_at DESC LIMIT ?",
+            (order_id, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_to_request(row) for row in rows]
+
+    async def events_of(self, request_id: str) -> list[RequestEvent]:
+        async with self._db.execute(
+            "SELECT * FROM events WHERE request_id = ? ORDER BY id", (request_id,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            RequestEvent(
+                request_id=row["request_id"],
+                at=datetime.fromisoformat(row["at"]),
+                kind=row["kind"],
+                actor=row["actor"],
+                detail=row["detail"],
+            )
+            for row in rows
+        ]
+
+    async def record_event(
+        self, request_id: str, kind: str, actor: str | None = None, detail: Any = None
+    ) -> None:
+        now = _iso(self._clock())
+        text = detail if detail is None or isinstance(detail, str) else json.dumps(detail)
+        async with self._transaction():
+            await self._add_event(request_id, now, kind, actor, text)
+
+    async def _add_event(
+        self, request_id: str, at: str, kind: str, actor: str | None, detail: str | None
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO events (request_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
+            (request_id, at, kind, actor, detail),
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db, self._write_lock)
+
+
+class _Transaction:
+    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock) -> None:
+        self._db = db
+        self._lock = lock
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            await self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        finally:
+            self._lock.release()
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _to_request(row: aiosqlite.Row) -> CancelRequest:
+    data = dict(row)
+    for column in _DATETIME_COLUMNS:
+        if data[column] is not None:
+            data[column] = datetime.fromisoformat(data[column])
+    data["status"] = RequestStatus(data["status"])
+    return CancelRequest(**data)

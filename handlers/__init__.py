@@ -1,0 +1,15 @@
+"""Slack listeners, one module per surface. Each exposes `register(app, deps)`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.deps import Deps
+from handlers import actions, commands, errors, views
+
+
+def register_all(app: AsyncApp, deps: Deps) -> None:
+    commands.register(app, deps)
+    actions.register(app, deps)
+    views.register(app, deps)
+    errors.register(app)

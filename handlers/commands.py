@@ -1,0 +1,69 @@
+"""`/cancel-order`: parse, open a request, post it for approval."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.commands import HelpArgs, UsageError, parse_cancel_command
+from bot.deps import Deps
+from bot.ids import SLASH_COMMAND
+
+logger = logging.getLogger(__name__)
+
+NOT_IN_A_CHANNEL = (
+    "Cancel requests need a channel where approvers can see them: run "
+    f"`{SLASH_COMMAND}` in a channel, not in a direct message."
+)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    pattern_text = deps.settings.order_id_pattern
+
+    async def handle_cancel_order_command(
+        ack: AsyncAck, command: dict[str, str], respond: AsyncRespond
+    ) -> None:
+        user_id = command["user_id"]
+        channel_id = command["channel_id"]
+        try:
+            parsed = parse_cancel_command(command.get("text", ""), deps.order_id_pattern)
+        except UsageError as problem:
+            logger.info("usage error from %s: %s", user_id, problem)
+            await ack(
+                response_type="ephemeral",
+                text=str(problem),
+                blocks=blocks.build_usage_blocks(str(problem), pattern_text),
+            )
+            return
+        if isinstance(parsed, HelpArgs):
+            await ack(
+                response_type="ephemeral",
+                text=blocks.usage_text(pattern_text),
+                blocks=blocks.build_usage_blocks(None, pattern_text),
+            )
+            return
+        if channel_id.startswith("D"):
+            await ack(response_type="ephemeral", text=NOT_IN_A_CHANNEL)
+            return
+        await ack()
+
+        request = await deps.service.open_request(
+            order_id=parsed.order_id,
+            channel_id=channel_id,
+            requester_id=user_id,
+            reason=parsed.reason,
+        )
+        logger.info("request %s: %s asks to cancel %s", request.id, user_id, request.order_id)
+        try:
+            message_ts = await deps.publisher.post_request(request)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown_error"))
+            await deps.service.withdraw_unposted(request.id, f"could not be posted ({error})")
+            await respond(response_type="ephemeral", text=blocks.build_not_posted_text(error))
+            return
+        await deps.service.attach_message(request.id, message_ts)
+
+    app.command(SLASH_COMMAND)(handle_cancel_order_command)

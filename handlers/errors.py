@@ -1,0 +1,41 @@
+"""Last resort for exceptions escaping a listener: log with a reference, tell the user briefly."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncRespond
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp) -> None:
+    async def handle_unexpected_error(
+        error: Exception, body: dict[str, Any], respond: AsyncRespond | None
+    ) -> None:
+        reference = uuid.uuid4().hex[:8]
+        logger.error(
+            "unexpected error (ref %s) in %s: %s",
+            reference,
+            body.get("command") or body.get("type"),
+            type(error).__name__,
+            exc_info=error,
+        )
+        if respond is None or not body.get("response_url"):
+            return
+        try:
+            await respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text=(
+                    f"Something went wrong inside the bot (reference `{reference}`). "
+                    "Nothing was sent to MouvONE by this action. Try again, or give the "
+                    "reference to the bot's administrators."
+                ),
+            )
+        except Exception:
+            logger.warning("could not tell the user about error %s", reference)
+
+    app.error(handle_unexpected_error)

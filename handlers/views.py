@@ -1,0 +1,38 @@
+"""The reject modal's submission."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import blocks
+from bot.deps import Deps
+from bot.ids import BlockId, CallbackId, InputActionId
+
+logger = logging.getLogger(__name__)
+
+
+def _reject_reason(view: dict[str, Any]) -> str:
+    values = view.get("state", {}).get("values", {})
+    field = values.get(BlockId.REJECT_REASON.value, {}).get(InputActionId.REJECT_REASON.value, {})
+    return str(field.get("value") or "").strip()
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def handle_reject_submission(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        user_id = body["user"]["id"]
+        request_id = str(view.get("private_metadata", ""))
+        result = await deps.service.reject(request_id, user_id, note=_reject_reason(view)[:500])
+        if result.denial is not None or result.request is None:
+            logger.info("reject of %s by %s refused: %s", request_id, user_id, result.denial)
+            text = blocks.denial_text(result.denial, result.request, deps.approvers)
+            await ack(response_action="errors", errors={BlockId.REJECT_REASON.value: text})
+            return
+        await ack()
+        await deps.publisher.post_rejection(result.request)
+
+    app.view(CallbackId.REJECT_MODAL.value)(handle_reject_submission)

@@ -1,0 +1,215 @@
+"""Fixtures: the fake Slack and SOGET servers, and the bot served over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from bot.app import SLACK_EVENTS_PATH, BotRuntime, create_web_app
+from bot.config import Settings
+from bot.ids import ActionId
+from bot.requests import CancelRequest
+from bot.soget import RetryPolicy
+from tests import payloads
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.soget_api import FakeSoget
+
+BOT_TOKEN = "xoxb-test-bot-token-0123456789"
+SIGNING_SECRET = "test-signing-secret-abcdef0123456789"
+SOGET_TOKEN = "soget-access-token-0123456789"
+SOGET_KEY = "soget-subscription-key-0123456789"
+
+REQUESTER = "U0REQUEST1"
+APPROVER = "U0APPROVE1"
+APPROVER_2 = "U0APPROVE2"
+GROUP_MEMBER = "U0GROUPME1"
+OUTSIDER = "U0OUTSIDE1"
+APPROVER_GROUP = "S0APPROVER"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Settings come only from the test: no variable or .env file of the machine leaks in."""
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "SOGET_", "CANCEL_", "ALLOW_", "DATABASE_", "ORDER_ID")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    server = FakeSlack(token=BOT_TOKEN)
+    server.user_groups[APPROVER_GROUP] = [GROUP_MEMBER]
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def fake_soget() -> AsyncIterator[FakeSoget]:
+    server = FakeSoget(access_token=SOGET_TOKEN, api_key=SOGET_KEY)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def make_settings(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, database: Path, **overrides: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fake_slack.api_url,
+        "soget_api_url": fake_soget.api_url,
+        "soget_access_token": SOGET_TOKEN,
+        "soget_api_key": SOGET_KEY,
+        "soget_timeout_seconds": 2.0,
+        "cancel_approvers": f"{APPROVER},{APPROVER_2},{REQUESTER},{APPROVER_GROUP}",
+        "database_path": database,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class BotUnderTest:
+    """The bot's HTTP server on 127.0.0.1 and a client that talks to it as Slack does."""
+
+    url: str
+    runtime: BotRuntime
+    slack: FakeSlack
+    soget: FakeSoget
+    http: httpx.AsyncClient
+
+    async def post_signed(
+        self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+    ) -> httpx.Response:
+        return await self.http.post(
+            self.url + SLACK_EVENTS_PATH,
+            content=body,
+            headers=payloads.signed_headers(body, secret, timestamp),
+        )
+
+    async def command(self, text: str, *, user: str = REQUESTER, **kw: Any) -> httpx.Response:
+        body = payloads.slash_command(text, user=user, response_url=self.slack.response_url, **kw)
+        return await self.post_signed(body)
+
+    async def click(self, action: ActionId, request: CancelRequest, *, user: str) -> httpx.Response:
+        assert request.message_ts is not None
+        body = payloads.block_action(
+            action,
+            user=user,
+            request_id=request.id,
+            message_ts=request.message_ts,
+            response_url=self.slack.response_url,
+        )
+        return await self.post_signed(body)
+
+    async def submit_reject(
+        self, request: CancelRequest, *, user: str, reason: str | None
+    ) -> httpx.Response:
+        body = payloads.reject_submission(user=user, request_id=request.id, reason=reason)
+        return await self.post_signed(body)
+
+    async def request_posted_for(self, order_id: str) -> CancelRequest:
+        """Send `/cancel-order` and wait until its approval request is posted and stored."""
+        response = await self.command(f"{order_id} customer asked")
+        assert response.status_code == 200
+        history: list[CancelRequest] = []
+
+        def posted() -> bool:
+            return bool(history and history[0].message_ts)
+
+        async def refresh() -> None:
+            history[:] = await self.runtime.store.history_of_order(order_id)
+
+        for _ in range(500):
+            await refresh()
+            if posted():
+                return history[0]
+            await _tick()
+        raise AssertionError(f"no approval request was posted for {order_id}")
+
+    async def request(self, request_id: str) -> CancelRequest:
+        found = await self.runtime.store.get(request_id)
+        assert found is not None
+        return found
+
+    async def wait_status(
+        self, request_id: str, *statuses: str, timeout: float = 5.0
+    ) -> CancelRequest:
+        current: list[CancelRequest] = []
+
+        async def check() -> bool:
+            current[:] = [await self.request(request_id)]
+            return current[0].status.value in statuses
+
+        for _ in range(int(timeout / 0.01)):
+            if await check():
+                return current[0]
+            await _tick()
+        raise AssertionError(f"request stayed {current[0].status}, expected one of {statuses}")
+
+
+    async def wait_posted(self, request_id: str, timeout: float = 5.0) -> CancelRequest:
+        """Wait until the outcome of the request has been delivered to Slack."""
+        for _ in range(int(timeout / 0.01)):
+            current = await self.request(request_id)
+            if current.outcome_posted_at is not None:
+                return current
+            await _tick()
+        raise AssertionError("the outcome was never marked as posted")
+
+
+async def _tick() -> None:
+    import asyncio
+
+    await asyncio.sleep(0.01)
+
+
+async def serve_bot(
+    settings: Settings, fake_slack: FakeSlack, fake_soget: FakeSoget, **runtime_kw: Any
+) -> tuple[web.AppRunner, BotUnderTest]:
+    runtime = BotRuntime(
+        settings,
+        soget_retry=runtime_kw.pop(
+            "soget_retry",
+            RetryPolicy(max_attempts=3, base_delay_seconds=0.01, max_delay_seconds=0.05),
+        ),
+        **runtime_kw,
+    )
+    runner = web.AppRunner(create_web_app(runtime), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = int(runner.addresses[0][1])
+    http = httpx.AsyncClient(timeout=10)
+    return runner, BotUnderTest(
+        url=f"http://127.0.0.1:{port}",
+        runtime=runtime,
+        slack=fake_slack,
+        soget=fake_soget,
+        http=http,
+    )
+
+
+@pytest.fixture
+def bot_settings(fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path) -> Settings:
+    return make_settings(fake_slack, fake_soget, tmp_path / "bot.sqlite3")
+
+
+@pytest.fixture
+async def bot(
+    bot_settings: Settings, fake_slack: FakeSlack, fake_soget: FakeSoget
+) -> AsyncIterator[BotUnderTest]:
+    runner, under_test = await serve_bot(bot_settings, fake_slack, fake_soget)
+    yield under_test
+    await under_test.http.aclose()
+    await runner.cleanup()

@@ -1,0 +1,143 @@
+"""A fake Slack Web API (and response_url endpoint) that records what the bot says."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.server import FakeServer, RecordedRequest
+
+BOT_USER_ID = "UBOTUSER1"
+TEAM_ID = "T0TEAM001"
+
+
+@dataclass
+class ScriptedFailure:
+    status: int
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack(FakeServer):
+    """Serves the Web API methods the bot uses under /api/, and /webhook for response_url."""
+
+    def __init__(self, *, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.user_groups: dict[str, list[str]] = {}
+        self.not_in_channels: set[str] = set()
+        self._ts = itertools.count(1)
+        self._failures: dict[str, list[ScriptedFailure]] = {}
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    @property
+    def response_url(self) -> str:
+        return self.url + "/webhook"
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/webhook", self._webhook),
+            web.route("*", "/api/{method}", self._api),
+        ]
+
+    def fail_next(self, method: str, *failures: ScriptedFailure) -> None:
+        self._failures.setdefault(method, []).extend(failures)
+
+    # -- what tests look at ------------------------------------------------------------
+
+    def calls(self, method: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path == f"/api/{method}"]
+
+    def webhooks(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path == "/webhook"]
+
+    def channel_posts(self) -> list[RecordedRequest]:
+        return [r for r in self.calls("chat.postMessage") if not r.body.get("thread_ts")]
+
+    def thread_replies(self, thread_ts: str | None = None) -> list[RecordedRequest]:
+        return [
+            r
+            for r in self.calls("chat.postMessage")
+            if r.body.get("thread_ts") and (thread_ts is None or r.body["thread_ts"] == thread_ts)
+        ]
+
+    def ephemerals(self, user: str | None = None) -> list[RecordedRequest]:
+        return [
+            r
+            for r in self.calls("chat.postEphemeral")
+            if user is None or r.body.get("user") == user
+        ]
+
+    def updates(self, ts: str | None = None) -> list[RecordedRequest]:
+        return [r for r in self.calls("chat.update") if ts is None or r.body.get("ts") == ts]
+
+    async def wait_for_calls(
+        self, method: str, count: int = 1, *, timeout: float = 5.0
+    ) -> list[RecordedRequest]:
+        await self.wait_until(
+            lambda: len(self.calls(method)) >= count,
+            timeout=timeout,
+            what=f"{count} call(s) to {method}",
+        )
+        return self.calls(method)
+
+    # -- handlers ------------------------------------------------------------------------
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        return web.Response(text="ok")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        recorded = await self.record(request)
+        method = request.match_info["method"]
+        if recorded.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        scripted = self._failures.get(method)
+        if scripted:
+            failure = scripted.pop(0)
+            return web.json_response(
+                failure.body or {"ok": False, "error": "fatal_error"},
+                status=failure.status,
+                headers=failure.headers,
+            )
+        await asyncio.sleep(0)
+        return web.json_response(self._answer(method, recorded.body))
+
+    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        match method:
+            case "auth.test":
+                return {
+                    "ok": True,
+                    "url": "https://example.invalid/",
+                    "team": "Port Ops",
+                    "user": "cancel-order",
+                    "team_id": TEAM_ID,
+                    "user_id": BOT_USER_ID,
+                    "bot_id": "BBOT00001",
+                }
+            case "chat.postMessage":
+                if channel in self.not_in_channels:
+                    return {"ok": False, "error": "not_in_channel"}
+                ts = f"1700000000.{next(self._ts):06d}"
+                return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
+            case "chat.update":
+                return {"ok": True, "channel": channel, "ts": body.get("ts")}
+            case "chat.postEphemeral":
+                return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
+            case "views.open":
+                return {"ok": True, "view": {"id": "V0000001"}}
+            case "usergroups.users.list":
+                group = str(body.get("usergroup", ""))
+                if group not in self.user_groups:
+                    return {"ok": False, "error": "no_such_subteam"}
+                return {"ok": True, "users": self.user_groups[group]}
+            case _:
+                return {"ok": False, "error": "unknown_method"}
