@@ -216,7 +216,11 @@ def build_outcome_blocks(
         details.append("trying again later may help")
     if details:
         blocks.append(ContextBlock(elements=[_md(" · ".join(details))]))
-    fallback = f"Order {request.order_id} was not cancelled: {text.title} ({code})"
+    fallback = (
+        f"Order {request.order_id}: outcome unknown, {text.title} ({code})"
+        if request.status is RequestStatus.UNKNOWN
+        else f"Order {request.order_id} was not cancelled: {text.title} ({code})"
+    )
     return fallback, blocks
 
 

@@ -61,9 +61,11 @@ def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> Cancel
     candidates = [item for item in _SEPARATORS.split(first) if item]
     if len(candidates) > 1:
         raise UsageError("One order per request: send one `/cancel-order` for each order.")
-    if not order_id_pattern.fullmatch(first):
+    # Ids are ASCII; look-alike digits (fullwidth, Arabic-Indic) would match a Unicode `\d`.
+    if not first.isascii() or not order_id_pattern.fullmatch(first):
         raise UsageError(f"`{_shown(first)}` is not an order id.")
-    next_word = _SEPARATORS.split(reason, maxsplit=1)[0] if reason else ""
+    rest = reason.lstrip(" ,;\t\n")
+    next_word = _SEPARATORS.split(rest, maxsplit=1)[0] if rest else ""
     if next_word and order_id_pattern.fullmatch(next_word):
         raise UsageError("One order per request: send one `/cancel-order` for each order.")
     if len(reason) > MAX_REASON_LENGTH:

@@ -100,7 +100,8 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None
 
     def compiled_order_id_pattern(self) -> re.Pattern[str]:
-        return re.compile(self.order_id_pattern, re.IGNORECASE)
+        # ASCII: `\d` must not match Arabic-Indic or fullwidth digits.
+        return re.compile(self.order_id_pattern, re.IGNORECASE | re.ASCII)
 
 
 def describe_settings_error(error: ValidationError) -> str:

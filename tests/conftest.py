@@ -157,7 +157,6 @@ class BotUnderTest:
             await _tick()
         raise AssertionError(f"request stayed {current[0].status}, expected one of {statuses}")
 
-
     async def wait_posted(self, request_id: str, timeout: float = 5.0) -> CancelRequest:
         """Wait until the outcome of the request has been delivered to Slack."""
         for _ in range(int(timeout / 0.01)):

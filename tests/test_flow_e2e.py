@@ -73,3 +73,25 @@ async def test_second_approver_click_is_refused_privately(bot: BotUnderTest) -> 
     [told] = bot.slack.ephemerals(APPROVER_2)
     assert f"already approved by <@{APPROVER}>" in str(told.body["text"])
     assert len(bot.soget.deletes()) == 1
+
+
+async def test_concurrent_approvals_send_one_cancel(bot: BotUnderTest) -> None:
+    import asyncio
+
+    bot.soget.add(ORDER)
+    request = await bot.request_posted_for(ORDER)
+
+    responses = await asyncio.gather(
+        bot.click(ActionId.APPROVE, request, user=APPROVER),
+        bot.click(ActionId.APPROVE, request, user=APPROVER_2),
+        bot.click(ActionId.APPROVE, request, user=APPROVER),
+    )
+    assert all(r.status_code == 200 for r in responses)
+    done = await bot.wait_posted(request.id)
+    await bot.slack.wait_until(lambda: len(bot.slack.ephemerals()) == 2, what="two refusals")
+
+    assert len(bot.soget.deletes()) == 1
+    assert len(bot.slack.thread_replies()) == 1
+    assert done.decided_by in {APPROVER, APPROVER_2}
+    for told in bot.slack.ephemerals():
+        assert "already approved" in str(told.body["text"])

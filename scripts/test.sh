@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install the bot and its test tools into .venv, then run the linters, the type checker and
+# the test suite. Extra arguments go to pytest (e.g. `scripts/test.sh -k reject`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "Python 3.11 or newer is needed (found $("$PYTHON" --version 2>&1))." >&2; exit 1; }
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+echo "== ruff check";        .venv/bin/ruff check .
+echo "== ruff format check"; .venv/bin/ruff format --check .
+echo "== mypy";              .venv/bin/mypy
+echo "== pytest";            .venv/bin/python -m pytest "$@"

@@ -1,0 +1,167 @@
+"""What MouvONE answers to the cancel, as the channel sees it in the request's thread."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.catalogue import CATALOGUE, FAILURES, FailureKind, Language
+from bot.ids import ActionId
+from tests.conftest import APPROVER, BotUnderTest
+from tests.fakes.soget_api import FakeOrder, Fault
+
+ORDER = "CDE0000000003"
+
+
+def _shown(body: dict[str, object]) -> str:
+    blocks = body.get("blocks")
+    return (json.dumps(blocks) if not isinstance(blocks, str) else blocks) + str(body.get("text"))
+
+
+async def _approve_and_get_reply(bot: BotUnderTest) -> tuple[str, str]:
+    request = await bot.request_posted_for(ORDER)
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    done = await bot.wait_posted(request.id)
+    [reply] = bot.slack.thread_replies(request.message_ts)
+    final = bot.slack.updates(request.message_ts)[-1]
+    return done.status.value, _shown(reply.body) + "\n" + _shown(final.body)
+
+
+@pytest.mark.parametrize(
+    ("order_fields", "code"),
+    [
+        ({"status": "Submitted"}, "R0008"),
+        ({"status": "InProcess"}, "R0008"),
+        ({"delivered_segment": True}, "R0009"),
+        ({"type": "Elementary"}, "CANNOT_CANCEL_NOT_MASTER_ORDER"),
+        ({"container_booked": True}, "CANNOT_CANCEL_ORDER_WITH_ASSOCIATED_CONTAINER"),
+        ({"forced_code": "ORGANIZATION_ACTOR_CODE_INVALID"}, "ORGANIZATION_ACTOR_CODE_INVALID"),
+        ({"forced_code": "NOT_SUPPORTED_ORDER_TYPE"}, "NOT_SUPPORTED_ORDER_TYPE"),
+        ({"forced_code": "USER_ID_INVALID"}, "USER_ID_INVALID"),
+        ({"forced_code": "CONFLICT"}, "CONFLICT"),
+    ],
+)
+async def test_documented_refusal_is_explained_in_the_thread(
+    bot: BotUnderTest, order_fields: dict[str, object], code: str
+) -> None:
+    bot.soget.add(ORDER, **order_fields)
+
+    status, shown = await _approve_and_get_reply(bot)
+
+    explanation = CATALOGUE[code].text(Language.EN)
+    assert status == "failed"
+    assert f"`{code}`" in shown
+    assert explanation.title in shown and explanation.next_step in shown
+    assert "was not cancelled" in shown
+    assert "Not cancelled" in shown  # the request message itself says so
+    assert len(bot.soget.deletes(ORDER)) == 1  # business refusals are never retried
+
+
+async def test_unknown_order_is_explained(bot: BotUnderTest) -> None:
+    status, shown = await _approve_and_get_reply(bot)  # the fake has no such order
+
+    assert status == "failed"
+    assert "CUSTOMER_ORDER_NOT_FOUND" in shown
+    assert "Commande introuvable" in shown  # the API's own message, quoted
+
+
+async def test_already_cancelled_is_reported_as_cancelled(bot: BotUnderTest) -> None:
+    bot.soget.add(ORDER, status="Cancelled")
+
+    status, shown = await _approve_and_get_reply(bot)
+
+    assert status == "succeeded"
+    assert "is cancelled in MouvONE" in shown
+    assert "already cancelled" in shown
+
+
+async def test_unknown_code_is_shown_raw_with_a_generic_explanation(bot: BotUnderTest) -> None:
+    bot.soget.add(ORDER, forced_code="BRAND_NEW_CODE")
+
+    status, shown = await _approve_and_get_reply(bot)
+
+    assert status == "failed"
+    assert "BRAND_NEW_CODE" in shown
+    assert FAILURES[FailureKind.UNKNOWN_CODE].text(Language.EN).title in shown
+
+
+async def test_timeout_says_the_outcome_is_unknown(bot: BotUnderTest) -> None:
+    bot.soget.add(ORDER)
+    bot.soget.script(Fault(delay=5.0))  # longer than SOGET_TIMEOUT_SECONDS=2 in the tests
+
+    status, shown = await _approve_and_get_reply(bot)
+
+    assert status == "unknown"
+    assert "outcome unknown" in shown.lower()
+    assert "was not cancelled" not in shown
+    assert "Traceback" not in shown
+    assert len(bot.soget.deletes(ORDER)) == 1  # a DELETE that may have landed is not resent blindly
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind", "deletes"),
+    [
+        # A 500 may come after the backend acted: not retried, unlike 502/503/504.
+        (Fault(status=500, body="<html>oops</html>", content_type="text/html"), "server_error", 1),
+        (
+            Fault(status=502, body="<html>bad gateway</html>", content_type="text/html"),
+            "server_error",
+            3,
+        ),
+        (
+            Fault(status=401, body='{"statusCode": 401, "message": "denied"}'),
+            "gateway_unauthorized",
+            1,
+        ),
+        (
+            Fault(status=404, body="Resource not found", content_type="text/plain"),
+            "endpoint_not_found",
+            1,
+        ),
+        (Fault(status=400, body="<html>bad</html>", content_type="text/html"), "invalid_body", 1),
+        (Fault(status=400, body='{"code": ""}'), "invalid_body", 1),
+    ],
+)
+async def test_failures_outside_the_documented_body_are_explained(
+    bot: BotUnderTest, fault: Fault, kind: str, deletes: int
+) -> None:
+    bot.soget.add(ORDER)
+    bot.soget.script(*[fault] * deletes)
+
+    status, shown = await _approve_and_get_reply(bot)
+
+    assert status == "failed"
+    assert FAILURES[FailureKind(kind)].text(Language.EN).title in shown
+    assert "Traceback" not in shown and "<html>" not in shown
+    assert len(bot.soget.deletes(ORDER)) == deletes
+    assert bot.soget.orders[ORDER].status == "Valid"
+
+
+async def test_503_then_success_is_retried_once_and_succeeds(bot: BotUnderTest) -> None:
+    bot.soget.add(ORDER)
+    bot.soget.script(Fault(status=503, body=""))
+
+    status, _shown_text = await _approve_and_get_reply(bot)
+
+    assert status == "succeeded"
+    assert len(bot.soget.deletes(ORDER)) == 2
+
+
+async def test_api_unreachable_is_explained(bot: BotUnderTest) -> None:
+    bot.soget.add(ORDER)
+    request = await bot.request_posted_for(ORDER)
+    await bot.soget.stop()  # nothing listens on the port any more
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    done = await bot.wait_posted(request.id)
+
+    assert done.status.value == "failed"
+    assert done.outcome_failure == "connection_failed"
+    [reply] = bot.slack.thread_replies(request.message_ts)
+    assert FAILURES[FailureKind.CONNECTION_FAILED].text(Language.EN).title in _shown(reply.body)
+
+
+def test_fake_orders_default_to_a_cancellable_master() -> None:
+    order = FakeOrder("CDE0000000009")
+    assert (order.type, order.status) == ("Master", "Valid")
