@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approval import ApproverDirectory
 from bot.config import Settings
+from bot.delivery import Deliverer
 from bot.deps import Deps
 from bot.publisher import SlackPublisher
 from bot.runner import CancelRunner
@@ -60,7 +61,10 @@ class BotRuntime:
     ) -> None:
         self.settings = settings
         self._soget_transport = soget_transport
-        self._soget_retry = soget_retry or RetryPolicy()
+        self._soget_retry = soget_retry or RetryPolicy(
+            max_attempts=settings.soget_max_attempts,
+            total_budget_seconds=settings.soget_retry_budget_seconds,
+        )
         self._clock = clock
         self._store: Store | None = None
         self._soget: SogetClient | None = None
@@ -99,8 +103,14 @@ class BotRuntime:
             self._soget,
             directory,
             allow_self_approval=settings.allow_self_approval,
+            request_ttl=settings.request_ttl,
         )
-        self._runner = CancelRunner(service, publisher)
+        self._runner = CancelRunner(
+            service,
+            Deliverer(self._store, publisher, base_delay_seconds=settings.slack_retry_base_seconds),
+            sweep_seconds=settings.sweep_interval_seconds,
+        )
+        self._store.on_enqueue(self._runner.kick)
         signing_secret = settings.slack_signing_secret
         app = AsyncApp(
             client=client,
@@ -119,11 +129,11 @@ class BotRuntime:
             ),
         )
         self._bolt_app = app
-        await self._runner.resume()
+        await self._runner.start()
 
     async def stop(self) -> None:
         if self._runner is not None:
-            await self._runner.drain()
+            await self._runner.stop()
         if self._soget is not None:
             await self._soget.aclose()
         if self._store is not None:

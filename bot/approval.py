@@ -20,11 +20,16 @@ class Denial(StrEnum):
     OWN_REQUEST = "own_request"
     ALREADY_DECIDED = "already_decided"
     MEMBERSHIP_UNKNOWN = "membership_unknown"  # a user group could not be read from Slack
+    EXPIRED = "expired"  # pending longer than REQUEST_TTL
+    NOT_REQUESTER = "not_requester"  # only the requester may withdraw
+    NOTHING_TO_RETRY = "nothing_to_retry"
 
 
 class Decision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
+    RETRY = "retry"  # send an approved cancel again after MouvONE was unavailable
+    WITHDRAW = "withdraw"  # the requester takes a pending request back
 
 
 def denial_for(
@@ -38,11 +43,19 @@ def denial_for(
     """Why `user_id` may not take `decision` on `request`, or None if they may.
 
     Rejecting one's own request is always allowed to an approver: it only stops a cancel.
+    Retrying counts as approving: the requester may not push their own cancel through.
     """
+    if decision is Decision.WITHDRAW:
+        if user_id != request.requester_id:
+            return Denial.NOT_REQUESTER
+        return None if request.is_pending else Denial.ALREADY_DECIDED
     if not is_approver:
         return Denial.NOT_APPROVER
-    if decision is Decision.APPROVE and user_id == request.requester_id and not allow_self_approval:
+    own = user_id == request.requester_id
+    if decision in (Decision.APPROVE, Decision.RETRY) and own and not allow_self_approval:
         return Denial.OWN_REQUEST
+    if decision is Decision.RETRY:
+        return None if request.awaits_retry else Denial.NOTHING_TO_RETRY
     if not request.is_pending:
         return Denial.ALREADY_DECIDED
     return None

@@ -66,12 +66,15 @@ def request_summary_text(request: CancelRequest) -> str:
         f"Cancel request for order {request.order_id} by <@{request.requester_id}>: "
         + {
             RequestStatus.PENDING: "waiting for approval",
-            RequestStatus.APPROVED: "approved, cancelling",
+            RequestStatus.APPROVED: (
+                "approved, MouvONE unavailable" if request.awaits_retry else "approved, cancelling"
+            ),
             RequestStatus.EXECUTING: "approved, cancelling",
             RequestStatus.SUCCEEDED: "cancelled",
             RequestStatus.FAILED: "not cancelled",
             RequestStatus.UNKNOWN: "outcome unknown",
             RequestStatus.REJECTED: "rejected",
+            RequestStatus.EXPIRED: "expired",
             RequestStatus.WITHDRAWN: "withdrawn",
         }[request.status]
     )
@@ -87,6 +90,11 @@ def _status_line(request: CancelRequest, approvers: Sequence[str]) -> str:
         case RequestStatus.PENDING:
             who = ", ".join(mention(a) for a in approvers)
             return f":hourglass_flowing_sand: Waiting for approval by {who}"
+        case RequestStatus.APPROVED if request.awaits_retry:
+            return (
+                f":double_vertical_bar: Approved by {decided}, but *MouvONE is unavailable*: "
+                "nothing was cancelled yet. An approver can press Retry."
+            )
         case RequestStatus.APPROVED | RequestStatus.EXECUTING:
             return f":arrows_counterclockwise: Approved by {decided} — cancelling in MouvONE…"
         case RequestStatus.SUCCEEDED:
@@ -106,9 +114,15 @@ def _status_line(request: CancelRequest, approvers: Sequence[str]) -> str:
         case RequestStatus.REJECTED:
             note = f": {escape(request.decision_note)}" if request.decision_note else ""
             return f":no_entry_sign: Rejected by {decided}{note}"
+        case RequestStatus.EXPIRED:
+            return (
+                ":hourglass: *Expired*: nobody approved it in time. Nothing was sent to MouvONE; "
+                f"ask again with `{SLASH_COMMAND} {request.order_id}` if it is still needed."
+            )
         case RequestStatus.WITHDRAWN:
             note = f": {escape(request.decision_note)}" if request.decision_note else ""
             return f":heavy_minus_sign: Withdrawn{note}"
+    return ""  # unreachable: every status is matched above
 
 
 def build_request_blocks(request: CancelRequest, approvers: Sequence[str]) -> list[Block]:
@@ -126,38 +140,56 @@ def build_request_blocks(request: CancelRequest, approvers: Sequence[str]) -> li
         ),
         SectionBlock(block_id="cancel-order-status", text=_md(_status_line(request, approvers))),
     ]
-    if request.is_pending:
-        blocks.append(
-            ActionsBlock(
-                block_id=BlockId.DECISION,
-                elements=[
-                    ButtonElement(
-                        text="Approve",
-                        action_id=ActionId.APPROVE,
-                        value=request.id,
-                        style="primary",
-                        confirm=ConfirmObject(
-                            title="Cancel this order?",
-                            text=_md(
-                                f"Order `{request.order_id}` will be cancelled in MouvONE. "
-                                "This cannot be undone from Slack."
-                            ),
-                            confirm="Yes, cancel it",
-                            deny="Back",
-                            style="danger",
-                        ),
-                    ),
-                    ButtonElement(
-                        text="Reject",
-                        action_id=ActionId.REJECT,
-                        value=request.id,
-                        style="danger",
-                    ),
-                ],
-            )
-        )
+    buttons = _buttons(request)
+    if buttons:
+        blocks.append(ActionsBlock(block_id=BlockId.DECISION, elements=buttons))
     blocks.append(ContextBlock(elements=[_md(f"Request `{request.id[:12]}`")]))
     return blocks
+
+
+def _buttons(request: CancelRequest) -> list[ButtonElement]:
+    if request.is_pending:
+        return [
+            ButtonElement(
+                text="Approve",
+                action_id=ActionId.APPROVE,
+                value=request.id,
+                style="primary",
+                confirm=ConfirmObject(
+                    title="Cancel this order?",
+                    text=_md(
+                        f"Order `{request.order_id}` will be cancelled in MouvONE. "
+                        "This cannot be undone from Slack."
+                    ),
+                    confirm="Yes, cancel it",
+                    deny="Back",
+                    style="danger",
+                ),
+            ),
+            ButtonElement(
+                text="Reject", action_id=ActionId.REJECT, value=request.id, style="danger"
+            ),
+            ButtonElement(text="Withdraw", action_id=ActionId.WITHDRAW, value=request.id),
+        ]
+    if request.awaits_retry:
+        return [
+            ButtonElement(
+                text="Retry",
+                action_id=ActionId.RETRY,
+                value=request.id,
+                style="primary",
+                confirm=ConfirmObject(
+                    title="Send the cancel again?",
+                    text=_md(
+                        f"The cancel of `{request.order_id}` is sent to MouvONE again. If an "
+                        "earlier attempt went through, MouvONE says so and nothing changes."
+                    ),
+                    confirm="Retry",
+                    deny="Back",
+                ),
+            )
+        ]
+    return []
 
 
 # -- outcome in the thread ----------------------------------------------------------------
@@ -194,12 +226,15 @@ def build_outcome_blocks(
     entry = outcome_entry(request)
     text = entry.text(language)
     code = request.outcome_code or request.outcome_failure or "unknown"
-    icon = ":warning:" if request.status is RequestStatus.UNKNOWN else ":x:"
-    lead = (
-        f"{icon} *Order `{request.order_id}`: outcome unknown.*"
-        if request.status is RequestStatus.UNKNOWN
-        else f"{icon} *Order `{request.order_id}` was not cancelled.*"
-    )
+    if request.status is RequestStatus.UNKNOWN:
+        lead = f":warning: *Order `{request.order_id}`: outcome unknown.*"
+    elif request.status is RequestStatus.APPROVED:
+        lead = (
+            f":double_vertical_bar: *Order `{request.order_id}` is not cancelled yet: MouvONE "
+            "is unavailable.* The approval stands; an approver can press Retry."
+        )
+    else:
+        lead = f":x: *Order `{request.order_id}` was not cancelled.*"
     body = (
         f"{lead} {requester}\n*{escape(text.title)}* (`{escape(code)}`)\n"
         f"{escape(text.meaning)}\n*What to do:* {escape(text.next_step)}"
@@ -216,12 +251,11 @@ def build_outcome_blocks(
         details.append("trying again later may help")
     if details:
         blocks.append(ContextBlock(elements=[_md(" · ".join(details))]))
-    fallback = (
-        f"Order {request.order_id}: outcome unknown, {text.title} ({code})"
-        if request.status is RequestStatus.UNKNOWN
-        else f"Order {request.order_id} was not cancelled: {text.title} ({code})"
-    )
-    return fallback, blocks
+    state = {
+        RequestStatus.UNKNOWN: "outcome unknown",
+        RequestStatus.APPROVED: "not cancelled yet",
+    }.get(request.status, "was not cancelled")
+    return f"Order {request.order_id} {state}: {text.title} ({code})", blocks
 
 
 # -- rejection ------------------------------------------------------------------------------
@@ -306,6 +340,16 @@ def denial_text(
             )
         case Denial.ALREADY_DECIDED:
             return already_decided_text(request)
+        case Denial.EXPIRED:
+            return (
+                "This cancel request has expired: nobody approved it in time. Nothing was sent "
+                f"to MouvONE; the requester can ask again with `{SLASH_COMMAND}`."
+            )
+        case Denial.NOT_REQUESTER:
+            return "Only the person who asked for this cancel can withdraw it. Nothing changed."
+        case Denial.NOTHING_TO_RETRY:
+            return "There is nothing to retry on this request. Nothing changed."
+    return "Nothing changed."  # unreachable: every denial is matched above
 
 
 def already_decided_text(request: CancelRequest | None) -> str:
@@ -313,6 +357,8 @@ def already_decided_text(request: CancelRequest | None) -> str:
         return "This cancel request no longer exists. Nothing changed."
     when = f" {slack_date(request.decided_at)}" if request.decided_at else ""
     by = f" by <@{request.decided_by}>" if request.decided_by else ""
+    if request.status is RequestStatus.EXPIRED:
+        return "This cancel request has expired: nobody approved it in time. Nothing changed."
     verb = {
         RequestStatus.REJECTED: "rejected",
         RequestStatus.WITHDRAWN: "withdrawn",

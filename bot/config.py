@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -37,10 +38,16 @@ class Settings(BaseSettings):
     soget_api_key: SecretStr
     soget_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     soget_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    soget_max_attempts: int = Field(default=3, ge=1, le=10)
+    soget_retry_budget_seconds: float = Field(default=30.0, gt=0, le=600)
 
     cancel_approvers: Annotated[tuple[str, ...], NoDecode]
     allow_self_approval: bool = False
     order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN
+    # Seconds (86400) or ISO 8601 (PT24H).
+    request_ttl: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
+    sweep_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    slack_retry_base_seconds: float = Field(default=2.0, gt=0, le=300)
 
     database_path: Path = Path("data/cancel-order-bot.sqlite3")
     host: str = "0.0.0.0"  # noqa: S104 - the HTTP mode serves Slack from outside the container
@@ -78,10 +85,11 @@ class Settings(BaseSettings):
     def _check_approvers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("name at least one approver (Slack user id U… or user group id S…)")
-        bad = [item for item in value if not _APPROVER_ID.fullmatch(item)]
+        bad = [str(i) for i, item in enumerate(value, 1) if not _APPROVER_ID.fullmatch(item)]
         if bad:
+            # Positions, not values: a secret pasted into the wrong variable must not be echoed.
             raise ValueError(
-                f"not Slack user or user group ids: {', '.join(bad)} "
+                f"not Slack user or user group ids: entry {', '.join(bad)} of the list "
                 "(expected ids such as U0123ABCD or S0123ABCD, not names)"
             )
         return tuple(dict.fromkeys(value))

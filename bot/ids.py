@@ -10,6 +10,8 @@ SLASH_COMMAND = "/cancel-order"
 class ActionId(StrEnum):
     APPROVE = "cancel-order-approve"
     REJECT = "cancel-order-reject"
+    WITHDRAW = "cancel-order-withdraw"
+    RETRY = "cancel-order-retry"
 
 
 class CallbackId(StrEnum):

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.requests import CancelRequest
+from bot.requests import CancelRequest, MessageKind
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,16 @@ class SlackPublisher:
             unfurl_links=False,
         )
         await self.show_state(request)
+
+    async def deliver(self, kind: MessageKind, request: CancelRequest) -> None:
+        """Send one queued message, rendered from the request's current state."""
+        match kind:
+            case MessageKind.REDRAW:
+                await self.show_state(request)
+            case MessageKind.OUTCOME | MessageKind.UNAVAILABLE:
+                await self.post_outcome(request)
+            case MessageKind.REJECTION:
+                await self.post_rejection(request)
 
     async def post_rejection(self, request: CancelRequest) -> None:
         await self.show_state(request)

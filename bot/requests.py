@@ -15,7 +15,8 @@ class RequestStatus(StrEnum):
     FAILED = "failed"  # MouvONE refused, or the call failed before reaching it
     UNKNOWN = "unknown"  # sent, but no answer came: the order may or may not be cancelled
     REJECTED = "rejected"  # an approver said no
-    WITHDRAWN = "withdrawn"  # the request ended before any decision (e.g. could not be posted)
+    EXPIRED = "expired"  # nobody decided within REQUEST_TTL
+    WITHDRAWN = "withdrawn"  # the requester took it back, or it could not be posted
 
 
 TERMINAL_STATUSES = frozenset(
@@ -23,6 +24,7 @@ TERMINAL_STATUSES = frozenset(
         RequestStatus.SUCCEEDED,
         RequestStatus.FAILED,
         RequestStatus.REJECTED,
+        RequestStatus.EXPIRED,
         RequestStatus.WITHDRAWN,
     }
 )
@@ -31,13 +33,20 @@ TERMINAL_STATUSES = frozenset(
 # status, so of any number of concurrent attempts exactly one wins.
 TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     RequestStatus.PENDING: frozenset(
-        {RequestStatus.APPROVED, RequestStatus.REJECTED, RequestStatus.WITHDRAWN}
+        {
+            RequestStatus.APPROVED,
+            RequestStatus.REJECTED,
+            RequestStatus.EXPIRED,
+            RequestStatus.WITHDRAWN,
+        }
     ),
     RequestStatus.APPROVED: frozenset({RequestStatus.EXECUTING}),
-    # EXECUTING → EXECUTING: a restart resends a cancel whose answer was never recorded.
+    # EXECUTING → EXECUTING: a restart settles a cancel whose answer was never recorded.
+    # EXECUTING → APPROVED: MouvONE was unavailable; the approval stands and can be retried.
     RequestStatus.EXECUTING: frozenset(
         {
             RequestStatus.EXECUTING,
+            RequestStatus.APPROVED,
             RequestStatus.SUCCEEDED,
             RequestStatus.FAILED,
             RequestStatus.UNKNOWN,
@@ -47,6 +56,7 @@ TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     RequestStatus.SUCCEEDED: frozenset(),
     RequestStatus.FAILED: frozenset(),
     RequestStatus.REJECTED: frozenset(),
+    RequestStatus.EXPIRED: frozenset(),
     RequestStatus.WITHDRAWN: frozenset(),
 }
 
@@ -83,6 +93,13 @@ class CancelRequest:
     def is_pending(self) -> bool:
         return self.status is RequestStatus.PENDING
 
+    @property
+    def awaits_retry(self) -> bool:
+        """Approved, tried, and MouvONE was unavailable (or did not answer): a Retry is offered."""
+        return (
+            self.status is RequestStatus.APPROVED and self.outcome_at is not None
+        ) or self.status is RequestStatus.UNKNOWN
+
 
 @dataclass(frozen=True, slots=True)
 class RequestEvent:
@@ -91,3 +108,21 @@ class RequestEvent:
     kind: str
     actor: str | None
     detail: str | None
+
+
+class MessageKind(StrEnum):
+    """What a queued Slack message says; rendered from the request when it is delivered."""
+
+    REDRAW = "redraw"  # update the request message to its current state
+    OUTCOME = "outcome"  # thread reply with the cancel's outcome, then redraw
+    UNAVAILABLE = "unavailable"  # thread reply: MouvONE unavailable, approvers may retry
+    REJECTION = "rejection"  # thread reply to the requester, then redraw
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    request_id: str
+    kind: MessageKind
+    attempt: int  # the request's cancel attempt when queued: later attempts supersede it
+    tries: int

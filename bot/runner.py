@@ -1,73 +1,87 @@
-"""Runs approved cancels in the background and makes sure each outcome reaches Slack."""
+"""Background work: approved cancels, the Slack outbox, and expiry of stale requests."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
-from slack_sdk.errors import SlackApiError
-
-from bot.publisher import SlackPublisher
-from bot.requests import CancelRequest
+from bot.delivery import Deliverer
 from bot.service import CancelService
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_SWEEP_SECONDS = 30.0
+
 
 class CancelRunner:
-    """Owns the background tasks: one per approved request, awaited at shutdown."""
+    """Owns the background tasks: one per cancel, plus one loop for the outbox and expiry."""
 
-    def __init__(self, service: CancelService, publisher: SlackPublisher) -> None:
+    def __init__(
+        self,
+        service: CancelService,
+        deliverer: Deliverer,
+        *,
+        sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
+    ) -> None:
         self._service = service
-        self._publisher = publisher
+        self._deliverer = deliverer
+        self._sweep_seconds = sweep_seconds
         self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
 
-    def launch(self, request_id: str) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._run(request_id), name=f"cancel-{request_id}")
+    def launch(self, request_id: str, *, resume: bool = False) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._run(request_id, resume), name=f"cancel-{request_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def resume(self) -> None:
-        """After a start: finish what a previous run left half done, and say what it did."""
-        for request in await self._service.outcomes_to_post():
-            logger.info("posting the outcome of request %s left unposted", request.id)
-            await self._publish(request)
+    def kick(self) -> None:
+        """Deliver queued Slack messages now rather than at the next sweep."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Resume what a previous run left unfinished, then start the outbox/expiry loop."""
         for request in await self._service.unfinished():
             logger.info("resuming the cancel of request %s (%s)", request.id, request.status)
-            self.launch(request.id)
+            self.launch(request.id, resume=True)
+        self._loop_task = asyncio.create_task(self._loop(), name="outbox-and-expiry")
+        self.kick()
 
-    async def drain(self, timeout: float = 30.0) -> None:
-        """Wait for running cancels to finish (at shutdown); what is left resumes at next start."""
-        if not self._tasks:
-            return
-        _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-        for task in pending:
-            task.cancel()
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Let running cancels finish (what is left resumes at next start), then stop the loop."""
+        if self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            # One last delivery of what the finished cancels queued; the rest waits for a restart.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._deliverer.deliver_due(), timeout=5)
 
-    async def _run(self, request_id: str) -> None:
+    async def _loop(self) -> None:
+        while True:
+            wait = self._sweep_seconds
+            try:
+                await self._service.expire_overdue()
+                await self._deliverer.deliver_due()
+                next_due = await self._deliverer.seconds_until_next()
+                if next_due is not None:
+                    wait = min(wait, max(next_due, 0.01))
+            except Exception:
+                logger.exception("outbox/expiry sweep failed; trying again at the next sweep")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            self._wake.clear()
+
+    async def _run(self, request_id: str, resume: bool) -> None:
         try:
-            request = await self._service.execute(request_id)
+            await self._service.execute(request_id, resume=resume)
         except Exception:
             # The request stays approved/executing in the store and resumes at the next start.
             logger.exception("cancel of request %s failed inside the bot", request_id)
-            return
-        if request is not None:
-            await self._publish(request)
-
-    async def _publish(self, request: CancelRequest) -> None:
-        try:
-            await self._publisher.post_outcome(request)
-        except SlackApiError as exc:
-            logger.error(
-                "could not post the outcome of request %s: %s; it stays queued",
-                request.id,
-                exc.response.get("error"),
-            )
-            return
-        except Exception:
-            logger.exception(
-                "could not post the outcome of request %s; it stays queued", request.id
-            )
-            return
-        await self._service.mark_outcome_posted(request.id)
+        self.kick()

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.approval import ApproverDirectory, Decision, Denial, MembershipUnknownError, denial_for
 from bot.catalogue import FailureKind
-from bot.requests import CancelRequest, RequestStatus
-from bot.soget import SogetApiError, SogetClient, SogetError, SogetTimeout
+from bot.requests import CancelRequest, MessageKind, RequestStatus
+from bot.soget import (
+    SogetApiError,
+    SogetClient,
+    SogetError,
+    SogetHttpError,
+    SogetTimeout,
+    SogetUnreachable,
+)
 from bot.storage import Store
 
 logger = logging.getLogger(__name__)
 
 ALREADY_CANCELLED_CODE = "ORDER_ALREADY_CANCELED"
+CANCELLED_STATUS = "Cancelled"
+DEFAULT_REQUEST_TTL = timedelta(hours=24)
+
+# Statuses after which the gateway or backend did not act on the call, or may not have:
+# the approval stands and an approver can retry.
+_UNAVAILABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +44,7 @@ class DecisionResult:
 
 @dataclass(frozen=True, slots=True)
 class CancelOutcome:
-    """What one DELETE attempt means for the request."""
+    """What one cancel attempt means for the request."""
 
     status: RequestStatus
     code: str | None = None
@@ -40,34 +54,46 @@ class CancelOutcome:
     http_status: int | None = None
     note: str | None = None
 
+    @property
+    def message(self) -> MessageKind:
+        return (
+            MessageKind.UNAVAILABLE
+            if self.status is RequestStatus.APPROVED
+            else MessageKind.OUTCOME
+        )
+
 
 def outcome_of(error: SogetError | None, *, resent: bool) -> CancelOutcome:
-    """Classify the answer to a DELETE. `resent`: an earlier attempt's answer was never seen."""
+    """Classify the answer to a DELETE. `resent`: an earlier attempt may have gone through."""
     if error is None:
         return CancelOutcome(status=RequestStatus.SUCCEEDED, http_status=200)
     if isinstance(error, SogetApiError):
+        status = RequestStatus.FAILED
+        note = None
         if error.code == ALREADY_CANCELLED_CODE:
+            status = RequestStatus.SUCCEEDED
             note = (
-                "resent after an earlier attempt got no answer: that attempt went through"
+                "MouvONE says it was already cancelled: an earlier attempt that got no answer "
+                "went through"
                 if resent
-                else "already cancelled before this request"
-            )
-            return CancelOutcome(
-                status=RequestStatus.SUCCEEDED,
-                code=error.code,
-                api_message=error.api_message,
-                api_timestamp=error.api_timestamp,
-                http_status=error.http_status,
-                note=note,
+                else "MouvONE says it was already cancelled before this request"
             )
         return CancelOutcome(
-            status=RequestStatus.FAILED,
+            status=status,
             code=error.code,
             api_message=error.api_message,
             api_timestamp=error.api_timestamp,
             http_status=error.http_status,
+            note=note,
         )
-    status = RequestStatus.UNKNOWN if isinstance(error, SogetTimeout) else RequestStatus.FAILED
+    if isinstance(error, SogetTimeout):
+        status = RequestStatus.UNKNOWN
+    elif (
+        isinstance(error, SogetUnreachable) and error.failure_kind is FailureKind.CONNECTION_FAILED
+    ) or (isinstance(error, SogetHttpError) and error.http_status in _UNAVAILABLE_STATUSES):
+        status = RequestStatus.APPROVED
+    else:
+        status = RequestStatus.FAILED
     return CancelOutcome(status=status, failure=error.failure_kind, http_status=error.http_status)
 
 
@@ -79,11 +105,13 @@ class CancelService:
         approvers: ApproverDirectory,
         *,
         allow_self_approval: bool,
+        request_ttl: timedelta = DEFAULT_REQUEST_TTL,
     ) -> None:
         self._store = store
         self._soget = soget
         self._approvers = approvers
         self._allow_self_approval = allow_self_approval
+        self._request_ttl = request_ttl
 
     async def open_request(
         self, *, order_id: str, channel_id: str, requester_id: str, reason: str
@@ -109,16 +137,18 @@ class CancelService:
     async def check(
         self, decision: Decision, request_id: str, user_id: str, *, message_ts: str | None
     ) -> DecisionResult:
-        """Whether `user_id` may take `decision` now; changes nothing."""
+        """Whether `user_id` may take `decision` now. Changes nothing but an overdue expiry."""
         request = await self._store.get(request_id)
         if request is None:
             return DecisionResult(None, Denial.NOT_FOUND)
         if message_ts is not None and request.message_ts not in (None, message_ts):
             return DecisionResult(request, Denial.WRONG_MESSAGE)
-        try:
-            is_approver = await self._approvers.is_approver(user_id)
-        except MembershipUnknownError:
-            return DecisionResult(request, Denial.MEMBERSHIP_UNKNOWN)
+        is_approver = False
+        if decision is not Decision.WITHDRAW:
+            try:
+                is_approver = await self._approvers.is_approver(user_id)
+            except MembershipUnknownError:
+                return DecisionResult(request, Denial.MEMBERSHIP_UNKNOWN)
         denial = denial_for(
             decision=decision,
             user_id=user_id,
@@ -126,89 +156,180 @@ class CancelService:
             is_approver=is_approver,
             allow_self_approval=self._allow_self_approval,
         )
+        if denial is None and decision is not Decision.RETRY and self._overdue(request):
+            expired = await self._expire(request)
+            return DecisionResult(expired or await self._store.get(request_id), Denial.EXPIRED)
         return DecisionResult(request, denial)
 
     async def approve(
         self, request_id: str, user_id: str, *, message_ts: str | None
     ) -> DecisionResult:
-        checked = await self.check(Decision.APPROVE, request_id, user_id, message_ts=message_ts)
-        if not checked.accepted:
-            return checked
-        moved = await self._store.transition(
+        return await self._decide(
+            Decision.APPROVE,
             request_id,
-            expected=RequestStatus.PENDING,
+            user_id,
+            message_ts=message_ts,
             target=RequestStatus.APPROVED,
-            actor=user_id,
-            event="approved",
-            decided_by=user_id,
-            decided_at=self._store.now(),
+            notify=(MessageKind.REDRAW,),
         )
-        if moved is None:
-            # Another click won between the check and the update.
-            return DecisionResult(await self._store.get(request_id), Denial.ALREADY_DECIDED)
-        logger.info("request %s for %s approved by %s", request_id, moved.order_id, user_id)
-        return DecisionResult(moved)
 
     async def reject(
         self, request_id: str, user_id: str, *, note: str, message_ts: str | None = None
     ) -> DecisionResult:
-        checked = await self.check(Decision.REJECT, request_id, user_id, message_ts=message_ts)
+        return await self._decide(
+            Decision.REJECT,
+            request_id,
+            user_id,
+            message_ts=message_ts,
+            target=RequestStatus.REJECTED,
+            notify=(MessageKind.REJECTION,),
+            note=note,
+        )
+
+    async def withdraw(
+        self, request_id: str, user_id: str, *, message_ts: str | None
+    ) -> DecisionResult:
+        return await self._decide(
+            Decision.WITHDRAW,
+            request_id,
+            user_id,
+            message_ts=message_ts,
+            target=RequestStatus.WITHDRAWN,
+            notify=(MessageKind.REDRAW,),
+            note="withdrawn by the requester",
+        )
+
+    async def check_retry(
+        self, request_id: str, user_id: str, *, message_ts: str | None
+    ) -> DecisionResult:
+        """Whether an approver may send an approved cancel again; `execute` then claims it."""
+        return await self.check(Decision.RETRY, request_id, user_id, message_ts=message_ts)
+
+    async def _decide(
+        self,
+        decision: Decision,
+        request_id: str,
+        user_id: str,
+        *,
+        message_ts: str | None,
+        target: RequestStatus,
+        notify: tuple[MessageKind, ...],
+        note: str = "",
+    ) -> DecisionResult:
+        checked = await self.check(decision, request_id, user_id, message_ts=message_ts)
         if not checked.accepted:
             return checked
         moved = await self._store.transition(
             request_id,
             expected=RequestStatus.PENDING,
-            target=RequestStatus.REJECTED,
+            target=target,
             actor=user_id,
-            event="rejected",
+            event=target.value,
             detail=note or None,
+            notify=notify,
             decided_by=user_id,
             decided_at=self._store.now(),
             decision_note=note or None,
         )
         if moved is None:
+            # Another click won between the check and the update.
             return DecisionResult(await self._store.get(request_id), Denial.ALREADY_DECIDED)
-        logger.info("request %s for %s rejected by %s", request_id, moved.order_id, user_id)
+        logger.info("request %s for %s: %s by %s", request_id, moved.order_id, target, user_id)
         return DecisionResult(moved)
 
-    async def execute(self, request_id: str) -> CancelRequest | None:
+    def _overdue(self, request: CancelRequest) -> bool:
+        return request.is_pending and self._store.now() - request.created_at > self._request_ttl
+
+    async def _expire(self, request: CancelRequest) -> CancelRequest | None:
+        return await self._store.transition(
+            request.id,
+            expected=RequestStatus.PENDING,
+            target=RequestStatus.EXPIRED,
+            actor=None,
+            event="expired",
+            notify=(MessageKind.REDRAW,),
+        )
+
+    async def expire_overdue(self) -> list[CancelRequest]:
+        """Expire every pending request older than REQUEST_TTL; returns those it expired."""
+        cutoff = self._store.now() - self._request_ttl
+        expired = []
+        for request in await self._store.pending_created_before(cutoff):
+            moved = await self._expire(request)
+            if moved is not None:
+                logger.info("request %s for %s expired", moved.id, moved.order_id)
+                expired.append(moved)
+        return expired
+
+    async def execute(self, request_id: str, *, resume: bool = False) -> CancelRequest | None:
         """Send the DELETE for an approved request and record what came back.
 
         Returns None when the request is not in a state to execute (another task owns it).
-        A request found EXECUTING or UNKNOWN (its answer was never recorded) is resent;
-        MouvONE then answers ORDER_ALREADY_CANCELED if the first attempt went through.
+        A request left UNKNOWN, or EXECUTING by a previous run (`resume`, at start only: in a
+        running process an EXECUTING request belongs to the task sending it), never got its
+        answer: the order is read first, and the DELETE is sent again only if it is not
+        cancelled yet.
         """
         request = await self._store.get(request_id)
         if request is None:
             return None
-        resent = request.status in (RequestStatus.EXECUTING, RequestStatus.UNKNOWN)
-        started = await self._store.transition(
+        settling = request.status is RequestStatus.UNKNOWN or (
+            resume and request.status is RequestStatus.EXECUTING
+        )
+        if not settling and request.status is not RequestStatus.APPROVED:
+            return None
+        claimed = await self._store.transition(
             request_id,
-            expected=request.status if resent else RequestStatus.APPROVED,
+            expected=request.status,
             target=RequestStatus.EXECUTING,
             actor=None,
-            event="cancel_resent" if resent else "cancel_sent",
+            event="cancel_settling" if settling else "cancel_sent",
             count_attempt=True,
         )
-        if started is None:
+        if claimed is None:
             return None
-        error: SogetError | None = None
+        if settling and await self._already_cancelled(claimed.order_id):
+            outcome = CancelOutcome(
+                status=RequestStatus.SUCCEEDED,
+                note="confirmed by reading the order: an earlier attempt that got no answer "
+                "went through",
+            )
+        else:
+            outcome = outcome_of(
+                await self._send_cancel(claimed.order_id), resent=request.attempts > 0
+            )
+        return await self._record(request_id, outcome)
+
+    async def _already_cancelled(self, order_id: str) -> bool:
         try:
-            await self._soget.cancel_order(started.order_id)
+            order = await self._soget.get_order(order_id)
         except SogetError as exc:
-            error = exc
-            logger.warning("cancel of %s: %s", started.order_id, exc)
+            logger.warning("could not read %s to settle its cancel: %s", order_id, exc)
+            return False
+        return order.status == CANCELLED_STATUS
+
+    async def _send_cancel(self, order_id: str) -> SogetError | None:
+        try:
+            await self._soget.cancel_order(order_id)
+        except SogetError as exc:
+            logger.warning("cancel of %s: %s", order_id, exc)
+            return exc
         except Exception:
-            logger.exception("unexpected error while cancelling %s", started.order_id)
-            error = SogetTimeout("internal error while sending the cancel")
-        outcome = outcome_of(error, resent=resent)
-        finished = await self._store.transition(
+            logger.exception("unexpected error while cancelling %s", order_id)
+            return SogetTimeout("internal error while sending the cancel")
+        return None
+
+    async def _record(self, request_id: str, outcome: CancelOutcome) -> CancelRequest | None:
+        return await self._store.transition(
             request_id,
             expected=RequestStatus.EXECUTING,
             target=outcome.status,
             actor=None,
-            event=f"outcome_{outcome.status.value}",
+            event="cancel_unavailable"
+            if outcome.status is RequestStatus.APPROVED
+            else f"outcome_{outcome.status.value}",
             detail=outcome.code or (outcome.failure.value if outcome.failure else None),
+            notify=(outcome.message,),
             outcome_code=outcome.code,
             outcome_failure=outcome.failure.value if outcome.failure else None,
             outcome_message=outcome.api_message,
@@ -218,16 +339,11 @@ class CancelService:
             outcome_at=self._store.now(),
             outcome_posted_at=None,
         )
-        return finished
-
-    async def mark_outcome_posted(self, request_id: str) -> None:
-        await self._store.update_fields(
-            request_id, event="outcome_posted", outcome_posted_at=self._store.now()
-        )
 
     async def unfinished(self) -> list[CancelRequest]:
-        """Approved requests whose cancel has not produced a recorded answer yet."""
-        return await self._store.with_status(RequestStatus.APPROVED, RequestStatus.EXECUTING)
+        """Cancels a previous run approved or started and never finished: resumed at start.
 
-    async def outcomes_to_post(self) -> list[CancelRequest]:
-        return await self._store.outcomes_not_posted()
+        Approved requests that already met an unavailable MouvONE wait for an approver's Retry.
+        """
+        found = await self._store.with_status(RequestStatus.APPROVED, RequestStatus.EXECUTING)
+        return [r for r in found if not r.awaits_retry]

@@ -220,6 +220,9 @@ class SogetClient:
             raise SogetInvalidResponse(response.status_code, _short(exc)) from None
 
     async def _call(self, method: str, order_id: str) -> httpx.Response:
+        if order_id.strip(".") == "":
+            # "." and ".." would be resolved as path segments, reaching another resource.
+            raise ValueError("not an order id")
         path = "customer-orders/" + quote(order_id, safe="")
         started = time.monotonic()
         attempt = 0

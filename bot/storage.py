@@ -17,7 +17,14 @@ from typing import Any
 
 import aiosqlite
 
-from bot.requests import CancelRequest, RequestEvent, RequestStatus, can_move
+from bot.requests import (
+    CancelRequest,
+    MessageKind,
+    OutboxMessage,
+    RequestEvent,
+    RequestStatus,
+    can_move,
+)
 
 Clock = Callable[[], datetime]
 
@@ -56,6 +63,18 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_request ON events (request_id, id);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL REFERENCES requests (id),
+    kind TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    next_try_at TEXT NOT NULL,
+    tries INTEGER NOT NULL DEFAULT 0,
+    delivered_at TEXT,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (next_try_at) WHERE delivered_at IS NULL;
 """
 
 _DATETIME_COLUMNS = ("created_at", "updated_at", "decided_at", "outcome_at", "outcome_posted_at")
@@ -94,6 +113,11 @@ class Store:
         # One write transaction at a time on this connection; SQLite itself serialises
         # writers across processes (BEGIN IMMEDIATE + busy timeout).
         self._write_lock = asyncio.Lock()
+        self._on_enqueue: Callable[[], None] | None = None
+
+    def on_enqueue(self, listener: Callable[[], None]) -> None:
+        """Called after a transaction that queued Slack messages has committed."""
+        self._on_enqueue = listener
 
     @classmethod
     async def open(cls, path: Path | str, *, clock: Clock = utc_now) -> Store:
@@ -104,7 +128,7 @@ class Store:
         await connection.execute("PRAGMA journal_mode=WAL")
         # FULL: an approval acknowledged to Slack must survive a power cut, not only a crash.
         await connection.execute("PRAGMA synchronous=FULL")
-        await connection.execute("PRAGMA busy_timeout=5000")
+        await connection.execute("PRAGMA busy_timeout=30000")
         await connection.execute("PRAGMA foreign_keys=ON")
         await connection.executescript(SCHEMA)
         return cls(connection, clock)
@@ -150,12 +174,14 @@ class Store:
         event: str,
         detail: str | None = None,
         count_attempt: bool = False,
+        notify: Iterable[MessageKind] = (),
         **fields: Any,
     ) -> CancelRequest | None:
         """Move the request to `target` if its status is one of `expected`.
 
         Returns the updated request, or None when another actor moved it first (or it does
-        not exist). Extra keyword arguments set the named columns in the same update.
+        not exist). Extra keyword arguments set the named columns in the same update;
+        `notify` queues Slack messages in the same transaction, so none is ever lost.
         """
         expected_set = {expected} if isinstance(expected, RequestStatus) else set(expected)
         for status in expected_set:
@@ -184,10 +210,18 @@ class Store:
             if cursor.rowcount != 1:
                 return None
             await self._add_event(request_id, now, event, actor, detail)
+            queued = await self._enqueue(request_id, notify, now)
+        if queued and self._on_enqueue is not None:
+            self._on_enqueue()
         return await self.get(request_id)
 
     async def update_fields(
-        self, request_id: str, *, event: str | None = None, **fields: Any
+        self,
+        request_id: str,
+        *,
+        event: str | None = None,
+        notify: Iterable[MessageKind] = (),
+        **fields: Any,
     ) -> None:
         """Set columns that do not change the status (message ts, delivery marks)."""
         unknown = set(fields) - _UPDATABLE_COLUMNS
@@ -203,6 +237,9 @@ class Store:
             )
             if event is not None:
                 await self._add_event(request_id, now, event, None, None)
+            queued = await self._enqueue(request_id, notify, now)
+        if queued and self._on_enqueue is not None:
+            self._on_enqueue()
 
     async def with_status(self, *statuses: RequestStatus) -> list[CancelRequest]:
         placeholders = ", ".join("?" for _ in statuses)
@@ -221,6 +258,69 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return [_to_request(row) for row in rows]
+
+    async def pending_created_before(self, cutoff: datetime) -> list[CancelRequest]:
+        async with self._db.execute(
+            "SELECT * FROM requests WHERE status = 'pending' AND created_at < ?"
+            " ORDER BY created_at",
+            (_iso(cutoff),),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_to_request(row) for row in rows]
+
+    async def due_messages(self, limit: int = 100) -> list[OutboxMessage]:
+        """Undelivered Slack messages whose time has come, oldest first."""
+        async with self._db.execute(
+            "SELECT id, request_id, kind, attempt, tries FROM outbox"
+            " WHERE delivered_at IS NULL AND next_try_at <= ? ORDER BY id LIMIT ?",
+            (_iso(self._clock()), limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            OutboxMessage(
+                id=row["id"],
+                request_id=row["request_id"],
+                kind=MessageKind(row["kind"]),
+                attempt=row["attempt"],
+                tries=row["tries"],
+            )
+            for row in rows
+        ]
+
+    async def next_message_due_at(self) -> datetime | None:
+        async with self._db.execute(
+            "SELECT min(next_try_at) FROM outbox WHERE delivered_at IS NULL"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
+
+    async def undelivered_count(self) -> int:
+        async with self._db.execute(
+            "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row is not None else 0
+
+    async def message_delivered(self, message: OutboxMessage, *, outcome: bool) -> None:
+        now = _iso(self._clock())
+        async with self._transaction():
+            await self._db.execute(
+                "UPDATE outbox SET delivered_at = ?, tries = tries + 1 WHERE id = ?",
+                (now, message.id),
+            )
+            if outcome:
+                await self._db.execute(
+                    "UPDATE requests SET outcome_posted_at = ? WHERE id = ?",
+                    (now, message.request_id),
+                )
+                await self._add_event(message.request_id, now, "outcome_posted", None, None)
+
+    async def message_failed(self, message: OutboxMessage, error: str, retry_at: datetime) -> None:
+        async with self._transaction():
+            await self._db.execute(
+                "UPDATE outbox SET tries = tries + 1, last_error = ?, next_try_at = ? WHERE id = ?",
+                (error[:500], _iso(retry_at), message.id),
+            )
 
     async def history_of_order(self, order_id: str, limit: int = 20) -> list[CancelRequest]:
         async with self._db.execute(
@@ -261,6 +361,17 @@ class Store:
             "INSERT INTO events (request_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
             (request_id, at, kind, actor, detail),
         )
+
+    async def _enqueue(self, request_id: str, kinds: Iterable[MessageKind], now: str) -> bool:
+        queued = False
+        for kind in kinds:
+            await self._db.execute(
+                "INSERT INTO outbox (request_id, kind, attempt, created_at, next_try_at)"
+                " SELECT id, ?, attempts, ?, ? FROM requests WHERE id = ?",
+                (kind.value, now, now, request_id),
+            )
+            queued = True
+        return queued
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self._write_lock)

@@ -1,4 +1,4 @@
-"""The Approve and Reject buttons of a request message."""
+"""The buttons of a request message: Approve, Reject, Withdraw, Retry."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from bot import blocks
 from bot.approval import Decision
 from bot.deps import Deps
 from bot.ids import ActionId
+from bot.service import DecisionResult
 
 logger = logging.getLogger(__name__)
 
 
 def _click(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, str, str | None]:
     """(request id, user id, channel id, message ts) of a button click."""
-    message_ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get(
-        "ts"
-    )
+    container = body.get("container") or {}
+    message_ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
     return (
         str(action.get("value", "")),
         body["user"]["id"],
@@ -30,25 +30,41 @@ def _click(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, str,
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    async def refused(result: DecisionResult, what: str, user_id: str, channel_id: str) -> bool:
+        """Tell the user privately why nothing happened; True if the action was refused."""
+        if result.accepted:
+            return False
+        logger.info("%s by %s refused: %s", what, user_id, result.denial)
+        text = blocks.denial_text(result.denial, result.request, deps.approvers)
+        await deps.publisher.tell(channel_id, user_id, text)
+        return True
+
     async def handle_approve_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
         request_id, user_id, channel_id, message_ts = _click(body, action)
         result = await deps.service.approve(request_id, user_id, message_ts=message_ts)
-        if result.denial is not None or result.request is None:
-            logger.info("approve of %s by %s refused: %s", request_id, user_id, result.denial)
-            text = blocks.denial_text(result.denial, result.request, deps.approvers)
-            await deps.publisher.tell(channel_id, user_id, text)
-            return
-        try:
-            await deps.publisher.show_state(result.request)
-        except Exception:
-            # The cancel must not wait on a cosmetic update; the outcome redraws the message.
-            logger.warning(
-                "could not mark request %s as approved in Slack", request_id, exc_info=True
-            )
-        deps.runner.launch(request_id)
+        if not await refused(result, f"approve of {request_id}", user_id, channel_id):
+            deps.runner.launch(request_id)
+
+    async def handle_retry_action(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        request_id, user_id, channel_id, message_ts = _click(body, action)
+        result = await deps.service.check_retry(request_id, user_id, message_ts=message_ts)
+        if not await refused(result, f"retry of {request_id}", user_id, channel_id):
+            # `execute` claims the request atomically: concurrent retries send one cancel.
+            deps.runner.launch(request_id)
+
+    async def handle_withdraw_action(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        request_id, user_id, channel_id, message_ts = _click(body, action)
+        result = await deps.service.withdraw(request_id, user_id, message_ts=message_ts)
+        await refused(result, f"withdrawal of {request_id}", user_id, channel_id)
 
     async def handle_reject_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
@@ -58,14 +74,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         result = await deps.service.check(
             Decision.REJECT, request_id, user_id, message_ts=message_ts
         )
-        if result.denial is not None or result.request is None:
-            logger.info("reject of %s by %s refused: %s", request_id, user_id, result.denial)
-            text = blocks.denial_text(result.denial, result.request, deps.approvers)
-            await deps.publisher.tell(channel_id, user_id, text)
+        if await refused(result, f"reject of {request_id}", user_id, channel_id):
             return
+        assert result.request is not None
         await client.views_open(
             trigger_id=body["trigger_id"], view=blocks.build_reject_modal(result.request)
         )
 
     app.action(ActionId.APPROVE.value)(handle_approve_action)
     app.action(ActionId.REJECT.value)(handle_reject_action)
+    app.action(ActionId.WITHDRAW.value)(handle_withdraw_action)
+    app.action(ActionId.RETRY.value)(handle_retry_action)

@@ -34,7 +34,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             logger.info("usage error from %s: %s", user_id, problem)
             await ack(
                 response_type="ephemeral",
-                text=str(problem),
+                text=blocks.escape(str(problem)),
                 blocks=blocks.build_usage_blocks(str(problem), pattern_text),
             )
             return

@@ -32,7 +32,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
             text = blocks.denial_text(result.denial, result.request, deps.approvers)
             await ack(response_action="errors", errors={BlockId.REJECT_REASON.value: text})
             return
-        await ack()
-        await deps.publisher.post_rejection(result.request)
+        await ack()  # the rejection reply and the message update go out through the outbox
 
     app.view(CallbackId.REJECT_MODAL.value)(handle_reject_submission)

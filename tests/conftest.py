@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +74,24 @@ def make_settings(
         "soget_timeout_seconds": 2.0,
         "cancel_approvers": f"{APPROVER},{APPROVER_2},{REQUESTER},{APPROVER_GROUP}",
         "database_path": database,
+        "sweep_interval_seconds": 0.2,
+        "slack_retry_base_seconds": 0.05,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+class MutableClock:
+    """A clock the test moves by hand, for expiry and timestamps."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
 
 
 @dataclass

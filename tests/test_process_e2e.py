@@ -12,7 +12,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
+from bot.ids import ActionId
+from bot.requests import RequestStatus
+from bot.storage import Store
 from tests import payloads
 from tests.conftest import (
     APPROVER,
@@ -23,7 +27,7 @@ from tests.conftest import (
     SOGET_TOKEN,
 )
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.soget_api import FakeSoget
+from tests.fakes.soget_api import FakeSoget, Fault
 
 
 def _free_port() -> int:
@@ -66,6 +70,7 @@ def bot_env(
         "SOGET_ACCESS_TOKEN": SOGET_TOKEN,
         "SOGET_API_KEY": SOGET_KEY,
         "CANCEL_APPROVERS": APPROVER,
+        "SOGET_TIMEOUT_SECONDS": "60",
         "DATABASE_PATH": str(tmp_path / "data" / "bot.sqlite3"),
         "PORT": str(port),
         "HOST": "127.0.0.1",
@@ -127,3 +132,74 @@ async def test_http_mode_serves_a_signed_command_and_stops_cleanly(
     for secret in (BOT_TOKEN, SIGNING_SECRET, SOGET_TOKEN, SOGET_KEY):
         assert secret not in log
     assert (tmp_path / "data" / "bot.sqlite3").exists()
+
+
+def _approve_value(post_body: dict[str, object]) -> tuple[str, str]:
+    """(request id, message ts) from the posted approval request, as Slack would show it."""
+    blocks = post_body["blocks"]
+    assert isinstance(blocks, list)
+    for block in blocks:
+        for element in block.get("elements", []):
+            if element.get("action_id") == ActionId.APPROVE.value:
+                return str(element["value"]), ""
+    raise AssertionError("no Approve button in the request message")
+
+
+@pytest.mark.parametrize("applied_before_crash", [True, False])
+async def test_crash_between_approval_and_answer_loses_nothing(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path, applied_before_crash: bool
+) -> None:
+    order = "CDE0000000007"
+    fake_soget.add(order)
+    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    async with running_bot(env, tmp_path) as process:
+        body = payloads.slash_command(
+            f"{order} duplicate", user=REQUESTER, response_url=fake_slack.response_url
+        )
+        async with httpx.AsyncClient() as http:
+            await http.post(
+                f"http://127.0.0.1:{env['PORT']}/slack/events",
+                content=body,
+                headers=payloads.signed_headers(body, SIGNING_SECRET),
+            )
+            [post] = await fake_slack.wait_for_calls("chat.postMessage", timeout=10)
+            request_id, _ = _approve_value(post.body)
+            # MouvONE takes the DELETE (and maybe applies it) but the answer never comes back.
+            fake_soget.script(Fault(delay=30, then_apply=applied_before_crash))
+            click = payloads.block_action(
+                ActionId.APPROVE,
+                user=APPROVER,
+                request_id=request_id,
+                message_ts="1700000000.000001",
+                response_url=fake_slack.response_url,
+            )
+            await http.post(
+                f"http://127.0.0.1:{env['PORT']}/slack/events",
+                content=click,
+                headers=payloads.signed_headers(click, SIGNING_SECRET),
+            )
+        await fake_soget.wait_until(lambda: len(fake_soget.deletes()) == 1, what="the DELETE")
+        process.kill()  # SIGKILL: no cleanup, no goodbye
+        await process.wait()
+    assert fake_slack.thread_replies() == []
+
+    env["PORT"] = str(_free_port())
+    async with running_bot(env, tmp_path) as restarted:
+        await fake_slack.wait_until(lambda: len(fake_slack.thread_replies()) == 1, timeout=15)
+        await asyncio.sleep(0.5)  # room for a wrong second reply or DELETE to show up
+        restarted.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(restarted.wait(), timeout=20)
+
+    [reply] = fake_slack.thread_replies()
+    assert "is cancelled in MouvONE" in str(reply.body["text"])
+    assert fake_soget.orders[order].status == "Cancelled"
+    # Applied: reading the order settles it, no second DELETE. Not applied: sent once more.
+    assert len(fake_soget.deletes(order)) == (1 if applied_before_crash else 2)
+    store = await Store.open(tmp_path / "data" / "bot.sqlite3")
+    try:
+        [request] = await store.history_of_order(order)
+        assert request.status is RequestStatus.SUCCEEDED
+        assert request.outcome_posted_at is not None
+        assert await store.undelivered_count() == 0
+    finally:
+        await store.close()
