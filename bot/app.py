@@ -21,6 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.approval import ApproverDirectory
 from bot.config import Settings
 from bot.deps import Deps
+from bot.language import UserLanguages
+from bot.preview import OrderPreviewer
 from bot.publisher import SlackPublisher
 from bot.runner import CancelRunner
 from bot.service import CancelService
@@ -93,6 +95,7 @@ class BotRuntime:
         )
         client = create_slack_client(settings)
         publisher = SlackPublisher(client, settings.cancel_approvers)
+        languages = UserLanguages(publisher.user_locale, default=settings.default_language)
         directory = ApproverDirectory(settings.cancel_approvers, publisher.group_members)
         service = CancelService(
             self._store,
@@ -100,7 +103,7 @@ class BotRuntime:
             directory,
             allow_self_approval=settings.allow_self_approval,
         )
-        self._runner = CancelRunner(service, publisher)
+        self._runner = CancelRunner(service, publisher, languages)
         signing_secret = settings.slack_signing_secret
         app = AsyncApp(
             client=client,
@@ -116,6 +119,10 @@ class BotRuntime:
                 runner=self._runner,
                 order_id_pattern=settings.compiled_order_id_pattern(),
                 approvers=settings.cancel_approvers,
+                previewer=OrderPreviewer(
+                    self._soget, timeout_seconds=settings.preview_timeout_seconds
+                ),
+                languages=languages,
             ),
         )
         self._bolt_app = app

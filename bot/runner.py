@@ -7,6 +7,8 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
+from bot.catalogue import Language
+from bot.language import UserLanguages
 from bot.publisher import SlackPublisher
 from bot.requests import CancelRequest
 from bot.service import CancelService
@@ -17,9 +19,15 @@ logger = logging.getLogger(__name__)
 class CancelRunner:
     """Owns the background tasks: one per approved request, awaited at shutdown."""
 
-    def __init__(self, service: CancelService, publisher: SlackPublisher) -> None:
+    def __init__(
+        self,
+        service: CancelService,
+        publisher: SlackPublisher,
+        languages: UserLanguages | None = None,
+    ) -> None:
         self._service = service
         self._publisher = publisher
+        self._languages = languages
         self._tasks: set[asyncio.Task[None]] = set()
 
     def launch(self, request_id: str) -> asyncio.Task[None]:
@@ -56,8 +64,12 @@ class CancelRunner:
             await self._publish(request)
 
     async def _publish(self, request: CancelRequest) -> None:
+        # The thread is public: it speaks the requester's language.
+        language = (
+            await self._languages.of(request.requester_id) if self._languages else Language.EN
+        )
         try:
-            await self._publisher.post_outcome(request)
+            await self._publisher.post_outcome(request, language)
         except SlackApiError as exc:
             logger.error(
                 "could not post the outcome of request %s: %s; it stays queued",

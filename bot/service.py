@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from bot.approval import ApproverDirectory, Decision, Denial, MembershipUnknownError, denial_for
 from bot.catalogue import FailureKind
+from bot.diagnostics import log_soget_failure
+from bot.preview import Preview
 from bot.requests import CancelRequest, RequestStatus
 from bot.soget import SogetApiError, SogetClient, SogetError, SogetTimeout
 from bot.storage import Store
@@ -91,6 +93,18 @@ class CancelService:
         return await self._store.create_request(
             order_id=order_id, channel_id=channel_id, requester_id=requester_id, reason=reason
         )
+
+    async def record_preview(self, request_id: str, preview: Preview) -> CancelRequest | None:
+        """Store what the preview saw; a blocked preview withdraws the request at once."""
+        await self._store.update_fields(
+            request_id,
+            event="previewed",
+            detail=preview.note(),
+            **preview.columns(self._store.now()),
+        )
+        if preview.blocked:
+            await self.withdraw_unposted(request_id, preview.note())
+        return await self._store.get(request_id)
 
     async def attach_message(self, request_id: str, message_ts: str) -> None:
         await self._store.update_fields(request_id, event="posted", message_ts=message_ts)
@@ -197,7 +211,7 @@ class CancelService:
             await self._soget.cancel_order(started.order_id)
         except SogetError as exc:
             error = exc
-            logger.warning("cancel of %s: %s", started.order_id, exc)
+            log_soget_failure("cancel", started.order_id, exc)
         except Exception:
             logger.exception("unexpected error while cancelling %s", started.order_id)
             error = SogetTimeout("internal error while sending the cancel")

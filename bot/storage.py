@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 
 from bot.requests import CancelRequest, RequestEvent, RequestStatus, can_move
+from bot.soget import CustomerOrder
 
 Clock = Callable[[], datetime]
 
@@ -43,7 +44,12 @@ CREATE TABLE IF NOT EXISTS requests (
     outcome_note TEXT,
     outcome_at TEXT,
     outcome_posted_at TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    preview_state TEXT,
+    preview_code TEXT,
+    preview_failure TEXT,
+    preview_order TEXT,
+    preview_at TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_by_order ON requests (order_id, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, created_at);
@@ -58,7 +64,23 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_request ON events (request_id, id);
 """
 
-_DATETIME_COLUMNS = ("created_at", "updated_at", "decided_at", "outcome_at", "outcome_posted_at")
+# Columns added after the first release: a database file created before them gets them at open.
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("preview_state", "TEXT"),
+    ("preview_code", "TEXT"),
+    ("preview_failure", "TEXT"),
+    ("preview_order", "TEXT"),
+    ("preview_at", "TEXT"),
+)
+
+_DATETIME_COLUMNS = (
+    "created_at",
+    "updated_at",
+    "decided_at",
+    "outcome_at",
+    "outcome_posted_at",
+    "preview_at",
+)
 _UPDATABLE_COLUMNS = frozenset(
     {
         "message_ts",
@@ -73,6 +95,7 @@ _UPDATABLE_COLUMNS = frozenset(
         "outcome_note",
         "outcome_at",
         "outcome_posted_at",
+        *(name for name, _type in ADDED_COLUMNS),
     }
 )
 
@@ -107,6 +130,7 @@ class Store:
         await connection.execute("PRAGMA busy_timeout=5000")
         await connection.execute("PRAGMA foreign_keys=ON")
         await connection.executescript(SCHEMA)
+        await _add_missing_columns(connection)
         return cls(connection, clock)
 
     async def close(self) -> None:
@@ -187,7 +211,7 @@ class Store:
         return await self.get(request_id)
 
     async def update_fields(
-        self, request_id: str, *, event: str | None = None, **fields: Any
+        self, request_id: str, *, event: str | None = None, detail: str | None = None, **fields: Any
     ) -> None:
         """Set columns that do not change the status (message ts, delivery marks)."""
         unknown = set(fields) - _UPDATABLE_COLUMNS
@@ -202,7 +226,7 @@ class Store:
                 (*values, now, request_id),
             )
             if event is not None:
-                await self._add_event(request_id, now, event, None, None)
+                await self._add_event(request_id, now, event, None, detail)
 
     async def with_status(self, *statuses: RequestStatus) -> list[CancelRequest]:
         placeholders = ", ".join("?" for _ in statuses)
@@ -286,6 +310,21 @@ class _Transaction:
             self._lock.release()
 
 
+async def _add_missing_columns(db: aiosqlite.Connection) -> None:
+    """Bring a database file from an earlier version up to date (nullable columns only)."""
+    await db.execute("BEGIN IMMEDIATE")  # two processes opening one old file: one adds
+    try:
+        async with db.execute("PRAGMA table_info(requests)") as cursor:
+            present = {row["name"] for row in await cursor.fetchall()}
+        for name, sql_type in ADDED_COLUMNS:
+            if name not in present:
+                await db.execute(f"ALTER TABLE requests ADD COLUMN {name} {sql_type}")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+
+
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -296,4 +335,6 @@ def _to_request(row: aiosqlite.Row) -> CancelRequest:
         if data[column] is not None:
             data[column] = datetime.fromisoformat(data[column])
     data["status"] = RequestStatus(data["status"])
+    if data["preview_order"] is not None:
+        data["preview_order"] = CustomerOrder.model_validate_json(data["preview_order"])
     return CancelRequest(**data)

@@ -43,7 +43,8 @@ async def test_happy_path_request_approve_cancel(bot: BotUnderTest) -> None:
     assert response.status_code == 200
 
     done = await bot.wait_status(request.id, "succeeded")
-    await bot.slack.wait_until(lambda: len(bot.slack.thread_replies()) == 1, what="thread reply")
+    # Posted = the thread reply and the final redraw of the request message have both gone out.
+    assert (await bot.wait_posted(request.id)).outcome_posted_at is not None
 
     [delete] = bot.soget.deletes()
     assert delete.path == f"/customer-orders/v1/customer-orders/{ORDER}"
@@ -58,7 +59,6 @@ async def test_happy_path_request_approve_cancel(bot: BotUnderTest) -> None:
     final = _blocks_text(updates[-1].body)
     assert "Cancelled in MouvONE" in final and ActionId.APPROVE.value not in final
     assert done.decided_by == APPROVER
-    assert (await bot.wait_posted(request.id)).outcome_posted_at is not None
 
 
 async def test_second_approver_click_is_refused_privately(bot: BotUnderTest) -> None:
