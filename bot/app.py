@@ -22,6 +22,8 @@ from bot.approval import ApproverDirectory
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.deps import Deps
+from bot.language import UserLanguages
+from bot.preview import OrderPreviewer
 from bot.publisher import SlackPublisher
 from bot.runner import CancelRunner
 from bot.service import CancelService
@@ -97,6 +99,7 @@ class BotRuntime:
         )
         client = create_slack_client(settings)
         publisher = SlackPublisher(client, settings.cancel_approvers)
+        languages = UserLanguages(publisher.user_locale, default=settings.default_language)
         directory = ApproverDirectory(settings.cancel_approvers, publisher.group_members)
         service = CancelService(
             self._store,
@@ -107,7 +110,12 @@ class BotRuntime:
         )
         self._runner = CancelRunner(
             service,
-            Deliverer(self._store, publisher, base_delay_seconds=settings.slack_retry_base_seconds),
+            Deliverer(
+                self._store,
+                publisher,
+                languages=languages,
+                base_delay_seconds=settings.slack_retry_base_seconds,
+            ),
             sweep_seconds=settings.sweep_interval_seconds,
         )
         self._store.on_enqueue(self._runner.kick)
@@ -126,6 +134,10 @@ class BotRuntime:
                 runner=self._runner,
                 order_id_pattern=settings.compiled_order_id_pattern(),
                 approvers=settings.cancel_approvers,
+                previewer=OrderPreviewer(
+                    self._soget, timeout_seconds=settings.preview_timeout_seconds
+                ),
+                languages=languages,
             ),
         )
         self._bolt_app = app

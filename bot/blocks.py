@@ -29,6 +29,7 @@ from bot.catalogue import (
     entry_for_code,
 )
 from bot.ids import SLASH_COMMAND, ActionId, BlockId, CallbackId, InputActionId
+from bot.phrases import phrases
 from bot.requests import CancelRequest, RequestStatus
 
 SECTION_TEXT_LIMIT = 3000
@@ -125,6 +126,13 @@ def _status_line(request: CancelRequest, approvers: Sequence[str]) -> str:
     return ""  # unreachable: every status is matched above
 
 
+def _preview_blocks(request: CancelRequest) -> list[Block]:
+    # Imported here: bot.preview_blocks builds on this module's helpers.
+    from bot.preview_blocks import build_preview_blocks
+
+    return build_preview_blocks(request)
+
+
 def build_request_blocks(request: CancelRequest, approvers: Sequence[str]) -> list[Block]:
     """The request message in the channel, in whatever state the request is."""
     reason = escape(request.reason) if request.reason else "_No reason given_"
@@ -138,6 +146,7 @@ def build_request_blocks(request: CancelRequest, approvers: Sequence[str]) -> li
                 _md(f"*Requested*\n{slack_date(request.created_at)}"),
             ]
         ),
+        *_preview_blocks(request),
         SectionBlock(block_id="cancel-order-status", text=_md(_status_line(request, approvers))),
     ]
     buttons = _buttons(request)
@@ -210,52 +219,52 @@ def build_outcome_blocks(
     request: CancelRequest, language: Language = Language.EN
 ) -> tuple[str, list[Block]]:
     """The thread reply that says what MouvONE did with the cancel. Returns (text, blocks)."""
+    say = phrases(language)
+    order = escape(request.order_id)
     requester = f"<@{request.requester_id}>"
-    approver = f"<@{request.decided_by}>" if request.decided_by else "an approver"
+    approver = f"<@{request.decided_by}>" if request.decided_by else say.an_approver
     if request.status is RequestStatus.SUCCEEDED:
-        headline = f":white_check_mark: *Order `{request.order_id}` is cancelled in MouvONE.*"
+        headline = say.cancelled.format(order=order)
         if request.outcome_code:
             explanation = entry_for_code(request.outcome_code).text(language)
             headline += f"\n{escape(explanation.meaning)}"
-        body = f"{headline}\nRequested by {requester}, approved by {approver}."
-        blocks: list[Block] = [SectionBlock(text=_md(body))]
+        signed = say.requested_and_approved.format(requester=requester, approver=approver)
+        blocks: list[Block] = [SectionBlock(text=_md(f"{headline}\n{signed}"))]
+        extra = []
         if request.outcome_note:
-            blocks.append(ContextBlock(elements=[_md(f"Note: {escape(request.outcome_note)}")]))
-        return f"Order {request.order_id} is cancelled in MouvONE.", blocks
+            note = say.notes.get(request.outcome_note, request.outcome_note)
+            extra.append(say.note.format(note=escape(note)))
+        if request.outcome_message:
+            message = escape(_clip(request.outcome_message, 500))
+            extra.append(say.api_said.format(message=message))
+        if extra:
+            blocks.append(ContextBlock(elements=[_md(" · ".join(extra))]))
+        return say.cancelled_fallback.format(order=request.order_id), blocks
 
     entry = outcome_entry(request)
     text = entry.text(language)
     code = request.outcome_code or request.outcome_failure or "unknown"
-    if request.status is RequestStatus.UNKNOWN:
-        lead = f":warning: *Order `{request.order_id}`: outcome unknown.*"
-    elif request.status is RequestStatus.APPROVED:
-        lead = (
-            f":double_vertical_bar: *Order `{request.order_id}` is not cancelled yet: MouvONE "
-            "is unavailable.* The approval stands; an approver can press Retry."
-        )
-    else:
-        lead = f":x: *Order `{request.order_id}` was not cancelled.*"
+    lead_phrase, fallback = {
+        RequestStatus.UNKNOWN: (say.outcome_unknown, say.unknown_fallback),
+        RequestStatus.APPROVED: (say.unavailable, say.unavailable_fallback),
+    }.get(request.status, (say.not_cancelled, say.not_cancelled_fallback))
+    lead = lead_phrase.format(order=order)
     body = (
         f"{lead} {requester}\n*{escape(text.title)}* (`{escape(code)}`)\n"
-        f"{escape(text.meaning)}\n*What to do:* {escape(text.next_step)}"
+        f"{escape(text.meaning)}\n{say.what_to_do} {escape(text.next_step)}"
     )
     blocks = [SectionBlock(text=_md(body))]
     details = []
     if request.outcome_message:
-        details.append(f"MouvONE said: “{escape(_clip(request.outcome_message, 500))}”")
+        message = escape(_clip(request.outcome_message, 500))
+        details.append(say.api_said.format(message=message))
     if request.outcome_timestamp:
-        details.append(f"at {escape(request.outcome_timestamp)}")
+        details.append(say.api_said_at.format(timestamp=escape(request.outcome_timestamp)))
     if request.outcome_http_status:
         details.append(f"HTTP {request.outcome_http_status}")
-    if entry.retry_can_help:
-        details.append("trying again later may help")
-    if details:
-        blocks.append(ContextBlock(elements=[_md(" · ".join(details))]))
-    state = {
-        RequestStatus.UNKNOWN: "outcome unknown",
-        RequestStatus.APPROVED: "not cancelled yet",
-    }.get(request.status, "was not cancelled")
-    return f"Order {request.order_id} {state}: {text.title} ({code})", blocks
+    details.append(say.retry_may_help if entry.retry_can_help else say.retry_will_not_help)
+    blocks.append(ContextBlock(elements=[_md(" · ".join(details))]))
+    return fallback.format(order=request.order_id, title=text.title, code=code), blocks
 
 
 # -- rejection ------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.catalogue import Language
+
 DEFAULT_SOGET_API_URL = "https://soget-api-integration.azure-api.net/customer-orders/v1"
 DEFAULT_ORDER_ID_PATTERN = r"CDE\d{10}"
 
@@ -40,6 +42,9 @@ class Settings(BaseSettings):
     soget_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     soget_max_attempts: int = Field(default=3, ge=1, le=10)
     soget_retry_budget_seconds: float = Field(default=30.0, gt=0, le=600)
+    # The order preview runs before the approval request is posted: short, and never retried.
+    preview_timeout_seconds: float = Field(default=3.0, gt=0, le=10)
+    default_language: Language = Language.EN  # when a user's Slack locale is unknown
 
     cancel_approvers: Annotated[tuple[str, ...], NoDecode]
     allow_self_approval: bool = False
@@ -72,6 +77,11 @@ class Settings(BaseSettings):
     @classmethod
     def _soget_no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _lower_language(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("cancel_approvers", mode="before")
     @classmethod

@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from bot.catalogue import Language
+from bot.language import UserLanguages
 from bot.publisher import SlackPublisher
 from bot.requests import MessageKind, OutboxMessage
 from bot.storage import Store
@@ -28,10 +30,16 @@ GIVE_UP_AFTER_TRIES = 50
 
 class Deliverer:
     def __init__(
-        self, store: Store, publisher: SlackPublisher, *, base_delay_seconds: float = 2.0
+        self,
+        store: Store,
+        publisher: SlackPublisher,
+        *,
+        languages: UserLanguages | None = None,
+        base_delay_seconds: float = 2.0,
     ) -> None:
         self._store = store
         self._publisher = publisher
+        self._languages = languages
         self._base_delay_seconds = base_delay_seconds
 
     async def seconds_until_next(self) -> float | None:
@@ -64,8 +72,13 @@ class Deliverer:
             # A later attempt superseded this announcement; its own message will follow.
             await self._store.message_delivered(message, outcome=False)
             return True
+        # Thread replies are public: they speak the requester's language. A redraw has no
+        # translated text, so it costs no look-up.
+        language = Language.EN
+        if self._languages is not None and message.kind is not MessageKind.REDRAW:
+            language = await self._languages.of(request.requester_id)
         try:
-            await self._publisher.deliver(message.kind, request)
+            await self._publisher.deliver(message.kind, request, language)
         except Exception as exc:
             error = _describe(exc)
             if error in PERMANENT_ERRORS or message.tries + 1 >= GIVE_UP_AFTER_TRIES:

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.language import UserLanguages
+from bot.preview import OrderPreviewer
 from bot.publisher import SlackPublisher
 from bot.runner import CancelRunner
 from bot.service import CancelService
@@ -19,3 +21,5 @@ class Deps:
     runner: CancelRunner
     order_id_pattern: re.Pattern[str]
     approvers: tuple[str, ...]
+    previewer: OrderPreviewer
+    languages: UserLanguages

@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
+from bot.catalogue import Language
 from bot.requests import CancelRequest, MessageKind
 
 logger = logging.getLogger(__name__)
@@ -40,9 +41,9 @@ class SlackPublisher:
             blocks=blocks.build_request_blocks(request, self._approvers),
         )
 
-    async def post_outcome(self, request: CancelRequest) -> None:
+    async def post_outcome(self, request: CancelRequest, language: Language = Language.EN) -> None:
         """Reply in the request's thread with the outcome, then redraw the request message."""
-        text, outcome_blocks = blocks.build_outcome_blocks(request)
+        text, outcome_blocks = blocks.build_outcome_blocks(request, language)
         await self._client.chat_postMessage(
             channel=request.channel_id,
             thread_ts=request.message_ts,
@@ -52,13 +53,15 @@ class SlackPublisher:
         )
         await self.show_state(request)
 
-    async def deliver(self, kind: MessageKind, request: CancelRequest) -> None:
+    async def deliver(
+        self, kind: MessageKind, request: CancelRequest, language: Language = Language.EN
+    ) -> None:
         """Send one queued message, rendered from the request's current state."""
         match kind:
             case MessageKind.REDRAW:
                 await self.show_state(request)
             case MessageKind.OUTCOME | MessageKind.UNAVAILABLE:
-                await self.post_outcome(request)
+                await self.post_outcome(request, language)
             case MessageKind.REJECTION:
                 await self.post_rejection(request)
 
@@ -78,6 +81,13 @@ class SlackPublisher:
             logger.warning(
                 "could not tell %s in %s: %s", user_id, channel_id, exc.response.get("error")
             )
+
+    async def user_locale(self, user_id: str) -> str | None:
+        """The user's Slack locale, e.g. 'fr-FR' (needs the users:read scope)."""
+        response = await self._client.users_info(user=user_id, include_locale=True)
+        user = response.get("user") or {}
+        locale = user.get("locale") if isinstance(user, dict) else None
+        return str(locale) if locale else None
 
     async def group_members(self, group_id: str) -> list[str]:
         response = await self._client.usergroups_users_list(usergroup=group_id)

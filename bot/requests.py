@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.soget import CustomerOrder
+
 
 class RequestStatus(StrEnum):
     PENDING = "pending"  # waiting for an approver
@@ -88,6 +90,12 @@ class CancelRequest:
     outcome_at: datetime | None = None
     outcome_posted_at: datetime | None = None
     attempts: int = 0
+    # What the order looked like before approval (see bot/preview.py); None before the preview.
+    preview_state: str | None = None
+    preview_code: str | None = None
+    preview_failure: str | None = None
+    preview_order: CustomerOrder | None = None
+    preview_at: datetime | None = None
 
     @property
     def is_pending(self) -> bool:

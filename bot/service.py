@@ -8,6 +8,9 @@ from datetime import timedelta
 
 from bot.approval import ApproverDirectory, Decision, Denial, MembershipUnknownError, denial_for
 from bot.catalogue import FailureKind
+from bot.diagnostics import log_soget_failure
+from bot.phrases import NOTE_ALREADY_CANCELLED, NOTE_CONFIRMED_BY_READING, NOTE_EARLIER_ATTEMPT
+from bot.preview import Preview
 from bot.requests import CancelRequest, MessageKind, RequestStatus
 from bot.soget import (
     SogetApiError,
@@ -72,12 +75,7 @@ def outcome_of(error: SogetError | None, *, resent: bool) -> CancelOutcome:
         note = None
         if error.code == ALREADY_CANCELLED_CODE:
             status = RequestStatus.SUCCEEDED
-            note = (
-                "MouvONE says it was already cancelled: an earlier attempt that got no answer "
-                "went through"
-                if resent
-                else "MouvONE says it was already cancelled before this request"
-            )
+            note = NOTE_EARLIER_ATTEMPT if resent else NOTE_ALREADY_CANCELLED
         return CancelOutcome(
             status=status,
             code=error.code,
@@ -119,6 +117,18 @@ class CancelService:
         return await self._store.create_request(
             order_id=order_id, channel_id=channel_id, requester_id=requester_id, reason=reason
         )
+
+    async def record_preview(self, request_id: str, preview: Preview) -> CancelRequest | None:
+        """Store what the preview saw; a blocked preview withdraws the request at once."""
+        await self._store.update_fields(
+            request_id,
+            event="previewed",
+            detail=preview.note(),
+            **preview.columns(self._store.now()),
+        )
+        if preview.blocked:
+            await self.withdraw_unposted(request_id, preview.note())
+        return await self._store.get(request_id)
 
     async def attach_message(self, request_id: str, message_ts: str) -> None:
         await self._store.update_fields(request_id, event="posted", message_ts=message_ts)
@@ -289,11 +299,7 @@ class CancelService:
         if claimed is None:
             return None
         if settling and await self._already_cancelled(claimed.order_id):
-            outcome = CancelOutcome(
-                status=RequestStatus.SUCCEEDED,
-                note="confirmed by reading the order: an earlier attempt that got no answer "
-                "went through",
-            )
+            outcome = CancelOutcome(status=RequestStatus.SUCCEEDED, note=NOTE_CONFIRMED_BY_READING)
         else:
             outcome = outcome_of(
                 await self._send_cancel(claimed.order_id), resent=request.attempts > 0
@@ -304,7 +310,7 @@ class CancelService:
         try:
             order = await self._soget.get_order(order_id)
         except SogetError as exc:
-            logger.warning("could not read %s to settle its cancel: %s", order_id, exc)
+            log_soget_failure("settle", order_id, exc)
             return False
         return order.status == CANCELLED_STATUS
 
@@ -312,7 +318,7 @@ class CancelService:
         try:
             await self._soget.cancel_order(order_id)
         except SogetError as exc:
-            logger.warning("cancel of %s: %s", order_id, exc)
+            log_soget_failure("cancel", order_id, exc)
             return exc
         except Exception:
             logger.exception("unexpected error while cancelling %s", order_id)

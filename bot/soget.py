@@ -58,10 +58,17 @@ class SogetApiError(SogetError):
 class SogetHttpError(SogetError):
     """A non-2xx answer without the documented body, classified by status."""
 
-    def __init__(self, http_status: int, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        http_status: int,
+        retry_after: float | None = None,
+        gateway_message: str | None = None,
+    ) -> None:
         super().__init__(f"SOGET answered HTTP {http_status} without an error code")
         self.http_status = http_status
         self.retry_after = retry_after
+        # The API gateway's own `message` (e.g. "invalid subscription key"), for the log only.
+        self.gateway_message = gateway_message
         self.failure_kind = _kind_for_status(http_status)
 
 
@@ -212,32 +219,47 @@ class SogetClient:
         """`DELETE /customer-orders/{orderId}`: returns on 2xx, raises a SogetError otherwise."""
         await self._call("DELETE", order_id)
 
-    async def get_order(self, order_id: str) -> CustomerOrder:
-        response = await self._call("GET", order_id)
+    async def get_order(
+        self,
+        order_id: str,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> CustomerOrder:
+        """`GET /customer-orders/{id}`; `timeout`/`retry` override the client's for this call."""
+        response = await self._call("GET", order_id, timeout=timeout, retry=retry)
         try:
             return CustomerOrder.model_validate(response.json())
         except (ValueError, ValidationError) as exc:
             raise SogetInvalidResponse(response.status_code, _short(exc)) from None
 
-    async def _call(self, method: str, order_id: str) -> httpx.Response:
+    async def _call(
+        self,
+        method: str,
+        order_id: str,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> httpx.Response:
         if order_id.strip(".") == "":
             # "." and ".." would be resolved as path segments, reaching another resource.
             raise ValueError("not an order id")
         path = "customer-orders/" + quote(order_id, safe="")
+        policy = retry or self._retry
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._send_once(method, path)
+                return await self._send_once(method, path, timeout)
             except (SogetUnreachable, SogetHttpError) as exc:
                 retryable = isinstance(exc, SogetUnreachable) or (
                     exc.http_status in RETRYABLE_STATUSES
                 )
                 retry_after = exc.retry_after if isinstance(exc, SogetHttpError) else None
-                delay = self._retry.delay_for(attempt, retry_after)
-                out_of_time = time.monotonic() - started + delay > self._retry.total_budget_seconds
-                if not retryable or attempt >= self._retry.max_attempts or out_of_time:
+                delay = policy.delay_for(attempt, retry_after)
+                out_of_time = time.monotonic() - started + delay > policy.total_budget_seconds
+                if not retryable or attempt >= policy.max_attempts or out_of_time:
                     raise
                 logger.warning(
                     "SOGET %s %s failed (%s), attempt %d of %d, retrying in %.1fs",
@@ -245,18 +267,25 @@ class SogetClient:
                     path,
                     exc,
                     attempt,
-                    self._retry.max_attempts,
+                    policy.max_attempts,
                     delay,
                 )
                 await self._sleep(delay)
 
-    async def _send_once(self, method: str, path: str) -> httpx.Response:
+    async def _send_once(
+        self, method: str, path: str, timeout: float | None = None
+    ) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {self._access_token.get_secret_value()}",
             "Ocp-Apim-Subscription-Key": self._api_key.get_secret_value(),
         }
         try:
-            response = await self._http.request(method, path, headers=headers)
+            response = await self._http.request(
+                method,
+                path,
+                headers=headers,
+                timeout=httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise SogetUnreachable(type(exc).__name__) from None
         except httpx.TimeoutException as exc:
@@ -293,7 +322,12 @@ def _error_from(response: httpx.Response) -> SogetError:
     if response.status_code == 400:
         # A 400 must carry the documented body; anything else is unreadable.
         return SogetInvalidResponse(400, "not the documented error body")
-    return SogetHttpError(response.status_code, _retry_after(response))
+    gateway_message = body.get("message") if isinstance(body, dict) else None
+    return SogetHttpError(
+        response.status_code,
+        _retry_after(response),
+        gateway_message[:200] if isinstance(gateway_message, str) else None,
+    )
 
 
 def _retry_after(response: httpx.Response) -> float | None:

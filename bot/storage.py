@@ -25,6 +25,7 @@ from bot.requests import (
     RequestStatus,
     can_move,
 )
+from bot.soget import CustomerOrder
 
 Clock = Callable[[], datetime]
 
@@ -50,7 +51,12 @@ CREATE TABLE IF NOT EXISTS requests (
     outcome_note TEXT,
     outcome_at TEXT,
     outcome_posted_at TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    preview_state TEXT,
+    preview_code TEXT,
+    preview_failure TEXT,
+    preview_order TEXT,
+    preview_at TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_by_order ON requests (order_id, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, created_at);
@@ -77,7 +83,23 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (next_try_at) WHERE delivered_at IS NULL;
 """
 
-_DATETIME_COLUMNS = ("created_at", "updated_at", "decided_at", "outcome_at", "outcome_posted_at")
+# Columns added after the first release: a database file created before them gets them at open.
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("preview_state", "TEXT"),
+    ("preview_code", "TEXT"),
+    ("preview_failure", "TEXT"),
+    ("preview_order", "TEXT"),
+    ("preview_at", "TEXT"),
+)
+
+_DATETIME_COLUMNS = (
+    "created_at",
+    "updated_at",
+    "decided_at",
+    "outcome_at",
+    "outcome_posted_at",
+    "preview_at",
+)
 _UPDATABLE_COLUMNS = frozenset(
     {
         "message_ts",
@@ -92,6 +114,7 @@ _UPDATABLE_COLUMNS = frozenset(
         "outcome_note",
         "outcome_at",
         "outcome_posted_at",
+        *(name for name, _type in ADDED_COLUMNS),
     }
 )
 
@@ -131,6 +154,7 @@ class Store:
         await connection.execute("PRAGMA busy_timeout=30000")
         await connection.execute("PRAGMA foreign_keys=ON")
         await connection.executescript(SCHEMA)
+        await _add_missing_columns(connection)
         return cls(connection, clock)
 
     async def close(self) -> None:
@@ -220,6 +244,7 @@ class Store:
         request_id: str,
         *,
         event: str | None = None,
+        detail: str | None = None,
         notify: Iterable[MessageKind] = (),
         **fields: Any,
     ) -> None:
@@ -236,7 +261,7 @@ class Store:
                 (*values, now, request_id),
             )
             if event is not None:
-                await self._add_event(request_id, now, event, None, None)
+                await self._add_event(request_id, now, event, None, detail)
             queued = await self._enqueue(request_id, notify, now)
         if queued and self._on_enqueue is not None:
             self._on_enqueue()
@@ -397,6 +422,21 @@ class _Transaction:
             self._lock.release()
 
 
+async def _add_missing_columns(db: aiosqlite.Connection) -> None:
+    """Bring a database file from an earlier version up to date (nullable columns only)."""
+    await db.execute("BEGIN IMMEDIATE")  # two processes opening one old file: one adds
+    try:
+        async with db.execute("PRAGMA table_info(requests)") as cursor:
+            present = {row["name"] for row in await cursor.fetchall()}
+        for name, sql_type in ADDED_COLUMNS:
+            if name not in present:
+                await db.execute(f"ALTER TABLE requests ADD COLUMN {name} {sql_type}")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+
+
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -407,4 +447,6 @@ def _to_request(row: aiosqlite.Row) -> CancelRequest:
         if data[column] is not None:
             data[column] = datetime.fromisoformat(data[column])
     data["status"] = RequestStatus(data["status"])
+    if data["preview_order"] is not None:
+        data["preview_order"] = CustomerOrder.model_validate_json(data["preview_order"])
     return CancelRequest(**data)

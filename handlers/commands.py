@@ -11,6 +11,7 @@ from bot import blocks
 from bot.commands import HelpArgs, UsageError, parse_cancel_command
 from bot.deps import Deps
 from bot.ids import SLASH_COMMAND
+from bot.preview_blocks import build_not_requested_reply
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             reason=parsed.reason,
         )
         logger.info("request %s: %s asks to cancel %s", request.id, user_id, request.order_id)
+        # After the ack, bounded by PREVIEW_TIMEOUT_SECONDS, never raises.
+        preview = await deps.previewer.preview(request.order_id)
+        request = await deps.service.record_preview(request.id, preview) or request
+        if preview.blocked:
+            language = await deps.languages.of(user_id)
+            text, reply = build_not_requested_reply(request.order_id, preview, language)
+            await respond(response_type="ephemeral", text=text, blocks=reply)
+            return
         try:
             message_ts = await deps.publisher.post_request(request)
         except SlackApiError as exc:

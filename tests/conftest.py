@@ -39,7 +39,9 @@ APPROVER_GROUP = "S0APPROVER"
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Settings come only from the test: no variable or .env file of the machine leaks in."""
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "SOGET_", "CANCEL_", "ALLOW_", "DATABASE_", "ORDER_ID")):
+        if name.startswith(
+            ("SLACK_", "SOGET_", "CANCEL_", "ALLOW_", "DATABASE_", "ORDER_ID", "PREVIEW_")
+        ) or name in ("DEFAULT_LANGUAGE",):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 

@@ -75,6 +75,7 @@ async def test_direct_message_is_refused(bot: BotUnderTest) -> None:
 
 
 async def test_channel_without_the_bot_gets_a_private_explanation(bot: BotUnderTest) -> None:
+    bot.soget.add("CDE0000000004")
     bot.slack.not_in_channels.add("C0NOTMEMBR")
 
     await bot.command("CDE0000000004 reason", channel="C0NOTMEMBR")

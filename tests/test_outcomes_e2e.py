@@ -59,7 +59,16 @@ async def test_documented_refusal_is_explained_in_the_thread(
 
 
 async def test_unknown_order_is_explained(bot: BotUnderTest) -> None:
-    status, shown = await _approve_and_get_reply(bot)  # the fake has no such order
+    # The order existed at the preview and is gone by the time of the cancel.
+    bot.soget.add(ORDER)
+    bot.soget.script(
+        Fault(
+            body='{"code": "CUSTOMER_ORDER_NOT_FOUND", "message": "Commande introuvable"}',
+            status=400,
+        )
+    )
+
+    status, shown = await _approve_and_get_reply(bot)
 
     assert status == "failed"
     assert "CUSTOMER_ORDER_NOT_FOUND" in shown
@@ -67,7 +76,8 @@ async def test_unknown_order_is_explained(bot: BotUnderTest) -> None:
 
 
 async def test_already_cancelled_is_reported_as_cancelled(bot: BotUnderTest) -> None:
-    bot.soget.add(ORDER, status="Cancelled")
+    # Valid at the preview, cancelled elsewhere before the approval.
+    bot.soget.add(ORDER, forced_code="ORDER_ALREADY_CANCELED")
 
     status, shown = await _approve_and_get_reply(bot)
 

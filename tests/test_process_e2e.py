@@ -110,6 +110,7 @@ async def test_http_mode_serves_a_signed_command_and_stops_cleanly(
 ) -> None:
     port = _free_port()
     env = bot_env(fake_slack, fake_soget, tmp_path, port)
+    fake_soget.add("CDE0000000005")
     async with running_bot(env, tmp_path) as process:
         body = payloads.slash_command(
             "CDE0000000005 wrong data", user=REQUESTER, response_url=fake_slack.response_url

@@ -34,6 +34,7 @@ def test_manifest_asks_only_for_the_scopes_the_code_uses() -> None:
         "chat_update": "chat:write",
         "chat_postEphemeral": "chat:write",
         "usergroups_users_list": "usergroups:read",
+        "users_info": "users:read",
     }
     assert used_methods <= set(method_scopes), (
         f"map the scope of {used_methods - set(method_scopes)}"

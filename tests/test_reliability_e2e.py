@@ -109,7 +109,7 @@ async def test_unknown_outcome_then_already_cancelled_is_reported_as_cancelled(
     assert unknown.status.value == "unknown"
     assert "outcome unknown" in str(bot.slack.thread_replies(request.message_ts)[0].body["text"])
 
-    bot.soget.script(Fault(status=500, body="oops", content_type="text/plain"))
+    bot.soget.script(Fault(status=500, body="oops", content_type="text/plain", method="GET"))
     await bot.click(ActionId.RETRY, request, user=APPROVER_2)
 
     done = await bot.wait_status(request.id, "succeeded")

@@ -30,6 +30,7 @@ class FakeSlack(FakeServer):
         self.token = token
         self.user_groups: dict[str, list[str]] = {}
         self.not_in_channels: set[str] = set()
+        self.locales: dict[str, str] = {}  # user id → Slack locale, served by users.info
         self._ts = itertools.count(1)
         self._failures: dict[str, list[ScriptedFailure]] = {}
 
@@ -134,6 +135,12 @@ class FakeSlack(FakeServer):
                 return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
             case "views.open":
                 return {"ok": True, "view": {"id": "V0000001"}}
+            case "users.info":
+                user_id = str(body.get("user", ""))
+                user: dict[str, Any] = {"id": user_id, "name": user_id.lower()}
+                if str(body.get("include_locale", "")).lower() in {"1", "true"}:
+                    user["locale"] = self.locales.get(user_id, "en-US")
+                return {"ok": True, "user": user}
             case "usergroups.users.list":
                 group = str(body.get("usergroup", ""))
                 if group not in self.user_groups:

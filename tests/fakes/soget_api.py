@@ -57,6 +57,8 @@ class Fault:
     delay: float = 0.0  # seconds before answering
     reset: bool = False  # drop the connection instead of answering
     then_apply: bool = False  # apply the documented behaviour (e.g. cancel) before the fault
+    method: str = "DELETE"  # the calls it answers: "DELETE", "GET", or "*" for any
+    hold: asyncio.Event | None = None  # answer only once the test sets it (or the fake stops)
 
 
 class FakeSoget(FakeServer):
@@ -67,6 +69,7 @@ class FakeSoget(FakeServer):
         self.orders: dict[str, FakeOrder] = {}
         self.delay_seconds = 0.0
         self._faults: list[Fault] = []
+        self._stopping = asyncio.Event()  # ends scripted waits, so stopping never lingers
 
     @property
     def api_url(self) -> str:
@@ -81,8 +84,20 @@ class FakeSoget(FakeServer):
         return order
 
     def script(self, *faults: Fault) -> None:
-        """The next calls get these answers, in order, then documented behaviour again."""
+        """The next calls of each fault's method get these answers, in order, then documented
+        behaviour again."""
         self._faults.extend(faults)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await super().stop()
+
+    def gets(self, order_id: str | None = None) -> list[RecordedRequest]:
+        return [
+            r
+            for r in self.requests
+            if r.method == "GET" and (order_id is None or r.path.endswith("/" + order_id))
+        ]
 
     def deletes(self, order_id: str | None = None) -> list[RecordedRequest]:
         return [
@@ -95,8 +110,8 @@ class FakeSoget(FakeServer):
         recorded = await self.record(request)
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
-        if self._faults:
-            fault = self._faults.pop(0)
+        fault = self._next_fault(request.method)
+        if fault is not None:
             if fault.then_apply:
                 self._documented(request.method, request.match_info["order_id"])
             return await self._fault(request, fault)
@@ -111,9 +126,25 @@ class FakeSoget(FakeServer):
             )
         return self._documented(request.method, request.match_info["order_id"])
 
+    def _next_fault(self, method: str) -> Fault | None:
+        for index, fault in enumerate(self._faults):
+            if fault.method in (method, "*"):
+                return self._faults.pop(index)
+        return None
+
+    async def _wait(self, event: asyncio.Event, timeout: float | None) -> None:
+        waits = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._stopping.wait())]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
     async def _fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        if fault.hold is not None:
+            await self._wait(fault.hold, None)
         if fault.delay:
-            await asyncio.sleep(fault.delay)
+            await self._wait(asyncio.Event(), fault.delay)
         if fault.reset:
             if request.transport is not None:
                 request.transport.abort()

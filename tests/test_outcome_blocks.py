@@ -1,0 +1,280 @@
+"""The replies that explain an outcome or a preview, rendered without Slack: every documented code
+and failure kind in both languages, the words around them, and the preview's blocks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import string
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot.blocks import build_outcome_blocks, build_request_blocks
+from bot.catalogue import CATALOGUE, DOCUMENTED_CODES, FAILURES, FailureKind, Language
+from bot.phrases import NOTE_ALREADY_CANCELLED, PHRASES, Phrases, phrases
+from bot.preview import Preview, PreviewState, preview_of
+from bot.preview_blocks import build_not_requested_reply, build_preview_blocks
+from bot.requests import CancelRequest, RequestStatus
+from bot.soget import CustomerOrder, SogetApiError
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+APPROVERS = ("U0APPROVE1",)
+
+
+def make_request(**fields: Any) -> CancelRequest:
+    values: dict[str, Any] = {
+        "id": "0123456789abcdef",
+        "order_id": "CDE0000000001",
+        "channel_id": "C1",
+        "requester_id": "U0REQUEST1",
+        "reason": "customer asked",
+        "status": RequestStatus.FAILED,
+        "created_at": NOW,
+        "updated_at": NOW,
+        "message_ts": "1.0",
+        "decided_by": "U0APPROVE1",
+        "decided_at": NOW,
+    }
+    values.update(fields)
+    return CancelRequest(**values)
+
+
+def rendered(blocks: list[Block]) -> str:
+    return json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)
+
+
+# -- outcome replies ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("code", DOCUMENTED_CODES)
+def test_every_documented_code_is_explained_in_both_languages(
+    code: str, language: Language
+) -> None:
+    status = RequestStatus.SUCCEEDED if code == "ORDER_ALREADY_CANCELED" else RequestStatus.FAILED
+    request = make_request(
+        status=status,
+        outcome_code=code,
+        outcome_message="Commande de transport est introuvable!",
+        outcome_timestamp="2022-11-08T14:17:19Z",
+        outcome_http_status=400,
+    )
+
+    fallback, blocks = build_outcome_blocks(request, language)
+
+    shown = rendered(blocks)
+    text = CATALOGUE[code].text(language)
+    say = phrases(language)
+    assert text.meaning in shown
+    assert "« Commande" in shown if language is Language.FR else "“Commande" in shown
+    if status is RequestStatus.FAILED:
+        assert text.title in shown and text.next_step in shown and f"`{code}`" in shown
+        assert say.what_to_do in shown
+        assert (
+            say.retry_may_help if CATALOGUE[code].retry_can_help else say.retry_will_not_help
+        ) in shown
+        assert "HTTP 400" in shown and "2022-11-08T14:17:19Z" in shown
+        assert fallback == say.not_cancelled_fallback.format(
+            order="CDE0000000001", title=text.title, code=code
+        )
+    else:
+        assert fallback == say.cancelled_fallback.format(order="CDE0000000001")
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("kind", list(FailureKind))
+def test_every_failure_kind_is_explained_in_both_languages(
+    kind: FailureKind, language: Language
+) -> None:
+    status = RequestStatus.UNKNOWN if kind is FailureKind.TIMEOUT else RequestStatus.FAILED
+    request = make_request(status=status, outcome_failure=kind.value)
+
+    _fallback, blocks = build_outcome_blocks(request, language)
+
+    shown = rendered(blocks)
+    text = FAILURES[kind].text(language)
+    assert text.title in shown and text.meaning in shown and text.next_step in shown
+    lead = (
+        phrases(language).outcome_unknown
+        if status is RequestStatus.UNKNOWN
+        else (phrases(language).not_cancelled)
+    )
+    assert lead.format(order="CDE0000000001") in shown
+
+
+def test_unknown_code_is_shown_raw_with_the_generic_explanation() -> None:
+    request = make_request(outcome_code="R0042", outcome_message="<!channel> nouveau")
+
+    _fallback, blocks = build_outcome_blocks(request, Language.FR)
+
+    shown = rendered(blocks)
+    assert "`R0042`" in shown
+    assert FAILURES[FailureKind.UNKNOWN_CODE].text(Language.FR).title in shown
+    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_success_notes_are_translated(language: Language) -> None:
+    note = NOTE_ALREADY_CANCELLED
+    request = make_request(
+        status=RequestStatus.SUCCEEDED, outcome_code="ORDER_ALREADY_CANCELED", outcome_note=note
+    )
+
+    _fallback, blocks = build_outcome_blocks(request, language)
+
+    assert phrases(language).notes[note] in rendered(blocks)
+
+
+# -- the words around the catalogue ---------------------------------------------------------------
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_phrases_exist_in_both_languages_with_the_same_placeholders() -> None:
+    assert set(PHRASES) == set(Language)
+    english, french = PHRASES[Language.EN], PHRASES[Language.FR]
+    for field in dataclasses.fields(Phrases):
+        en_value, fr_value = getattr(english, field.name), getattr(french, field.name)
+        if field.name == "notes":
+            assert set(en_value) == set(fr_value)
+            assert all(v.strip() for v in (*en_value.values(), *fr_value.values()))
+            continue
+        assert en_value.strip() and fr_value.strip(), field.name
+        assert en_value != fr_value, field.name
+        assert _placeholders(en_value) == _placeholders(fr_value), field.name
+
+
+# -- the preview in the request message ------------------------------------------------------------
+
+ORDER_JSON = {
+    "customerOrderId": "CDE0000000001",
+    "type": "Master",
+    "status": "Valid",
+    "transportOrderNumber": "TOC-02-03-2022",
+    "container": {"reference": "CGMU2436601", "type": "45G1"},
+    "contractor": {"code": "FWD01", "name": "Forwarder One"},
+    "carrier": {"code": "CAR01"},
+    "date": "2026-11-20T08:00:00Z",
+    "clientReference": None,
+}
+
+
+def _with_preview(preview: Preview) -> CancelRequest:
+    columns = preview.columns(NOW)
+    order = columns.pop("preview_order")
+    return make_request(
+        status=RequestStatus.PENDING,
+        decided_by=None,
+        decided_at=None,
+        preview_order=CustomerOrder.model_validate_json(order) if order else None,
+        **columns,
+    )
+
+
+def test_no_preview_blocks_for_requests_stored_before_previews() -> None:
+    assert build_preview_blocks(make_request(status=RequestStatus.PENDING)) == []
+
+
+def test_ready_preview_lists_the_order_without_warning() -> None:
+    request = _with_preview(preview_of(CustomerOrder.model_validate(ORDER_JSON)))
+
+    shown = rendered(build_preview_blocks(request))
+
+    for expected in (
+        "*Type*\\nMaster",
+        "*Status*\\nValid",
+        "*Transport order*\\nTOC-02-03-2022",
+        "*Container*\\nCGMU2436601 (45G1)",
+        "*Carrier*\\nCAR01",
+        "*Contractor*\\nForwarder One (FWD01)",
+        "*Client reference*\\n—",
+        "*Order date*\\n<!date^",
+    ):
+        assert expected in shown
+    assert "will refuse" not in shown
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"type": "SegmentTransfer"}, "CANNOT_CANCEL_NOT_MASTER_ORDER"),
+        ({"status": "InProcess"}, "R0008"),
+    ],
+)
+def test_warning_names_the_code(fields: dict[str, str], code: str) -> None:
+    order = CustomerOrder.model_validate(ORDER_JSON | fields)
+    request = _with_preview(preview_of(order))
+
+    shown = rendered(build_request_blocks(request, APPROVERS))
+
+    assert f"MouvONE will refuse this cancel: {CATALOGUE[code].text(Language.EN).title}" in shown
+    assert f"`{code}`" in shown
+    assert next(iter(fields.values())) in shown
+
+
+@pytest.mark.parametrize(
+    ("preview", "code"),
+    [
+        (Preview(PreviewState.UNAVAILABLE, failure=FailureKind.SERVER_ERROR), "server_error"),
+        (Preview(PreviewState.UNAVAILABLE, code="ACTOR_NOT_FOUND"), "ACTOR_NOT_FOUND"),
+        (Preview(PreviewState.UNAVAILABLE), "unknown"),
+    ],
+)
+def test_unavailable_preview_says_so(preview: Preview, code: str) -> None:
+    shown = rendered(build_request_blocks(_with_preview(preview), APPROVERS))
+
+    assert "*Preview unavailable*" in shown and f"`{code}`" in shown
+    assert "cancel-order-approve" in shown  # approvers can still decide
+
+
+def test_hostile_values_are_escaped_and_clipped() -> None:
+    order = CustomerOrder.model_validate(
+        ORDER_JSON | {"clientReference": "<!here> " + "x" * 500, "type": "<@U1>"}
+    )
+
+    shown = rendered(build_preview_blocks(_with_preview(preview_of(order))))
+
+    assert "<!here>" not in shown and "<@U1>" not in shown
+    assert "x" * 300 not in shown
+
+
+# -- the private reply when there is nothing to approve ---------------------------------------
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize(
+    "preview",
+    [
+        preview_of(
+            SogetApiError(
+                http_status=400,
+                code="CUSTOMER_ORDER_NOT_FOUND",
+                message="introuvable",
+                timestamp=None,
+            )
+        ),
+        preview_of(
+            SogetApiError(http_status=400, code="WRONG_FORMAT", message=None, timestamp=None)
+        ),
+        preview_of(CustomerOrder.model_validate(ORDER_JSON | {"status": "Cancelled"})),
+    ],
+    ids=["not-found", "wrong-format", "cancelled"],
+)
+def test_not_requested_reply(preview: Preview, language: Language) -> None:
+    assert preview.blocked and preview.code is not None
+
+    fallback, blocks = build_not_requested_reply("CDE0000000001", preview, language)
+
+    shown = rendered(blocks)
+    text = CATALOGUE[preview.code].text(language)
+    say = phrases(language)
+    assert say.not_requested.format(order="CDE0000000001") in shown
+    assert text.title in shown and text.meaning in shown and text.next_step in shown
+    assert say.not_requested_footer in shown
+    assert ("introuvable" in shown) is (preview.api_message is not None)
+    assert preview.code in fallback
