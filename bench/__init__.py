@@ -1,0 +1,1 @@
+"""Benchmarks of the bot against the fake Slack and SOGET servers: `python -m bench`."""
