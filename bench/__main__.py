@@ -23,6 +23,7 @@ from bench.processes import REPO_ROOT, raise_open_files_limit
 from bench.storage import run_storage
 
 SCENARIOS = ("ack", "approve", "storage", "memory")
+DEFAULT_OUTPUT = REPO_ROOT / "docs" / "benchmarks.md"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +74,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output",
         type=Path,
-        default=REPO_ROOT / "docs" / "benchmarks.md",
-        help="Markdown file to write the results into (default: docs/benchmarks.md)",
+        help="Markdown file to write the results into (default: docs/benchmarks.md; "
+        "with --quick, standard output)",
     )
     parser.add_argument(
         "--only", choices=SCENARIOS, action="append", help="run only this scenario (repeatable)"
@@ -102,14 +103,13 @@ def machine() -> list[str]:
     ]
 
 
-async def run(args: argparse.Namespace, workdir: Path) -> report.Results:
+async def run(args: argparse.Namespace, workdir: Path, command: str) -> report.Results:
     plan = QUICK if args.quick else FULL
     chosen = args.only or list(SCENARIOS)
-    argv = ["python", "-m", "bench", *sys.argv[1:]] if args.argv is None else args.argv
     results = report.Results(
         machine=machine(),
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        command=shlex.join(argv),
+        command=command,
     )
     started = time.monotonic()
     async with running_fakes() as fakes:
@@ -151,13 +151,17 @@ def _say(what: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    args.argv = None if argv is None else ["python", "-m", "bench", *argv]
+    command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
     raise_open_files_limit()
     with tempfile.TemporaryDirectory(prefix="bench-") as temp:
         workdir = args.workdir or Path(temp)
-        results = asyncio.run(run(args, workdir))
-    report.write(args.output, report.render(results))
-    print(f"bench: results written to {args.output}", file=sys.stderr)
+        results = asyncio.run(run(args, workdir, command))
+    output: Path | None = args.output or (None if args.quick else DEFAULT_OUTPUT)
+    if output is None:
+        print(report.render(results))
+        return
+    report.write(output, report.render(results))
+    print(f"bench: results written to {output}", file=sys.stderr)
 
 
 if __name__ == "__main__":
