@@ -1,1 +1,1 @@
-"""Benchmarks: see README.md and docs/benchmarks.md."""
+"""Benchmarks of the bot against the fake Slack and SOGET servers: `python -m bench`."""

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+import aiohttp
 import httpx
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -34,14 +35,21 @@ from handlers import register_all
 logger = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
+SLACK_TIMEOUT_SECONDS = 15
 
 
-def create_slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client, with slack_sdk's own retries for rate limits and server errors."""
+def create_slack_client(
+    settings: Settings, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """The Web API client, with slack_sdk's own retries for rate limits and server errors.
+
+    Without a `session`, slack_sdk opens a new connection (and TLS handshake) for every call.
+    """
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
-        timeout=15,
+        session=session,
+        timeout=SLACK_TIMEOUT_SECONDS,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
@@ -72,6 +80,7 @@ class BotRuntime:
         self._soget: SogetClient | None = None
         self._runner: CancelRunner | None = None
         self._bolt_app: AsyncApp | None = None
+        self._slack_session: aiohttp.ClientSession | None = None
 
     @property
     def bolt_app(self) -> AsyncApp:
@@ -97,7 +106,12 @@ class BotRuntime:
             retry=self._soget_retry,
             transport=self._soget_transport,
         )
-        client = create_slack_client(settings)
+        # One pooled session for all Web API calls: approve → result makes two in a row.
+        # slack_sdk applies its timeout only to sessions it creates, so it is set here.
+        self._slack_session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS)
+        )
+        client = create_slack_client(settings, self._slack_session)
         publisher = SlackPublisher(client, settings.cancel_approvers)
         languages = UserLanguages(publisher.user_locale, default=settings.default_language)
         directory = ApproverDirectory(settings.cancel_approvers, publisher.group_members)
@@ -148,6 +162,8 @@ class BotRuntime:
             await self._runner.stop()
         if self._soget is not None:
             await self._soget.aclose()
+        if self._slack_session is not None:
+            await self._slack_session.close()
         if self._store is not None:
             await self._store.close()
 

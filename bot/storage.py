@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_by_order ON requests (order_id, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, created_at);
+-- Outcomes not yet posted to Slack, read at every start: a partial index holds only those,
+-- where the same query over the whole history scanned the table (190 ms at 1M requests).
+CREATE INDEX IF NOT EXISTS requests_outcome_unposted ON requests (outcome_at)
+    WHERE outcome_at IS NOT NULL AND outcome_posted_at IS NULL;
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL REFERENCES requests (id),
