@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.ops import Ops
 from bot.publisher import SlackPublisher
 from bot.runner import CancelRunner
 from bot.service import CancelService
@@ -19,3 +20,4 @@ class Deps:
     runner: CancelRunner
     order_id_pattern: re.Pattern[str]
     approvers: tuple[str, ...]
+    ops: Ops

@@ -7,6 +7,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
+from bot.logging_setup import bind_request
 from bot.publisher import SlackPublisher
 from bot.requests import CancelRequest
 from bot.service import CancelService
@@ -46,6 +47,7 @@ class CancelRunner:
             task.cancel()
 
     async def _run(self, request_id: str) -> None:
+        bind_request(request_id)  # this task's log lines are about this request
         try:
             request = await self._service.execute(request_id)
         except Exception:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -20,6 +21,10 @@ import aiosqlite
 from bot.requests import CancelRequest, RequestEvent, RequestStatus, can_move
 
 Clock = Callable[[], datetime]
+# Told of each committed change: the request as it now is, and the event's kind.
+ChangeListener = Callable[[CancelRequest, str], None]
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -47,6 +52,7 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_by_order ON requests (order_id, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, created_at);
+CREATE INDEX IF NOT EXISTS requests_by_requester ON requests (requester_id, created_at);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL REFERENCES requests (id),
@@ -94,6 +100,7 @@ class Store:
         # One write transaction at a time on this connection; SQLite itself serialises
         # writers across processes (BEGIN IMMEDIATE + busy timeout).
         self._write_lock = asyncio.Lock()
+        self._listeners: list[ChangeListener] = []
 
     @classmethod
     async def open(cls, path: Path | str, *, clock: Clock = utc_now) -> Store:
@@ -119,6 +126,17 @@ class Store:
     def now(self) -> datetime:
         return self._clock()
 
+    def add_listener(self, listener: ChangeListener) -> None:
+        """Call `listener` after each committed creation or transition (metrics, notices)."""
+        self._listeners.append(listener)
+
+    def _changed(self, request: CancelRequest, event: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(request, event)
+            except Exception:
+                logger.exception("a change listener failed on request %s", request.id)
+
     async def create_request(
         self, *, order_id: str, channel_id: str, requester_id: str, reason: str
     ) -> CancelRequest:
@@ -133,6 +151,7 @@ class Store:
             await self._add_event(request_id, now, "requested", requester_id, reason or None)
         request = await self.get(request_id)
         assert request is not None
+        self._changed(request, "requested")
         return request
 
     async def get(self, request_id: str) -> CancelRequest | None:
@@ -184,7 +203,10 @@ class Store:
             if cursor.rowcount != 1:
                 return None
             await self._add_event(request_id, now, event, actor, detail)
-        return await self.get(request_id)
+        moved = await self.get(request_id)
+        if moved is not None:
+            self._changed(moved, event)
+        return moved
 
     async def update_fields(
         self, request_id: str, *, event: str | None = None, **fields: Any
@@ -226,6 +248,35 @@ class Store:
         async with self._db.execute(
             "SELECT * FROM requests WHERE order_id = ? ORDER BY created_at DESC LIMIT ?",
             (order_id, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_to_request(row) for row in rows]
+
+    async def find_requests(
+        self,
+        *,
+        statuses: Iterable[RequestStatus] = (),
+        channel_id: str | None = None,
+        requester_id: str | None = None,
+        limit: int = 50,
+    ) -> list[CancelRequest]:
+        """Newest first, filtered by whichever criteria are given (audit views, App Home)."""
+        wanted = [s.value for s in statuses]
+        clauses: list[str] = []
+        values: list[Any] = []
+        if wanted:
+            clauses.append(f"status IN ({', '.join('?' for _ in wanted)})")
+            values.extend(wanted)
+        if channel_id is not None:
+            clauses.append("channel_id = ?")
+            values.append(channel_id)
+        if requester_id is not None:
+            clauses.append("requester_id = ?")
+            values.append(requester_id)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        async with self._db.execute(
+            f"SELECT * FROM requests{where} ORDER BY created_at DESC LIMIT ?",  # noqa: S608
+            (*values, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [_to_request(row) for row in rows]

@@ -59,7 +59,24 @@ class FakeSlack(FakeServer):
         return [r for r in self.requests if r.path == "/webhook"]
 
     def channel_posts(self) -> list[RecordedRequest]:
-        return [r for r in self.calls("chat.postMessage") if not r.body.get("thread_ts")]
+        return [
+            r
+            for r in self.calls("chat.postMessage")
+            if not r.body.get("thread_ts") and not _is_user(r.body.get("channel"))
+        ]
+
+    def dms(self, user: str | None = None) -> list[RecordedRequest]:
+        """Direct messages: chat.postMessage to a user id."""
+        return [
+            r
+            for r in self.calls("chat.postMessage")
+            if _is_user(r.body.get("channel")) and (user is None or r.body["channel"] == user)
+        ]
+
+    def homes(self, user: str | None = None) -> list[RecordedRequest]:
+        return [
+            r for r in self.calls("views.publish") if user is None or r.body.get("user_id") == user
+        ]
 
     def thread_replies(self, thread_ts: str | None = None) -> list[RecordedRequest]:
         return [
@@ -134,6 +151,15 @@ class FakeSlack(FakeServer):
                 return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
             case "views.open":
                 return {"ok": True, "view": {"id": "V0000001"}}
+            case "views.publish":
+                return {"ok": True, "view": {"id": "VHOME0001", "type": "home"}}
+            case "chat.getPermalink":
+                ts = str(body.get("message_ts", "")).replace(".", "")
+                return {
+                    "ok": True,
+                    "channel": channel,
+                    "permalink": f"https://portops.example.invalid/archives/{channel}/p{ts}",
+                }
             case "usergroups.users.list":
                 group = str(body.get("usergroup", ""))
                 if group not in self.user_groups:
@@ -141,3 +167,7 @@ class FakeSlack(FakeServer):
                 return {"ok": True, "users": self.user_groups[group]}
             case _:
                 return {"ok": False, "error": "unknown_method"}
+
+
+def _is_user(channel: object) -> bool:
+    return isinstance(channel, str) and channel.startswith(("U", "W"))
