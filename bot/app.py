@@ -88,6 +88,12 @@ class BotRuntime:
         return self._bolt_app
 
     @property
+    def ops(self) -> Ops:
+        if self._ops is None:
+            raise RuntimeError("the runtime is not started")
+        return self._ops
+
+    @property
     def store(self) -> Store:
         if self._store is None:
             raise RuntimeError("the runtime is not started")

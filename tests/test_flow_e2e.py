@@ -44,6 +44,7 @@ async def test_happy_path_request_approve_cancel(bot: BotUnderTest) -> None:
 
     done = await bot.wait_status(request.id, "succeeded")
     await bot.slack.wait_until(lambda: len(bot.slack.thread_replies()) == 1, what="thread reply")
+    await bot.wait_posted(request.id)  # the thread reply, then the request message's redraw
 
     [delete] = bot.soget.deletes()
     assert delete.path == f"/customer-orders/v1/customer-orders/{ORDER}"
