@@ -53,7 +53,7 @@ def md(text: str, limit: int = _TEXT_LIMIT) -> MarkdownTextObject:
 
 def status_label(status: RequestStatus) -> str:
     """An emoji and a few words; statuses added later still get a readable line."""
-    icon, words = _STATUS_LABELS.get(status, (":grey_question:", str(status.value)))
+    icon, words = _STATUS_LABELS.get(status, (":grey_question:", str(status)))
     return f"{icon} {words}"
 
 

@@ -63,3 +63,24 @@ def test_manifest_enables_interactivity_and_socket_mode() -> None:
     settings = _manifest()["settings"]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
+
+
+def test_readme_documents_every_setting_and_the_sandbox_orders() -> None:
+    from bot.config import Settings
+    from bot.sandbox import SANDBOX_ORDERS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"`{name.upper()}`" in readme, name
+    for example in SANDBOX_ORDERS:
+        assert f"| `{example.order_id}` | {example.what_happens} |" in readme
+
+
+def test_docker_image_is_multi_stage_non_root_with_a_healthcheck() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) == 2
+    users = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
+    assert users and users[-1] not in {"root", "0"}
+    [healthcheck] = re.findall(r"^HEALTHCHECK .*(?:\n .*)*", dockerfile, re.MULTILINE)
+    assert "/healthz" in healthcheck and "PORT" in healthcheck
+    assert 'VOLUME ["/app/data"]' in dockerfile
