@@ -164,3 +164,28 @@ def test_cancel_request_id_of_clicks_and_modals() -> None:
     assert cancel_request_id({"view": {"private_metadata": REQUEST.id}}) == REQUEST.id
     assert cancel_request_id({"actions": [{"value": "not an id; DROP TABLE"}]}) is None
     assert cancel_request_id({"command": "/cancel-order"}) is None
+
+
+# -- Block Kit limits ----------------------------------------------------------------------------
+
+
+def test_the_largest_audit_and_home_views_stay_within_slack_limits() -> None:
+    from bot.audit import MAX_HISTORY, MAX_LISTED, RequestHistory
+    from bot.audit_blocks import build_list_blocks, build_status_blocks
+    from bot.requests import RequestEvent
+
+    long = replace(REQUEST, reason="r" * 500, decision_note="n" * 500, decided_by="U0APPROVE1")
+    events = [RequestEvent(REQUEST.id, NOW, "cancel_resent", None, None)] * 40
+    histories = [RequestHistory(long, events)] * MAX_HISTORY
+    _text, status_blocks = build_status_blocks("CDE0000000001", histories, {REQUEST.id})
+    _text, list_blocks = build_list_blocks("C0CHANNEL1", [long] * MAX_LISTED, more=True)
+    home = build_home_view(
+        is_approver=True, waiting=[long] * MAX_LISTED, mine=[long] * 10, updated_at=NOW
+    )
+
+    assert len(status_blocks) <= 50 and len(list_blocks) <= 50
+    assert "earlier events" in str(status_blocks[2].to_dict())
+    for block in (*status_blocks, *list_blocks):
+        block.validate_json()
+    home.validate_json()
+    assert len(home.blocks) <= 100
