@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t cancel-order-bot .
-# Run:   docker run --env-file .env -v cancel-order-data:/app/data cancel-order-bot
+# Run:   docker run --env-file .env -v cancel-order-data:/app/data -p 3000:3000 cancel-order-bot
+#        (HTTP mode by default; see README.md for Socket Mode, the sandbox and `check`)
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -17,7 +18,14 @@ WORKDIR /app
 USER bot
 ENV PYTHONUNBUFFERED=1 \
     DATABASE_PATH=/app/data/cancel-order-bot.sqlite3 \
+    HOST=0.0.0.0 \
     PORT=3000
 VOLUME ["/app/data"]
 EXPOSE 3000
+# GET /healthz of the HTTP mode: the database answers and the configuration is loaded.
+# The slim image has no curl; Python's urllib does the request. In Socket Mode there is no
+# HTTP server: run that container with `docker run --no-healthcheck`.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '3000'), timeout=4)" || exit 1
 ENTRYPOINT ["cancel-order-bot"]
+CMD ["--http"]

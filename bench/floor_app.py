@@ -13,10 +13,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.__main__ import configure_logging, load_settings, run_http
+from bot.__main__ import load_settings, run_http
 from bot.app import SLACK_EVENTS_PATH
 from bot.config import Settings
 from bot.ids import SLASH_COMMAND
+from bot.logging_setup import configure_logging
 
 
 def create_floor_app(settings: Settings) -> web.Application:
@@ -48,7 +49,7 @@ def create_floor_app(settings: Settings) -> web.Application:
 
 def main() -> None:
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings.log_level, settings.log_format)
     run_http(create_floor_app(settings), settings)
 
 

@@ -1,4 +1,8 @@
-"""`cancel-order-bot`: Socket Mode when SLACK_APP_TOKEN is set, else (or with --http) HTTP mode."""
+"""`cancel-order-bot`: Socket Mode when SLACK_APP_TOKEN is set, else (or with --http) HTTP mode.
+
+`cancel-order-bot check` checks the configuration and the connections instead; `--sandbox` runs
+against a built-in stand-in of the SOGET API.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.app import SLACK_EVENTS_PATH, BotRuntime, create_web_app
+from bot.check import run_check
 from bot.config import Settings, describe_settings_error
+from bot.logging_setup import configure_logging
 
 logger = logging.getLogger("bot")
 
@@ -30,6 +36,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Slack app: cancel MouvONE customer orders after a second person's approval.",
     )
     parser.add_argument(
+        "command",
+        nargs="?",
+        choices=("run", "check"),
+        default="run",
+        help="run the bot (the default), or check the configuration, the database, Slack and "
+        "the SOGET API, print what works and what does not, and exit (0 if all works)",
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="use a built-in stand-in of the SOGET API with example orders (no SOGET "
+        "credentials needed; no real order is touched; every message says so)",
+    )
+    parser.add_argument(
         "--http",
         action="store_true",
         help=f"serve Slack's requests over HTTP at POST {SLACK_EVENTS_PATH} on PORT, "
@@ -38,9 +58,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_settings() -> Settings:
+def load_settings(*, sandbox: bool = False) -> Settings:
     try:
-        return Settings()  # values come from the environment
+        # Values come from the environment; --sandbox wins over SANDBOX.
+        return Settings(sandbox=True) if sandbox else Settings()
     except ValidationError as error:
         print(describe_settings_error(error), file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
@@ -48,8 +69,10 @@ def load_settings() -> Settings:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    settings = load_settings()
-    configure_logging(settings)
+    if args.command == "check":
+        raise SystemExit(run_check(sandbox=args.sandbox))
+    settings = load_settings(sandbox=args.sandbox)
+    configure_logging(settings.log_level, settings.log_format)
     if args.http or not settings.socket_mode:
         if settings.slack_signing_secret is None:
             print(
@@ -61,13 +84,6 @@ def main(argv: list[str] | None = None) -> None:
         run_http(create_web_app(BotRuntime(settings)), settings)
     else:
         asyncio.run(run_socket_mode(settings))
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def freeze_startup_objects() -> None:

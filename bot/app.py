@@ -10,6 +10,7 @@ from datetime import datetime
 import aiohttp
 import httpx
 from aiohttp import web
+from pydantic import SecretStr
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -24,12 +25,18 @@ from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.deps import Deps
 from bot.language import UserLanguages
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.metrics import Metrics
+from bot.ops import Ops, build_ops
 from bot.preview import OrderPreviewer
 from bot.publisher import SlackPublisher
 from bot.runner import CancelRunner
+from bot.sandbox import SANDBOX_ORDERS, SogetStandIn
+from bot.sandbox_slack import SandboxWebClient
 from bot.service import CancelService
 from bot.soget import RetryPolicy, SogetClient
 from bot.storage import Store, utc_now
+from bot.tokens import StaticToken, TokenProvider, token_provider
 from handlers import register_all
 
 logger = logging.getLogger(__name__)
@@ -44,8 +51,10 @@ def create_slack_client(
     """The Web API client, with slack_sdk's own retries for rate limits and server errors.
 
     Without a `session`, slack_sdk opens a new connection (and TLS handshake) for every call.
+    In sandbox mode it marks every message it sends as a sandbox one.
     """
-    return AsyncWebClient(
+    client_class = SandboxWebClient if settings.sandbox else AsyncWebClient
+    return client_class(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         session=session,
@@ -81,12 +90,21 @@ class BotRuntime:
         self._runner: CancelRunner | None = None
         self._bolt_app: AsyncApp | None = None
         self._slack_session: aiohttp.ClientSession | None = None
+        self.metrics = Metrics()
+        self._ops: Ops | None = None
+        self._sandbox: SogetStandIn | None = None
 
     @property
     def bolt_app(self) -> AsyncApp:
         if self._bolt_app is None:
             raise RuntimeError("the runtime is not started")
         return self._bolt_app
+
+    @property
+    def ops(self) -> Ops:
+        if self._ops is None:
+            raise RuntimeError("the runtime is not started")
+        return self._ops
 
     @property
     def store(self) -> Store:
@@ -97,22 +115,16 @@ class BotRuntime:
     async def start(self) -> None:
         settings = self.settings
         self._store = await Store.open(settings.database_path, clock=self._clock)
-        self._soget = SogetClient.create(
-            settings.soget_api_url,
-            access_token=settings.soget_access_token,
-            api_key=settings.soget_api_key,
-            connect_timeout=settings.soget_connect_timeout_seconds,
-            timeout=settings.soget_timeout_seconds,
-            retry=self._soget_retry,
-            transport=self._soget_transport,
-        )
+        self._soget = await self._start_soget()
         # One pooled session for all Web API calls: approve → result makes two in a row.
         # slack_sdk applies its timeout only to sessions it creates, so it is set here.
         self._slack_session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS)
         )
         client = create_slack_client(settings, self._slack_session)
-        publisher = SlackPublisher(client, settings.cancel_approvers)
+        publisher = SlackPublisher(
+            client, settings.cancel_approvers, approval_channel=settings.approval_channel
+        )
         languages = UserLanguages(publisher.user_locale, default=settings.default_language)
         directory = ApproverDirectory(settings.cancel_approvers, publisher.group_members)
         service = CancelService(
@@ -133,6 +145,14 @@ class BotRuntime:
             sweep_seconds=settings.sweep_interval_seconds,
         )
         self._store.on_enqueue(self._runner.kick)
+        self._ops = build_ops(
+            settings,
+            store=self._store,
+            client=client,
+            publisher=publisher,
+            directory=directory,
+            metrics=self.metrics,
+        )
         signing_secret = settings.slack_signing_secret
         app = AsyncApp(
             client=client,
@@ -152,27 +172,72 @@ class BotRuntime:
                     self._soget, timeout_seconds=settings.preview_timeout_seconds
                 ),
                 languages=languages,
+                ops=self._ops,
             ),
         )
         self._bolt_app = app
         await self._runner.start()
 
+    async def _start_soget(self) -> SogetClient:
+        settings = self.settings
+        if settings.sandbox:
+            # The built-in stand-in, with credentials of its own: nothing real is reachable.
+            self._sandbox = SogetStandIn.seeded()
+            await self._sandbox.start()
+            logger.warning(
+                "SANDBOX mode: SOGET stand-in at %s with example orders %s; no real order "
+                "is touched",
+                self._sandbox.api_url,
+                ", ".join(order.order_id for order in SANDBOX_ORDERS),
+            )
+            base_url = self._sandbox.api_url
+            tokens: TokenProvider = StaticToken(SecretStr(self._sandbox.access_token))
+            api_key = SecretStr(self._sandbox.api_key)
+        else:
+            assert settings.soget_api_key is not None  # Settings requires it outside sandbox
+            base_url = settings.soget_api_url
+            tokens = token_provider(settings, observer=self.metrics)
+            api_key = settings.soget_api_key
+        return SogetClient.create(
+            base_url,
+            tokens=tokens,
+            api_key=api_key,
+            connect_timeout=settings.soget_connect_timeout_seconds,
+            timeout=settings.soget_timeout_seconds,
+            retry=self._soget_retry,
+            transport=self._soget_transport,
+            observer=self.metrics,
+        )
+
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.stop()
+        if self._ops is not None:
+            await self._ops.drain()
         if self._soget is not None:
             await self._soget.aclose()
+        if self._sandbox is not None:
+            await self._sandbox.stop()
         if self._slack_session is not None:
             await self._slack_session.close()
         if self._store is not None:
             await self._store.close()
 
-    async def health(self) -> tuple[bool, str]:
+    async def health(self) -> dict[str, object]:
+        """Unauthenticated and free of secrets: what a load balancer or Docker needs."""
+        loaded = self._bolt_app is not None
         try:
-            ok = await asyncio.wait_for(self.store.ping(), timeout=2)
+            database = loaded and await asyncio.wait_for(self.store.ping(), timeout=2)
         except Exception:
-            ok = False
-        return ok, "ok" if ok else "database unreachable"
+            database = False
+        ok = loaded and database
+        return {
+            "ok": ok,
+            "detail": "ok" if ok else ("database unreachable" if loaded else "starting"),
+            "database": "ok" if database else "unreachable",
+            "configuration": "loaded" if loaded else "not loaded",
+            "sandbox": self.settings.sandbox,
+        }
 
 
 def create_web_app(runtime: BotRuntime) -> web.Application:
@@ -183,8 +248,13 @@ def create_web_app(runtime: BotRuntime) -> web.Application:
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(_request: web.Request) -> web.Response:
-        ok, detail = await runtime.health()
-        return web.json_response({"ok": ok, "detail": detail}, status=200 if ok else 503)
+        health = await runtime.health()
+        return web.json_response(health, status=200 if health["ok"] else 503)
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=runtime.metrics.render(), headers={"Content-Type": METRICS_CONTENT_TYPE}
+        )
 
     async def on_startup(_app: web.Application) -> None:
         await runtime.start()
@@ -193,7 +263,13 @@ def create_web_app(runtime: BotRuntime) -> web.Application:
         await runtime.stop()
 
     web_app = web.Application()
-    web_app.add_routes([web.post(SLACK_EVENTS_PATH, slack_events), web.get("/healthz", healthz)])
+    web_app.add_routes(
+        [
+            web.post(SLACK_EVENTS_PATH, slack_events),
+            web.get("/healthz", healthz),
+            web.get("/metrics", metrics),
+        ]
+    )
     web_app.on_startup.append(on_startup)
     web_app.on_cleanup.append(on_cleanup)
     return web_app

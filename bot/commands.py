@@ -31,6 +31,21 @@ class HelpArgs:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class StatusArgs:
+    """`status ORDER_ID`: the order's requests and their outcomes."""
+
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListArgs:
+    """`list`: the pending requests of the channel."""
+
+
+Parsed = CancelArgs | HelpArgs | StatusArgs | ListArgs
+
+
 def _check_characters(text: str) -> None:
     for char in text:
         if char in _ALLOWED_CONTROLS:
@@ -39,10 +54,11 @@ def _check_characters(text: str) -> None:
             raise UsageError("The text contains invisible or control characters; type it again.")
 
 
-def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> CancelArgs | HelpArgs:
+def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> Parsed:
     """Split `ORDER_ID [reason…]`, validating the id against the configured pattern.
 
-    Ids are matched case-insensitively and returned in upper case.
+    Ids are matched case-insensitively and returned in upper case. The words `help`,
+    `status ORDER_ID` and `list` are subcommands (an order id never looks like them).
     """
     if len(text) > MAX_COMMAND_LENGTH:
         raise UsageError(
@@ -54,6 +70,9 @@ def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> Cancel
         raise UsageError("Give the id of the order to cancel.")
     if stripped.lower() in {"help", "aide", "?"}:
         return HelpArgs()
+    subcommand = _parse_subcommand(stripped, order_id_pattern)
+    if subcommand is not None:
+        return subcommand
 
     parts = stripped.split(maxsplit=1)
     first = parts[0]
@@ -73,6 +92,22 @@ def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> Cancel
             f"The reason is too long ({len(reason)} characters, at most {MAX_REASON_LENGTH})."
         )
     return CancelArgs(order_id=first.upper(), reason=reason)
+
+
+def _parse_subcommand(text: str, order_id_pattern: re.Pattern[str]) -> Parsed | None:
+    words = text.split()
+    keyword = words[0].lower()
+    if keyword == "list":
+        if len(words) > 1:
+            raise UsageError("`list` takes nothing after it: it lists this channel's requests.")
+        return ListArgs()
+    if keyword == "status":
+        if len(words) != 2:
+            raise UsageError("Give one order id after `status`, e.g. `status CDE0000000001`.")
+        if not words[1].isascii() or not order_id_pattern.fullmatch(words[1]):
+            raise UsageError(f"`{_shown(words[1])}` is not an order id.")
+        return StatusArgs(order_id=words[1].upper())
+    return None
 
 
 def _shown(token: str) -> str:

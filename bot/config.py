@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.catalogue import Language
@@ -17,6 +17,16 @@ DEFAULT_ORDER_ID_PATTERN = r"CDE\d{10}"
 
 # Slack ids: users (U…), Enterprise Grid users (W…), user groups (S…).
 _APPROVER_ID = re.compile(r"[UWS][A-Z0-9]{2,}")
+# Slack channel ids: public (C…) and private (G…, older ones) channels.
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+_CLIENT_CREDENTIALS = ("soget_token_url", "soget_client_id", "soget_client_secret")
+
+
+def _check_http_url(value: str) -> str:
+    value = value.strip()
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError("must be an http(s) URL")
+    return value
 
 
 class Settings(BaseSettings):
@@ -35,9 +45,16 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
 
+    # Before the SOGET settings: in sandbox mode their credentials are not needed.
+    sandbox: bool = False
     soget_api_url: str = DEFAULT_SOGET_API_URL
-    soget_access_token: SecretStr
-    soget_api_key: SecretStr
+    # Either a fixed SOGET_ACCESS_TOKEN, or the client-credentials trio to obtain tokens.
+    soget_token_url: str | None = None
+    soget_client_id: str | None = None
+    soget_client_secret: SecretStr | None = None
+    soget_scope: str | None = None
+    soget_access_token: SecretStr | None = Field(default=None, validate_default=True)
+    soget_api_key: SecretStr | None = Field(default=None, validate_default=True)
     soget_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     soget_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     soget_max_attempts: int = Field(default=3, ge=1, le=10)
@@ -58,14 +75,67 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - the HTTP mode serves Slack from outside the container
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    approval_channel: str | None = None
+    allowed_channels: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("slack_api_url", "soget_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        value = value.strip()
-        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-            raise ValueError("must be an http(s) URL")
+        return _check_http_url(value)
+
+    @field_validator("soget_token_url")
+    @classmethod
+    def _token_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_http_url(value)
+
+    @field_validator("soget_access_token")
+    @classmethod
+    def _one_token_source(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("sandbox"):
+            return value
+        given = [name for name in _CLIENT_CREDENTIALS if info.data.get(name)]
+        trio = "SOGET_TOKEN_URL, SOGET_CLIENT_ID and SOGET_CLIENT_SECRET"
+        if value is not None and given:
+            raise ValueError(f"set either SOGET_ACCESS_TOKEN or {trio}, not both")
+        if value is None and not given:
+            raise ValueError(f"is missing: set SOGET_ACCESS_TOKEN, or {trio} to obtain tokens")
+        if value is None and len(given) < len(_CLIENT_CREDENTIALS):
+            missing = [n.upper() for n in _CLIENT_CREDENTIALS if n not in given]
+            raise ValueError(f"not set, and the client credentials lack {', '.join(missing)}")
         return value
+
+    @field_validator("soget_api_key")
+    @classmethod
+    def _api_key_needed(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None and not info.data.get("sandbox"):
+            raise ValueError("is missing (the subscription key of SOGET's API portal)")
+        return value
+
+    @field_validator("approval_channel")
+    @classmethod
+    def _check_approval_channel(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL_ID.fullmatch(value.strip()):
+            raise ValueError("not a Slack channel id (expected an id such as C0123ABCD)")
+        return None if value is None else value.strip()
+
+    @field_validator("allowed_channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("allowed_channels")
+    @classmethod
+    def _check_channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [item for item in value if not _CHANNEL_ID.fullmatch(item)]
+        if bad:
+            raise ValueError(
+                f"not Slack channel ids: {', '.join(bad)} (expected ids such as C0123ABCD)"
+            )
+        return tuple(dict.fromkeys(value))
 
     @field_validator("slack_api_url")
     @classmethod
@@ -116,6 +186,10 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def soget_uses_client_credentials(self) -> bool:
+        return self.soget_access_token is None and self.soget_token_url is not None
 
     def compiled_order_id_pattern(self) -> re.Pattern[str]:
         # ASCII: `\d` must not match Arabic-Indic or fullwidth digits.

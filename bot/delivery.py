@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.catalogue import Language
 from bot.language import UserLanguages
+from bot.logging_setup import request_context
 from bot.publisher import SlackPublisher
 from bot.requests import MessageKind, OutboxMessage
 from bot.storage import Store
@@ -56,7 +57,9 @@ class Deliverer:
         for message in await self._store.due_messages():
             if message.request_id in blocked:
                 continue
-            if await self._deliver(message):
+            with request_context(message.request_id):
+                delivered = await self._deliver(message)
+            if delivered:
                 sent += 1
             else:
                 blocked.add(message.request_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.language import UserLanguages
+from bot.ops import Ops
 from bot.preview import OrderPreviewer
 from bot.publisher import SlackPublisher
 from bot.runner import CancelRunner
@@ -23,3 +24,4 @@ class Deps:
     approvers: tuple[str, ...]
     previewer: OrderPreviewer
     languages: UserLanguages
+    ops: Ops

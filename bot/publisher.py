@@ -6,9 +6,10 @@ import logging
 from collections.abc import Sequence
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
+from bot import blocks, notice_blocks
 from bot.catalogue import Language
 from bot.requests import CancelRequest, MessageKind
 
@@ -16,36 +17,70 @@ logger = logging.getLogger(__name__)
 
 
 class SlackPublisher:
-    def __init__(self, client: AsyncWebClient, approvers: Sequence[str]) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        approvers: Sequence[str],
+        *,
+        approval_channel: str | None = None,
+    ) -> None:
         self._client = client
         self._approvers = tuple(approvers)
+        # APPROVAL_CHANNEL: every approval request (and its thread) lives there.
+        self._approval_channel = approval_channel
+
+    def message_channel(self, request: CancelRequest) -> str:
+        """The channel of the request's approval message and thread."""
+        return self._approval_channel or request.channel_id
+
+    def _request_blocks(self, request: CancelRequest) -> list[Block]:
+        built = blocks.build_request_blocks(request, self._approvers)
+        if self.message_channel(request) != request.channel_id:
+            built.append(notice_blocks.build_asked_in_context(request.channel_id))
+        return built
 
     async def post_request(self, request: CancelRequest) -> str:
-        """Post the approval request in its channel; returns the message ts."""
+        """Post the approval request (in its channel, or APPROVAL_CHANNEL); returns its ts."""
+        channel = self.message_channel(request)
         response = await self._client.chat_postMessage(
-            channel=request.channel_id,
+            channel=channel,
             text=blocks.request_summary_text(request),
-            blocks=blocks.build_request_blocks(request, self._approvers),
+            blocks=self._request_blocks(request),
             unfurl_links=False,
         )
-        return str(response["ts"])
+        ts = str(response["ts"])
+        if channel != request.channel_id:
+            link = await self.permalink(channel, ts)
+            pointer = notice_blocks.build_approval_pointer(request, channel, link)
+            await self.tell(request.channel_id, request.requester_id, pointer)
+        return ts
+
+    async def permalink(self, channel: str, ts: str) -> str | None:
+        """A link to a message (or thread), or None if Slack would not give one."""
+        try:
+            response = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
+        except SlackApiError as exc:
+            logger.warning("no permalink for %s in %s: %s", ts, channel, exc.response.get("error"))
+            return None
+        link = response.get("permalink")
+        return str(link) if link else None
 
     async def show_state(self, request: CancelRequest) -> None:
         """Redraw the request message for the request's current state."""
         if request.message_ts is None:
             return
         await self._client.chat_update(
-            channel=request.channel_id,
+            channel=self.message_channel(request),
             ts=request.message_ts,
             text=blocks.request_summary_text(request),
-            blocks=blocks.build_request_blocks(request, self._approvers),
+            blocks=self._request_blocks(request),
         )
 
     async def post_outcome(self, request: CancelRequest, language: Language = Language.EN) -> None:
         """Reply in the request's thread with the outcome, then redraw the request message."""
         text, outcome_blocks = blocks.build_outcome_blocks(request, language)
         await self._client.chat_postMessage(
-            channel=request.channel_id,
+            channel=self.message_channel(request),
             thread_ts=request.message_ts,
             text=text,
             blocks=outcome_blocks,
@@ -68,7 +103,7 @@ class SlackPublisher:
     async def post_rejection(self, request: CancelRequest) -> None:
         await self.show_state(request)
         await self._client.chat_postMessage(
-            channel=request.channel_id,
+            channel=self.message_channel(request),
             thread_ts=request.message_ts,
             text=blocks.build_rejection_reply(request),
         )

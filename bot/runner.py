@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from bot.delivery import Deliverer
+from bot.logging_setup import bind_request
 from bot.service import CancelService
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class CancelRunner:
             self._wake.clear()
 
     async def _run(self, request_id: str, resume: bool) -> None:
+        bind_request(request_id)  # this task's log lines are about this request
         try:
             await self._service.execute(request_id, resume=resume)
         except Exception:

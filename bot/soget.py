@@ -20,13 +20,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from bot.catalogue import FailureKind
+
+if TYPE_CHECKING:
+    from bot.tokens import TokenProvider
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +177,16 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 Sleeper = Callable[[float], Awaitable[None]]
 
 
+class CallObserver(Protocol):
+    """Told about every attempt and retry (metrics); must not raise."""
+
+    def observe_attempt(
+        self, method: str, seconds: float, status: int | None, error: SogetError | None
+    ) -> None: ...
+
+    def observe_retry(self, method: str, error: SogetError) -> None: ...
+
+
 class SogetClient:
     """One long-lived client per process; the app owns its lifecycle through `aclose()`."""
 
@@ -181,28 +194,31 @@ class SogetClient:
         self,
         http: httpx.AsyncClient,
         *,
-        access_token: SecretStr,
+        tokens: TokenProvider,
         api_key: SecretStr,
         retry: RetryPolicy = RetryPolicy(),
         sleep: Sleeper = asyncio.sleep,
+        observer: CallObserver | None = None,
     ) -> None:
         self._http = http
-        self._access_token = access_token
+        self._tokens = tokens  # owned: closed by aclose()
         self._api_key = api_key
         self._retry = retry
         self._sleep = sleep
+        self._observer = observer
 
     @classmethod
     def create(
         cls,
         base_url: str,
         *,
-        access_token: SecretStr,
+        tokens: TokenProvider,
         api_key: SecretStr,
         connect_timeout: float,
         timeout: float,
         retry: RetryPolicy = RetryPolicy(),
         transport: httpx.AsyncBaseTransport | None = None,
+        observer: CallObserver | None = None,
     ) -> SogetClient:
         http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
@@ -210,10 +226,11 @@ class SogetClient:
             headers={"Accept": "application/json", "User-Agent": "cancel-order-bot"},
             transport=transport,
         )
-        return cls(http, access_token=access_token, api_key=api_key, retry=retry)
+        return cls(http, tokens=tokens, api_key=api_key, retry=retry, observer=observer)
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        await self._tokens.aclose()
 
     async def cancel_order(self, order_id: str) -> None:
         """`DELETE /customer-orders/{orderId}`: returns on 2xx, raises a SogetError otherwise."""
@@ -251,7 +268,7 @@ class SogetClient:
         while True:
             attempt += 1
             try:
-                return await self._send_once(method, path, timeout)
+                return await self._send_authorised(method, path, timeout)
             except (SogetUnreachable, SogetHttpError) as exc:
                 retryable = isinstance(exc, SogetUnreachable) or (
                     exc.http_status in RETRYABLE_STATUSES
@@ -261,6 +278,8 @@ class SogetClient:
                 out_of_time = time.monotonic() - started + delay > policy.total_budget_seconds
                 if not retryable or attempt >= policy.max_attempts or out_of_time:
                     raise
+                if self._observer is not None:
+                    self._observer.observe_retry(method, exc)
                 logger.warning(
                     "SOGET %s %s failed (%s), attempt %d of %d, retrying in %.1fs",
                     method,
@@ -272,11 +291,46 @@ class SogetClient:
                 )
                 await self._sleep(delay)
 
-    async def _send_once(
+    async def _send_authorised(
         self, method: str, path: str, timeout: float | None = None
     ) -> httpx.Response:
+        """One attempt; a 401 with a token that can be renewed gets one renewal and one resend.
+
+        A 401 comes from the gateway before the backend acts, so resending a DELETE is safe.
+        """
+        token = await self._tokens.token()
+        try:
+            return await self._send_observed(method, path, token, timeout)
+        except SogetError as exc:
+            if exc.http_status != 401 or not self._tokens.refreshable:
+                raise
+            logger.info("SOGET refused the access token (401): obtaining a new one")
+            self._tokens.invalidate(token)
+            return await self._send_observed(method, path, await self._tokens.token(), timeout)
+
+    async def _send_observed(
+        self, method: str, path: str, token: SecretStr, timeout: float | None
+    ) -> httpx.Response:
+        started = time.monotonic()
+        error: SogetError | None = None
+        status: int | None = None
+        try:
+            response = await self._send_once(method, path, token, timeout)
+            status = response.status_code
+            return response
+        except SogetError as exc:
+            error, status = exc, exc.http_status
+            raise
+        finally:
+            if self._observer is not None:
+                seconds = time.monotonic() - started
+                self._observer.observe_attempt(method, seconds, status, error)
+
+    async def _send_once(
+        self, method: str, path: str, token: SecretStr, timeout: float | None
+    ) -> httpx.Response:
         headers = {
-            "Authorization": f"Bearer {self._access_token.get_secret_value()}",
+            "Authorization": f"Bearer {token.get_secret_value()}",
             "Ocp-Apim-Subscription-Key": self._api_key.get_secret_value(),
         }
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -28,6 +29,10 @@ from bot.requests import (
 from bot.soget import CustomerOrder
 
 Clock = Callable[[], datetime]
+# Told of each committed change: the request as it now is, and the event's kind.
+ChangeListener = Callable[[CancelRequest, str], None]
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -60,10 +65,11 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_by_order ON requests (order_id, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, created_at);
--- Outcomes not yet posted to Slack, read at every start: a partial index holds only those,
--- where the same query over the whole history scanned the table (190 ms at 1M requests).
+-- Outcomes not yet posted to Slack: a partial index holds only those, where the same query
+-- over the whole history scanned the table (190 ms at 1M requests).
 CREATE INDEX IF NOT EXISTS requests_outcome_unposted ON requests (outcome_at)
     WHERE outcome_at IS NOT NULL AND outcome_posted_at IS NULL;
+CREATE INDEX IF NOT EXISTS requests_by_requester ON requests (requester_id, created_at);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL REFERENCES requests (id),
@@ -141,6 +147,7 @@ class Store:
         # writers across processes (BEGIN IMMEDIATE + busy timeout).
         self._write_lock = asyncio.Lock()
         self._on_enqueue: Callable[[], None] | None = None
+        self._listeners: list[ChangeListener] = []
 
     def on_enqueue(self, listener: Callable[[], None]) -> None:
         """Called after a transaction that queued Slack messages has committed."""
@@ -171,6 +178,17 @@ class Store:
     def now(self) -> datetime:
         return self._clock()
 
+    def add_listener(self, listener: ChangeListener) -> None:
+        """Call `listener` after each committed creation or transition (metrics, notices)."""
+        self._listeners.append(listener)
+
+    def _changed(self, request: CancelRequest, event: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(request, event)
+            except Exception:
+                logger.exception("a change listener failed on request %s", request.id)
+
     async def create_request(
         self, *, order_id: str, channel_id: str, requester_id: str, reason: str
     ) -> CancelRequest:
@@ -185,6 +203,7 @@ class Store:
             await self._add_event(request_id, now, "requested", requester_id, reason or None)
         request = await self.get(request_id)
         assert request is not None
+        self._changed(request, "requested")
         return request
 
     async def get(self, request_id: str) -> CancelRequest | None:
@@ -241,7 +260,10 @@ class Store:
             queued = await self._enqueue(request_id, notify, now)
         if queued and self._on_enqueue is not None:
             self._on_enqueue()
-        return await self.get(request_id)
+        moved = await self.get(request_id)
+        if moved is not None:
+            self._changed(moved, event)
+        return moved
 
     async def update_fields(
         self,
@@ -355,6 +377,35 @@ class Store:
         async with self._db.execute(
             "SELECT * FROM requests WHERE order_id = ? ORDER BY created_at DESC LIMIT ?",
             (order_id, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_to_request(row) for row in rows]
+
+    async def find_requests(
+        self,
+        *,
+        statuses: Iterable[RequestStatus] = (),
+        channel_id: str | None = None,
+        requester_id: str | None = None,
+        limit: int = 50,
+    ) -> list[CancelRequest]:
+        """Newest first, filtered by whichever criteria are given (audit views, App Home)."""
+        wanted = [s.value for s in statuses]
+        clauses: list[str] = []
+        values: list[Any] = []
+        if wanted:
+            clauses.append(f"status IN ({', '.join('?' for _ in wanted)})")
+            values.extend(wanted)
+        if channel_id is not None:
+            clauses.append("channel_id = ?")
+            values.append(channel_id)
+        if requester_id is not None:
+            clauses.append("requester_id = ?")
+            values.append(requester_id)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        async with self._db.execute(
+            f"SELECT * FROM requests{where} ORDER BY created_at DESC LIMIT ?",  # noqa: S608
+            (*values, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [_to_request(row) for row in rows]

@@ -8,10 +8,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
-from bot.commands import HelpArgs, UsageError, parse_cancel_command
+from bot.commands import HelpArgs, ListArgs, StatusArgs, UsageError, parse_cancel_command
 from bot.deps import Deps
 from bot.ids import SLASH_COMMAND
+from bot.logging_setup import bind_request
+from bot.notice_blocks import channel_refusal_text
 from bot.preview_blocks import build_not_requested_reply
+from handlers.audit import answer_audit_command
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 blocks=blocks.build_usage_blocks(None, pattern_text),
             )
             return
+        allowed = deps.settings.allowed_channels
+        if allowed and channel_id not in allowed:
+            await ack(response_type="ephemeral", text=channel_refusal_text(allowed))
+            return
+        if isinstance(parsed, StatusArgs | ListArgs):
+            await answer_audit_command(
+                ack, parsed, user_id=user_id, channel_id=channel_id, deps=deps
+            )
+            return
         if channel_id.startswith("D"):
             await ack(response_type="ephemeral", text=NOT_IN_A_CHANNEL)
             return
@@ -57,6 +69,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             requester_id=user_id,
             reason=parsed.reason,
         )
+        bind_request(request.id)
         logger.info("request %s: %s asks to cancel %s", request.id, user_id, request.order_id)
         # After the ack, bounded by PREVIEW_TIMEOUT_SECONDS, never raises.
         preview = await deps.previewer.preview(request.order_id)

@@ -35,13 +35,17 @@ OUTSIDER = "U0OUTSIDE1"
 APPROVER_GROUP = "S0APPROVER"
 
 
+_BOT_VARIABLE_PREFIXES = (
+    *("SLACK_", "SOGET_", "CANCEL_", "ALLOW_", "DATABASE_", "ORDER_ID"),
+    *("APPROVAL_", "LOG_", "SANDBOX", "PREVIEW_", "DEFAULT_LANGUAGE", "ALLOWED_", "REQUEST_TTL"),
+)
+
+
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Settings come only from the test: no variable or .env file of the machine leaks in."""
     for name in list(os.environ):
-        if name.startswith(
-            ("SLACK_", "SOGET_", "CANCEL_", "ALLOW_", "DATABASE_", "ORDER_ID", "PREVIEW_")
-        ) or name in ("DEFAULT_LANGUAGE",):
+        if name.startswith(_BOT_VARIABLE_PREFIXES):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 

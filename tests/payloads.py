@@ -17,11 +17,16 @@ CHANNEL = "C0CHANNEL1"
 _trigger = itertools.count(1)
 
 
-def signed_headers(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+def signed_headers(
+    body: str,
+    secret: str,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     return {
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": signature or "",
     }
@@ -113,6 +118,27 @@ def reject_submission(*, user: str, request_id: str, reason: str | None) -> str:
                         }
                     }
                 },
+            },
+        }
+    )
+
+
+def app_home_opened(*, user: str, tab: str = "home") -> str:
+    """An Events API `event_callback` body (JSON, signed like the others)."""
+    return json.dumps(
+        {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0APP0001",
+            "type": "event_callback",
+            "event_id": f"Ev{next(_trigger):08d}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": "D0APPHOME1",
+                "tab": tab,
+                "event_ts": f"{time.time():.6f}",
             },
         }
     )

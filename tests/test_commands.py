@@ -11,6 +11,7 @@ from bot.commands import (
     MAX_REASON_LENGTH,
     CancelArgs,
     HelpArgs,
+    Parsed,
     UsageError,
     parse_cancel_command,
 )
@@ -20,7 +21,7 @@ ORDER = "CDE0000000001"
 OTHER = "CDE0000000002"
 
 
-def parse(text: str) -> CancelArgs | HelpArgs:
+def parse(text: str) -> Parsed:
     return parse_cancel_command(text, PATTERN)
 
 

@@ -60,7 +60,9 @@ def test_minimal_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load()
 
     assert settings.slack_bot_token.get_secret_value() == MINIMAL["SLACK_BOT_TOKEN"]
+    assert settings.soget_access_token is not None
     assert settings.soget_access_token.get_secret_value() == MINIMAL["SOGET_ACCESS_TOKEN"]
+    assert settings.soget_api_key is not None
     assert settings.soget_api_key.get_secret_value() == MINIMAL["SOGET_API_KEY"]
     assert settings.cancel_approvers == ("U0APPROVE1",)
     assert settings.slack_signing_secret is None

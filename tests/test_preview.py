@@ -33,6 +33,7 @@ from bot.soget import (
     SogetTimeout,
     SogetUnreachable,
 )
+from bot.tokens import StaticToken
 
 TYPES = [
     "Master",
@@ -205,7 +206,7 @@ def previewer(handler: Any, timeout: float = 2.0) -> tuple[OrderPreviewer, list[
     # The shared client retries and waits long; the previewer must override both.
     client = SogetClient.create(
         "https://soget.invalid/customer-orders/v1",
-        access_token=SecretStr("token"),
+        tokens=StaticToken(SecretStr("token")),
         api_key=SecretStr("key"),
         connect_timeout=30,
         timeout=30,

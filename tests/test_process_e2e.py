@@ -79,10 +79,10 @@ def bot_env(
 
 @asynccontextmanager
 async def running_bot(
-    env: Mapping[str, str], cwd: Path
+    env: Mapping[str, str], cwd: Path, *args: str
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "--http", cwd=cwd, env=dict(env),
+        sys.executable, "-m", "bot", "--http", *args, cwd=cwd, env=dict(env),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:

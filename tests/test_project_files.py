@@ -29,21 +29,59 @@ def test_manifest_asks_only_for_the_scopes_the_code_uses() -> None:
     code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").glob("*.py"))
     used_methods = set(re.findall(r"self\._client\.([a-z_]+)\(", code))
     needed = {"commands"}
-    method_scopes = {
-        "chat_postMessage": "chat:write",
+    method_scopes: dict[str, str | None] = {
+        "chat_postMessage": "chat:write",  # also direct messages, posted to a user id
         "chat_update": "chat:write",
         "chat_postEphemeral": "chat:write",
+        "chat_getPermalink": None,  # no scope required
+        "views_publish": None,  # no scope required (App Home)
         "usergroups_users_list": "usergroups:read",
         "users_info": "users:read",
     }
     assert used_methods <= set(method_scopes), (
         f"map the scope of {used_methods - set(method_scopes)}"
     )
-    needed |= {method_scopes[m] for m in used_methods}
+    needed |= {scope for m in used_methods if (scope := method_scopes[m]) is not None}
     assert scopes == needed
+
+
+def test_manifest_subscribes_to_the_events_the_code_handles() -> None:
+    manifest = _manifest()
+    handled = set(
+        re.findall(
+            r"app\.event\(\"([a-z_]+)\"\)",
+            "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "handlers").glob("*.py")),
+        )
+    )
+    assert handled == {"app_home_opened"}
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == handled
+    app_home = manifest["features"]["app_home"]
+    assert app_home["home_tab_enabled"] is True
+    assert app_home["messages_tab_enabled"] is True  # direct messages to requesters
 
 
 def test_manifest_enables_interactivity_and_socket_mode() -> None:
     settings = _manifest()["settings"]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
+
+
+def test_readme_documents_every_setting_and_the_sandbox_orders() -> None:
+    from bot.config import Settings
+    from bot.sandbox import SANDBOX_ORDERS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"`{name.upper()}`" in readme, name
+    for example in SANDBOX_ORDERS:
+        assert f"| `{example.order_id}` | {example.what_happens} |" in readme
+
+
+def test_docker_image_is_multi_stage_non_root_with_a_healthcheck() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) == 2
+    users = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
+    assert users and users[-1] not in {"root", "0"}
+    [healthcheck] = re.findall(r"^HEALTHCHECK .*(?:\n .*)*", dockerfile, re.MULTILINE)
+    assert "/healthz" in healthcheck and "PORT" in healthcheck
+    assert 'VOLUME ["/app/data"]' in dockerfile

@@ -125,7 +125,7 @@ async def test_slack_server_errors_delay_the_outcome_but_never_lose_it(bot: BotU
     bot.soget.add(ORDER)
     request = await bot.request_posted_for(ORDER)
     # More failures than slack_sdk's own retries absorb: the outbox takes over.
-    bot.slack.fail_next("chat.postMessage", *[ScriptedFailure(500)] * 4)
+    bot.slack.fail_next("chat.postMessage", *[ScriptedFailure(500, only_threads=True)] * 4)
 
     await bot.click(ActionId.APPROVE, request, user=APPROVER)
 
@@ -142,7 +142,9 @@ async def test_slack_rate_limit_is_honoured(bot: BotUnderTest) -> None:
     request = await bot.request_posted_for(ORDER)
     bot.slack.fail_next(
         "chat.postMessage",
-        ScriptedFailure(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}),
+        ScriptedFailure(
+            429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}, only_threads=True
+        ),
     )
 
     await bot.click(ActionId.APPROVE, request, user=APPROVER)

@@ -25,6 +25,7 @@ from bot.soget import (
     SogetTimeout,
     SogetUnreachable,
 )
+from bot.tokens import StaticToken
 
 BASE_URL = "https://soget-api.example/customer-orders/v1"
 ORDER = "CDE0000000001"
@@ -119,7 +120,7 @@ class Harness:
         )
         client = SogetClient(
             http,
-            access_token=SecretStr(TOKEN),
+            tokens=StaticToken(SecretStr(TOKEN)),
             api_key=SecretStr(API_KEY),
             retry=retry,
             sleep=self.sleep,
@@ -132,7 +133,7 @@ class Harness:
         self.script = Script(steps)
         client = SogetClient.create(
             base_url,
-            access_token=SecretStr(TOKEN),
+            tokens=StaticToken(SecretStr(TOKEN)),
             api_key=SecretStr(API_KEY),
             connect_timeout=1,
             timeout=1,

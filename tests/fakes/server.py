@@ -38,6 +38,30 @@ async def read_body(request: web.Request) -> tuple[dict[str, Any], str]:
     return data, raw
 
 
+async def record_request(requests: list[RecordedRequest], request: web.Request) -> RecordedRequest:
+    body, raw = await read_body(request)
+    recorded = RecordedRequest(
+        method=request.method,
+        path=request.path,
+        headers=dict(request.headers),
+        body=body,
+        raw=raw,
+    )
+    requests.append(recorded)
+    return recorded
+
+
+async def wait_until(
+    predicate: Callable[[], bool], *, timeout: float = 5.0, what: str = "condition"
+) -> None:
+    """Poll until `predicate()` holds; the work after an ack runs in the background."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
 class FakeServer:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
@@ -67,23 +91,9 @@ class FakeServer:
             await self._runner.cleanup()
 
     async def record(self, request: web.Request) -> RecordedRequest:
-        body, raw = await read_body(request)
-        recorded = RecordedRequest(
-            method=request.method,
-            path=request.path,
-            headers=dict(request.headers),
-            body=body,
-            raw=raw,
-        )
-        self.requests.append(recorded)
-        return recorded
+        return await record_request(self.requests, request)
 
     async def wait_until(
         self, predicate: Callable[[], bool], *, timeout: float = 5.0, what: str = "condition"
     ) -> None:
-        """Poll until `predicate()` holds; the work after an ack runs in the background."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-            await asyncio.sleep(0.01)
+        await wait_until(predicate, timeout=timeout, what=what)

@@ -20,6 +20,10 @@ class ScriptedFailure:
     status: int
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    only_threads: bool = False  # answer only calls that reply in a thread
+
+    def applies_to(self, body: dict[str, Any]) -> bool:
+        return not self.only_threads or bool(body.get("thread_ts"))
 
 
 class FakeSlack(FakeServer):
@@ -60,7 +64,24 @@ class FakeSlack(FakeServer):
         return [r for r in self.requests if r.path == "/webhook"]
 
     def channel_posts(self) -> list[RecordedRequest]:
-        return [r for r in self.calls("chat.postMessage") if not r.body.get("thread_ts")]
+        return [
+            r
+            for r in self.calls("chat.postMessage")
+            if not r.body.get("thread_ts") and not _is_user(r.body.get("channel"))
+        ]
+
+    def dms(self, user: str | None = None) -> list[RecordedRequest]:
+        """Direct messages: chat.postMessage to a user id."""
+        return [
+            r
+            for r in self.calls("chat.postMessage")
+            if _is_user(r.body.get("channel")) and (user is None or r.body["channel"] == user)
+        ]
+
+    def homes(self, user: str | None = None) -> list[RecordedRequest]:
+        return [
+            r for r in self.calls("views.publish") if user is None or r.body.get("user_id") == user
+        ]
 
     def thread_replies(self, thread_ts: str | None = None) -> list[RecordedRequest]:
         return [
@@ -100,9 +121,10 @@ class FakeSlack(FakeServer):
         method = request.match_info["method"]
         if recorded.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        scripted = self._failures.get(method)
-        if scripted:
-            failure = scripted.pop(0)
+        scripted = self._failures.get(method, [])
+        failure = next((f for f in scripted if f.applies_to(recorded.body)), None)
+        if failure is not None:
+            scripted.remove(failure)
             return web.json_response(
                 failure.body or {"ok": False, "error": "fatal_error"},
                 status=failure.status,
@@ -141,6 +163,15 @@ class FakeSlack(FakeServer):
                 if str(body.get("include_locale", "")).lower() in {"1", "true"}:
                     user["locale"] = self.locales.get(user_id, "en-US")
                 return {"ok": True, "user": user}
+            case "views.publish":
+                return {"ok": True, "view": {"id": "VHOME0001", "type": "home"}}
+            case "chat.getPermalink":
+                ts = str(body.get("message_ts", "")).replace(".", "")
+                return {
+                    "ok": True,
+                    "channel": channel,
+                    "permalink": f"https://portops.example.invalid/archives/{channel}/p{ts}",
+                }
             case "usergroups.users.list":
                 group = str(body.get("usergroup", ""))
                 if group not in self.user_groups:
@@ -148,3 +179,7 @@ class FakeSlack(FakeServer):
                 return {"ok": True, "users": self.user_groups[group]}
             case _:
                 return {"ok": False, "error": "unknown_method"}
+
+
+def _is_user(channel: object) -> bool:
+    return isinstance(channel, str) and channel.startswith(("U", "W"))
