@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -206,7 +207,9 @@ async def serve_bot(
         ),
         **runtime_kw,
     )
-    runner = web.AppRunner(create_web_app(runtime), access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        create_web_app(runtime), access_log=None, handle_signals=False, shutdown_timeout=5.0
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -232,5 +235,15 @@ async def bot(
 ) -> AsyncIterator[BotUnderTest]:
     runner, under_test = await serve_bot(bot_settings, fake_slack, fake_soget)
     yield under_test
+    await stop_bot(runner, under_test)
+
+
+async def stop_bot(runner: web.AppRunner, under_test: BotUnderTest) -> None:
+    """Stop the bot; if that hangs, show where every task waits instead of hanging CI."""
     await under_test.http.aclose()
-    await runner.cleanup()
+    try:
+        await asyncio.wait_for(runner.cleanup(), timeout=30)
+    except TimeoutError:
+        for task in asyncio.all_tasks():
+            task.print_stack(limit=8)
+        raise
