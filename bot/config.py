@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 
     cancel_approvers: Annotated[tuple[str, ...], NoDecode]
     allow_self_approval: bool = False
+    # Distinct approvers needed before the cancel is sent; any one rejection ends the request.
+    required_approvals: int = Field(default=1, ge=1, le=10)
     order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN
     # Seconds (86400) or ISO 8601 (PT24H).
     request_ttl: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))

@@ -23,18 +23,22 @@ class SlackPublisher:
         approvers: Sequence[str],
         *,
         approval_channel: str | None = None,
+        required_approvals: int = 1,
     ) -> None:
         self._client = client
         self._approvers = tuple(approvers)
         # APPROVAL_CHANNEL: every approval request (and its thread) lives there.
         self._approval_channel = approval_channel
+        self._required_approvals = required_approvals
 
     def message_channel(self, request: CancelRequest) -> str:
         """The channel of the request's approval message and thread."""
         return self._approval_channel or request.channel_id
 
     def _request_blocks(self, request: CancelRequest) -> list[Block]:
-        built = blocks.build_request_blocks(request, self._approvers)
+        built = blocks.build_request_blocks(
+            request, self._approvers, required_approvals=self._required_approvals
+        )
         if self.message_channel(request) != request.channel_id:
             built.append(notice_blocks.build_asked_in_context(request.channel_id))
         return built

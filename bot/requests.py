@@ -96,6 +96,11 @@ class CancelRequest:
     preview_failure: str | None = None
     preview_order: CustomerOrder | None = None
     preview_at: datetime | None = None
+    approved_by: str | None = None  # approvers so far, comma-separated (REQUIRED_APPROVALS)
+
+    @property
+    def approver_ids(self) -> tuple[str, ...]:
+        return tuple(self.approved_by.split(",")) if self.approved_by else ()
 
     @property
     def is_pending(self) -> bool:

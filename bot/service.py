@@ -20,7 +20,7 @@ from bot.soget import (
     SogetTimeout,
     SogetUnreachable,
 )
-from bot.storage import Store
+from bot.storage import ApprovalResult, Store
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,23 @@ class DecisionResult:
     @property
     def accepted(self) -> bool:
         return self.denial is None and self.request is not None
+
+
+# A request in one of these states already covers its order: a second one is not opened.
+ACTIVE_STATUSES = (
+    RequestStatus.PENDING,
+    RequestStatus.APPROVED,
+    RequestStatus.EXECUTING,
+    RequestStatus.UNKNOWN,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """The result of `/cancel-order`: a new request, or the one that already covers the order."""
+
+    request: CancelRequest
+    created: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +121,33 @@ class CancelService:
         *,
         allow_self_approval: bool,
         request_ttl: timedelta = DEFAULT_REQUEST_TTL,
+        required_approvals: int = 1,
     ) -> None:
         self._store = store
         self._soget = soget
         self._approvers = approvers
         self._allow_self_approval = allow_self_approval
         self._request_ttl = request_ttl
+        self._required_approvals = required_approvals
+
+    @property
+    def required_approvals(self) -> int:
+        return self._required_approvals
+
+    async def open_unless_duplicate(
+        self, *, order_id: str, channel_id: str, requester_id: str, reason: str
+    ) -> Opened:
+        """Open a request, unless the order has an active one or was cancelled through the
+        bot within REQUEST_TTL: then that request is returned, and nothing is opened."""
+        request, created = await self._store.create_unless_active(
+            order_id=order_id,
+            channel_id=channel_id,
+            requester_id=requester_id,
+            reason=reason,
+            active=ACTIVE_STATUSES,
+            succeeded_since=self._store.now() - self._request_ttl,
+        )
+        return Opened(request, created)
 
     async def open_request(
         self, *, order_id: str, channel_id: str, requester_id: str, reason: str
@@ -174,14 +212,26 @@ class CancelService:
     async def approve(
         self, request_id: str, user_id: str, *, message_ts: str | None
     ) -> DecisionResult:
-        return await self._decide(
-            Decision.APPROVE,
-            request_id,
-            user_id,
-            message_ts=message_ts,
-            target=RequestStatus.APPROVED,
-            notify=(MessageKind.REDRAW,),
+        """Count one approval; the one reaching REQUIRED_APPROVALS approves the request.
+
+        Accepted with the request still PENDING means: counted, more approvals needed.
+        """
+        checked = await self.check(Decision.APPROVE, request_id, user_id, message_ts=message_ts)
+        if not checked.accepted:
+            return checked
+        result, request = await self._store.approve(
+            request_id, user_id, required=self._required_approvals
         )
+        if result is ApprovalResult.DUPLICATE:
+            return DecisionResult(request, Denial.ALREADY_APPROVED)
+        if result is ApprovalResult.NOT_PENDING:
+            # Another click won between the check and the update.
+            return DecisionResult(request, Denial.ALREADY_DECIDED)
+        if result is ApprovalResult.QUORUM and request is not None:
+            logger.info("request %s for %s: approved by %s", request_id, request.order_id, user_id)
+        else:
+            logger.info("request %s: approval by %s counted, more needed", request_id, user_id)
+        return DecisionResult(request)
 
     async def reject(
         self, request_id: str, user_id: str, *, note: str, message_ts: str | None = None

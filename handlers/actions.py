@@ -45,8 +45,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         request_id, user_id, channel_id, message_ts = _click(body, action)
         result = await deps.service.approve(request_id, user_id, message_ts=message_ts)
-        if not await refused(result, f"approve of {request_id}", user_id, channel_id):
-            deps.runner.launch(request_id)
+        if await refused(result, f"approve of {request_id}", user_id, channel_id):
+            return
+        assert result.request is not None
+        if result.request.is_pending:  # counted; the quorum needs more approvers
+            await deps.publisher.tell(
+                channel_id,
+                user_id,
+                blocks.approval_counted_text(result.request, deps.service.required_approvals),
+            )
+            return
+        deps.runner.launch(request_id)
 
     async def handle_retry_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]

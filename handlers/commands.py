@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks
 from bot.commands import HelpArgs, ListArgs, StatusArgs, UsageError, parse_cancel_command
 from bot.deps import Deps
+from bot.guard_blocks import build_duplicate_text
 from bot.ids import SLASH_COMMAND
 from bot.logging_setup import bind_request
 from bot.notice_blocks import channel_refusal_text
@@ -63,13 +64,23 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await ack()
 
-        request = await deps.service.open_request(
+        opened = await deps.service.open_unless_duplicate(
             order_id=parsed.order_id,
             channel_id=channel_id,
             requester_id=user_id,
             reason=parsed.reason,
         )
+        request = opened.request
         bind_request(request.id)
+        if not opened.created:
+            logger.info("request %s already covers %s: none opened", request.id, request.order_id)
+            link = None
+            if request.message_ts:
+                channel = deps.publisher.message_channel(request)
+                link = await deps.publisher.permalink(channel, request.message_ts)
+            text = build_duplicate_text(request, link)
+            await respond(response_type="ephemeral", text=text)
+            return
         logger.info("request %s: %s asks to cancel %s", request.id, user_id, request.order_id)
         # After the ack, bounded by PREVIEW_TIMEOUT_SECONDS, never raises.
         preview = await deps.previewer.preview(request.order_id)
