@@ -147,6 +147,7 @@ class BotRuntime:
                 base_delay_seconds=settings.slack_retry_base_seconds,
             ),
             sweep_seconds=settings.sweep_interval_seconds,
+            settle_after_seconds=settings.settle_after_seconds,
         )
         self._store.on_enqueue(self._runner.kick)
         self._ops = build_ops(

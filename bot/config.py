@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # Seconds (86400) or ISO 8601 (PT24H).
     request_ttl: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
     sweep_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # After a cancel got no answer, the order is read once this much later to verify it.
+    settle_after_seconds: float = Field(default=30.0, gt=0, le=3600)
     slack_retry_base_seconds: float = Field(default=2.0, gt=0, le=300)
 
     database_path: Path = Path("data/cancel-order-bot.sqlite3")

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks, notice_blocks
+from bot import blocks, notice_blocks, settle_blocks
 from bot.catalogue import Language
 from bot.requests import CancelRequest, MessageKind
 
@@ -103,6 +103,13 @@ class SlackPublisher:
                 await self.post_outcome(request, language)
             case MessageKind.REJECTION:
                 await self.post_rejection(request)
+            case MessageKind.VERIFIED:
+                await self._client.chat_postMessage(
+                    channel=self.message_channel(request),
+                    thread_ts=request.message_ts,
+                    text=settle_blocks.build_verified_text(request),
+                )
+                await self.show_state(request)
 
     async def post_rejection(self, request: CancelRequest) -> None:
         await self.show_state(request)

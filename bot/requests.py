@@ -130,6 +130,7 @@ class MessageKind(StrEnum):
     OUTCOME = "outcome"  # thread reply with the cancel's outcome, then redraw
     UNAVAILABLE = "unavailable"  # thread reply: MouvONE unavailable, approvers may retry
     REJECTION = "rejection"  # thread reply to the requester, then redraw
+    VERIFIED = "verified"  # thread reply: the order was read, the outcome is still unknown
 
 
 @dataclass(frozen=True, slots=True)

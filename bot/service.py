@@ -112,6 +112,13 @@ def outcome_of(error: SogetError | None, *, resent: bool) -> CancelOutcome:
     return CancelOutcome(status=status, failure=error.failure_kind, http_status=error.http_status)
 
 
+def settle_note(found_status: str | None) -> str:
+    """What the read after an unanswered cancel found, stored in `outcome_note`."""
+    if found_status is None:
+        return "the order could not be read"
+    return f"the order's status is {found_status}"
+
+
 class CancelService:
     def __init__(
         self,
@@ -355,6 +362,48 @@ class CancelService:
                 await self._send_cancel(claimed.order_id), resent=request.attempts > 0
             )
         return await self._record(request_id, outcome)
+
+    async def settle_unknown(self, request_id: str) -> CancelRequest | None:
+        """Read (never resend) the order of a request whose cancel got no answer.
+
+        Cancelled → SUCCEEDED, confirmed by reading. Otherwise it stays UNKNOWN with what was
+        found (the status, or that the read failed) and the Retry button: never FAILED, since
+        the order may yet be cancelled. Claiming EXECUTING keeps a Retry out meanwhile.
+        """
+        claimed = await self._store.transition(
+            request_id,
+            expected=RequestStatus.UNKNOWN,
+            target=RequestStatus.EXECUTING,
+            actor=None,
+            event="settle_read",
+        )
+        if claimed is None:
+            return None
+        try:
+            order = await self._soget.get_order(claimed.order_id)
+        except SogetError as exc:
+            log_soget_failure("settle", claimed.order_id, exc)
+            found = None
+        except Exception:
+            logger.exception("settle read of %s failed inside the bot", claimed.order_id)
+            found = None
+        else:
+            if order.status == CANCELLED_STATUS:
+                outcome = CancelOutcome(
+                    status=RequestStatus.SUCCEEDED, note=NOTE_CONFIRMED_BY_READING
+                )
+                return await self._record(request_id, outcome)
+            found = order.status
+        return await self._store.transition(
+            request_id,
+            expected=RequestStatus.EXECUTING,
+            target=RequestStatus.UNKNOWN,
+            actor=None,
+            event="settle_unconfirmed",
+            detail=found,
+            notify=(MessageKind.VERIFIED,),
+            outcome_note=settle_note(found),
+        )
 
     async def _already_cancelled(self, order_id: str) -> bool:
         try:
