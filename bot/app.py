@@ -137,6 +137,7 @@ class BotRuntime:
             allow_self_approval=settings.allow_self_approval,
             request_ttl=settings.request_ttl,
             required_approvals=settings.required_approvals,
+            remind_after=settings.remind_after,
         )
         self._runner = CancelRunner(
             service,

@@ -103,6 +103,12 @@ class SlackPublisher:
                 await self.post_outcome(request, language)
             case MessageKind.REJECTION:
                 await self.post_rejection(request)
+            case MessageKind.REMINDER:
+                await self._client.chat_postMessage(
+                    channel=self.message_channel(request),
+                    thread_ts=request.message_ts,
+                    text=settle_blocks.build_reminder_text(request, self._approvers),
+                )
             case MessageKind.VERIFIED:
                 await self._client.chat_postMessage(
                     channel=self.message_channel(request),

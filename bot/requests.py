@@ -97,6 +97,7 @@ class CancelRequest:
     preview_order: CustomerOrder | None = None
     preview_at: datetime | None = None
     approved_by: str | None = None  # approvers so far, comma-separated (REQUIRED_APPROVALS)
+    reminded_at: datetime | None = None  # the one reminder after REMIND_AFTER
 
     @property
     def approver_ids(self) -> tuple[str, ...]:
@@ -130,6 +131,7 @@ class MessageKind(StrEnum):
     OUTCOME = "outcome"  # thread reply with the cancel's outcome, then redraw
     UNAVAILABLE = "unavailable"  # thread reply: MouvONE unavailable, approvers may retry
     REJECTION = "rejection"  # thread reply to the requester, then redraw
+    REMINDER = "reminder"  # thread reply: still waiting, mentioning the approvers
     VERIFIED = "verified"  # thread reply: the order was read, the outcome is still unknown
 
 

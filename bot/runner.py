@@ -77,6 +77,7 @@ class CancelRunner:
             wait = self._sweep_seconds
             try:
                 await self._service.expire_overdue()
+                await self._service.remind_overdue()
                 await self._deliverer.deliver_due()
                 next_due = await self._deliverer.seconds_until_next()
                 if next_due is not None:

@@ -129,6 +129,7 @@ class CancelService:
         allow_self_approval: bool,
         request_ttl: timedelta = DEFAULT_REQUEST_TTL,
         required_approvals: int = 1,
+        remind_after: timedelta | None = None,
     ) -> None:
         self._store = store
         self._soget = soget
@@ -136,6 +137,7 @@ class CancelService:
         self._allow_self_approval = allow_self_approval
         self._request_ttl = request_ttl
         self._required_approvals = required_approvals
+        self._remind_after = remind_after
 
     @property
     def required_approvals(self) -> int:
@@ -327,6 +329,17 @@ class CancelService:
                 logger.info("request %s for %s expired", moved.id, moved.order_id)
                 expired.append(moved)
         return expired
+
+    async def remind_overdue(self) -> int:
+        """Queue one reminder for each request pending longer than REMIND_AFTER."""
+        if self._remind_after is None:
+            return 0
+        cutoff = self._store.now() - self._remind_after
+        reminded = 0
+        for request in await self._store.pending_unreminded_before(cutoff):
+            if not self._overdue(request) and await self._store.mark_reminded(request.id):
+                reminded += 1
+        return reminded
 
     async def execute(self, request_id: str, *, resume: bool = False) -> CancelRequest | None:
         """Send the DELETE for an approved request and record what came back.

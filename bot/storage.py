@@ -110,6 +110,7 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("preview_order", "TEXT"),
     ("preview_at", "TEXT"),
     ("approved_by", "TEXT"),  # approvers so far, comma-separated, in order (for display)
+    ("reminded_at", "TEXT"),  # when the approvers were reminded of the pending request
 )
 
 _DATETIME_COLUMNS = (
@@ -119,6 +120,7 @@ _DATETIME_COLUMNS = (
     "outcome_at",
     "outcome_posted_at",
     "preview_at",
+    "reminded_at",
 )
 _UPDATABLE_COLUMNS = frozenset(
     {
@@ -434,6 +436,32 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return [_to_request(row) for row in rows]
+
+    async def pending_unreminded_before(self, cutoff: datetime) -> list[CancelRequest]:
+        async with self._db.execute(
+            "SELECT * FROM requests WHERE status = 'pending' AND reminded_at IS NULL"
+            " AND message_ts IS NOT NULL AND created_at < ? ORDER BY created_at",
+            (_iso(cutoff),),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_to_request(row) for row in rows]
+
+    async def mark_reminded(self, request_id: str) -> bool:
+        """Queue the one reminder of a request still pending; False if it was sent or decided."""
+        now = _iso(self._clock())
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE requests SET reminded_at = ? WHERE id = ? AND status = 'pending'"
+                " AND reminded_at IS NULL",
+                (now, request_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await self._add_event(request_id, now, "reminded", None, None)
+            await self._enqueue(request_id, (MessageKind.REMINDER,), now)
+        if self._on_enqueue is not None:
+            self._on_enqueue()
+        return True
 
     async def due_messages(self, limit: int = 100) -> list[OutboxMessage]:
         """Undelivered Slack messages whose time has come, oldest first."""
