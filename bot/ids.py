@@ -12,6 +12,7 @@ class ActionId(StrEnum):
     REJECT = "cancel-order-reject"
     WITHDRAW = "cancel-order-withdraw"
     RETRY = "cancel-order-retry"
+    SEND_ANYWAY = "cancel-order-send-anyway"  # approve although a re-read predicts a refusal
 
 
 class CallbackId(StrEnum):

@@ -134,6 +134,19 @@ class SlackPublisher:
                 "could not tell %s in %s: %s", user_id, channel_id, exc.response.get("error")
             )
 
+    async def tell_blocks(
+        self, channel_id: str, user_id: str, text: str, message_blocks: Sequence[Block]
+    ) -> None:
+        """Like `tell`, with Block Kit (buttons in a private message)."""
+        try:
+            await self._client.chat_postEphemeral(
+                channel=channel_id, user=user_id, text=text, blocks=list(message_blocks)
+            )
+        except SlackApiError as exc:
+            logger.warning(
+                "could not tell %s in %s: %s", user_id, channel_id, exc.response.get("error")
+            )
+
     async def user_locale(self, user_id: str) -> str | None:
         """The user's Slack locale, e.g. 'fr-FR' (needs the users:read scope)."""
         response = await self._client.users_info(user=user_id, include_locale=True)

@@ -10,7 +10,7 @@ from bot.approval import ApproverDirectory, Decision, Denial, MembershipUnknownE
 from bot.catalogue import FailureKind
 from bot.diagnostics import log_soget_failure
 from bot.phrases import NOTE_ALREADY_CANCELLED, NOTE_CONFIRMED_BY_READING, NOTE_EARLIER_ATTEMPT
-from bot.preview import Preview
+from bot.preview import OrderPreviewer, Preview
 from bot.requests import CancelRequest, MessageKind, RequestStatus
 from bot.soget import (
     SogetApiError,
@@ -142,6 +142,23 @@ class CancelService:
     @property
     def required_approvals(self) -> int:
         return self._required_approvals
+
+    def would_reach_quorum(self, request: CancelRequest) -> bool:
+        return len(request.approver_ids) + 1 >= self._required_approvals
+
+    async def refusal_at_approval(
+        self, request: CancelRequest, previewer: OrderPreviewer
+    ) -> Preview | None:
+        """Re-read the order before the approval that would send the cancel: the preview if a
+        documented rule now refuses it and the request message did not say so (the approver is
+        asked to confirm), else None. A read that fails changes nothing."""
+        if not self.would_reach_quorum(request):
+            return None
+        preview = await previewer.preview(request.order_id)
+        if preview.order is None or preview.code is None:
+            return None
+        # The request message already warned of this very refusal: the approver saw it.
+        return None if preview.code == request.preview_code else preview
 
     async def open_unless_duplicate(
         self, *, order_id: str, channel_id: str, requester_id: str, reason: str

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.blocks import escape, mention, slack_date
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
+
+from bot.blocks import _md, escape, mention, slack_date
+from bot.catalogue import Language, entry_for_code
+from bot.ids import ActionId
+from bot.preview import Preview
 from bot.requests import CancelRequest
 
 
@@ -27,3 +32,28 @@ def build_reminder_text(request: CancelRequest, approvers: Sequence[str]) -> str
         f"<@{request.requester_id}> {slack_date(request.created_at)} still waits for approval. "
         "Approve or reject it above."
     )
+
+
+def build_send_anyway(request: CancelRequest, preview: Preview) -> tuple[str, list[Block]]:
+    """Private to the approver whose click would send the cancel: the order changed since the
+    request was posted, and MouvONE would now refuse it."""
+    assert preview.order is not None and preview.code is not None
+    title = entry_for_code(preview.code).text(Language.EN).title
+    text = (
+        f":warning: MouvONE now shows order `{escape(request.order_id)}` as "
+        f"{escape(preview.order.type)}, {escape(preview.order.status)}: the cancel would be "
+        f"refused ({escape(title)}, `{escape(preview.code)}`). Your approval is *not* recorded."
+    )
+    return text, [
+        SectionBlock(text=_md(text)),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Send anyway",
+                    action_id=ActionId.SEND_ANYWAY,
+                    value=request.id,
+                    style="danger",
+                )
+            ]
+        ),
+    ]

@@ -53,7 +53,7 @@ async def test_unknown_outcome_is_confirmed_by_reading_the_order(
     assert "is cancelled in MouvONE" in final
     assert "confirmed by reading" in str(bot.slack.thread_replies(request.message_ts)[1].body)
     assert len(bot.soget.deletes(ORDER)) == 1
-    assert len(bot.soget.gets(ORDER)) == 2  # the preview and the one read to settle
+    assert len(bot.soget.gets(ORDER)) == 3  # the preview, the re-read at approval, the settle
 
 
 async def test_order_still_not_cancelled_stays_unknown_with_what_was_found(
@@ -83,7 +83,7 @@ async def test_unreadable_order_says_so_and_stays_unknown(settling_bot: BotUnder
     bot = settling_bot
     bot.soget.add(ORDER)
     request = await bot.request_posted_for(ORDER)
-    bot.soget.script(Fault(reset=True), *[Fault(status=503, method="GET")] * 3)
+    bot.soget.script(Fault(reset=True), *[Fault(status=503, method="GET")] * 4)
 
     await bot.click(ActionId.APPROVE, request, user=APPROVER)
 
