@@ -154,6 +154,11 @@ def build_request_blocks(
 ) -> list[Block]:
     """The request message in the channel, in whatever state the request is."""
     reason = escape(request.reason) if request.reason else "_No reason given_"
+    if request.reason_category:
+        from bot.request_form import CATEGORY_LABELS  # a sibling builder built on this module
+
+        label = CATEGORY_LABELS.get(request.reason_category, request.reason_category)
+        reason = f"{escape(label)}: {reason}" if request.reason else escape(label)
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=f"Cancel order {request.order_id}?", emoji=True)),
         SectionBlock(

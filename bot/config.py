@@ -65,6 +65,7 @@ class Settings(BaseSettings):
 
     cancel_approvers: Annotated[tuple[str, ...], NoDecode]
     allow_self_approval: bool = False
+    require_reason: bool = False  # `/cancel-order ORDER_ID` alone gets the usage reply
     # Distinct approvers needed before the cancel is sent; any one rejection ends the request.
     required_approvals: int = Field(default=1, ge=1, le=10)
     order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN

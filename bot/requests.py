@@ -98,6 +98,7 @@ class CancelRequest:
     preview_at: datetime | None = None
     approved_by: str | None = None  # approvers so far, comma-separated (REQUIRED_APPROVALS)
     reminded_at: datetime | None = None  # the one reminder after REMIND_AFTER
+    reason_category: str | None = None  # from the request form: customer_request, duplicate…
 
     @property
     def approver_ids(self) -> tuple[str, ...]:

@@ -161,7 +161,13 @@ class CancelService:
         return None if preview.code == request.preview_code else preview
 
     async def open_unless_duplicate(
-        self, *, order_id: str, channel_id: str, requester_id: str, reason: str
+        self,
+        *,
+        order_id: str,
+        channel_id: str,
+        requester_id: str,
+        reason: str,
+        reason_category: str | None = None,
     ) -> Opened:
         """Open a request, unless the order has an active one or was cancelled through the
         bot within REQUEST_TTL: then that request is returned, and nothing is opened."""
@@ -172,6 +178,7 @@ class CancelService:
             reason=reason,
             active=ACTIVE_STATUSES,
             succeeded_since=self._store.now() - self._request_ttl,
+            reason_category=reason_category,
         )
         return Opened(request, created)
 

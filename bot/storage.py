@@ -111,6 +111,7 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("preview_at", "TEXT"),
     ("approved_by", "TEXT"),  # approvers so far, comma-separated, in order (for display)
     ("reminded_at", "TEXT"),  # when the approvers were reminded of the pending request
+    ("reason_category", "TEXT"),  # the request form's reason category (bot/request_form.py)
 )
 
 _DATETIME_COLUMNS = (
@@ -236,6 +237,7 @@ class Store:
         reason: str,
         active: Iterable[RequestStatus],
         succeeded_since: datetime,
+        reason_category: str | None = None,
     ) -> tuple[CancelRequest, bool]:
         """Create a request unless the order has one in an `active` status, or one that
         succeeded since `succeeded_since`. Returns (request, created): the existing request
@@ -259,8 +261,12 @@ class Store:
                 now = _iso(self._clock())
                 await self._db.execute(
                     "INSERT INTO requests (id, order_id, channel_id, requester_id, reason,"
-                    " status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (request_id, order_id, channel_id, requester_id, reason, "pending", now, now),
+                    " status, created_at, updated_at, reason_category)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        *(request_id, order_id, channel_id, requester_id, reason),
+                        *("pending", now, now, reason_category),
+                    ),
                 )
                 await self._add_event(request_id, now, "requested", requester_id, reason or None)
         request = await self.get(found or request_id)
