@@ -123,7 +123,10 @@ class BotRuntime:
         )
         client = create_slack_client(settings, self._slack_session)
         publisher = SlackPublisher(
-            client, settings.cancel_approvers, approval_channel=settings.approval_channel
+            client,
+            settings.cancel_approvers,
+            approval_channel=settings.approval_channel,
+            required_approvals=settings.required_approvals,
         )
         languages = UserLanguages(publisher.user_locale, default=settings.default_language)
         directory = ApproverDirectory(settings.cancel_approvers, publisher.group_members)
@@ -133,6 +136,8 @@ class BotRuntime:
             directory,
             allow_self_approval=settings.allow_self_approval,
             request_ttl=settings.request_ttl,
+            required_approvals=settings.required_approvals,
+            remind_after=settings.remind_after,
         )
         self._runner = CancelRunner(
             service,
@@ -143,6 +148,7 @@ class BotRuntime:
                 base_delay_seconds=settings.slack_retry_base_seconds,
             ),
             sweep_seconds=settings.sweep_interval_seconds,
+            settle_after_seconds=settings.settle_after_seconds,
         )
         self._store.on_enqueue(self._runner.kick)
         self._ops = build_ops(

@@ -23,6 +23,7 @@ class Denial(StrEnum):
     EXPIRED = "expired"  # pending longer than REQUEST_TTL
     NOT_REQUESTER = "not_requester"  # only the requester may withdraw
     NOTHING_TO_RETRY = "nothing_to_retry"
+    ALREADY_APPROVED = "already_approved"  # this approver counted already (REQUIRED_APPROVALS)
 
 
 class Decision(StrEnum):
@@ -58,6 +59,8 @@ def denial_for(
         return None if request.awaits_retry else Denial.NOTHING_TO_RETRY
     if not request.is_pending:
         return Denial.ALREADY_DECIDED
+    if decision is Decision.APPROVE and user_id in request.approver_ids:
+        return Denial.ALREADY_APPROVED
     return None
 
 

@@ -81,16 +81,32 @@ def request_summary_text(request: CancelRequest) -> str:
     )
 
 
-def _status_line(request: CancelRequest, approvers: Sequence[str]) -> str:
+def approvals_progress(request: CancelRequest, required: int) -> str:
+    """'1 of 2 approvals: @a' while a quorum is being gathered; empty when one approval does."""
+    if required <= 1 or not request.approver_ids:
+        return ""
+    who = ", ".join(f"<@{a}>" for a in request.approver_ids)
+    return f"{len(request.approver_ids)} of {required} approvals: {who}"
+
+
+def _status_line(request: CancelRequest, approvers: Sequence[str], required: int = 1) -> str:
     decided = (
         f"<@{request.decided_by}> {slack_date(request.decided_at)}"
         if request.decided_by and request.decided_at
         else "an approver"
     )
+    if len(request.approver_ids) > 1 and request.status is not RequestStatus.REJECTED:
+        # A quorum: every approver, the last one with the time.
+        earlier = [f"<@{a}>" for a in request.approver_ids if a != request.decided_by]
+        decided = ", ".join([*earlier, decided])
     match request.status:
         case RequestStatus.PENDING:
             who = ", ".join(mention(a) for a in approvers)
-            return f":hourglass_flowing_sand: Waiting for approval by {who}"
+            progress = approvals_progress(request, required)
+            if progress:
+                return f":hourglass_flowing_sand: {progress} — waiting for more by {who}"
+            needed = f" ({required} approvals needed)" if required > 1 else ""
+            return f":hourglass_flowing_sand: Waiting for approval by {who}{needed}"
         case RequestStatus.APPROVED if request.awaits_retry:
             return (
                 f":double_vertical_bar: Approved by {decided}, but *MouvONE is unavailable*: "
@@ -133,9 +149,16 @@ def _preview_blocks(request: CancelRequest) -> list[Block]:
     return build_preview_blocks(request)
 
 
-def build_request_blocks(request: CancelRequest, approvers: Sequence[str]) -> list[Block]:
+def build_request_blocks(
+    request: CancelRequest, approvers: Sequence[str], *, required_approvals: int = 1
+) -> list[Block]:
     """The request message in the channel, in whatever state the request is."""
     reason = escape(request.reason) if request.reason else "_No reason given_"
+    if request.reason_category:
+        from bot.request_form import CATEGORY_LABELS  # a sibling builder built on this module
+
+        label = CATEGORY_LABELS.get(request.reason_category, request.reason_category)
+        reason = f"{escape(label)}: {reason}" if request.reason else escape(label)
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=f"Cancel order {request.order_id}?", emoji=True)),
         SectionBlock(
@@ -147,7 +170,10 @@ def build_request_blocks(request: CancelRequest, approvers: Sequence[str]) -> li
             ]
         ),
         *_preview_blocks(request),
-        SectionBlock(block_id="cancel-order-status", text=_md(_status_line(request, approvers))),
+        SectionBlock(
+            block_id="cancel-order-status",
+            text=_md(_status_line(request, approvers, required_approvals)),
+        ),
     ]
     buttons = _buttons(request)
     if buttons:
@@ -358,7 +384,19 @@ def denial_text(
             return "Only the person who asked for this cancel can withdraw it. Nothing changed."
         case Denial.NOTHING_TO_RETRY:
             return "There is nothing to retry on this request. Nothing changed."
+        case Denial.ALREADY_APPROVED:
+            return (
+                "You have approved this request already: it needs another approver. "
+                "Nothing changed."
+            )
     return "Nothing changed."  # unreachable: every denial is matched above
+
+
+def approval_counted_text(request: CancelRequest, required: int) -> str:
+    return (
+        f"Your approval is recorded ({approvals_progress(request, required)}). The cancel of "
+        f"`{request.order_id}` is sent once {required} approvers have approved."
+    )
 
 
 def already_decided_text(request: CancelRequest | None) -> str:

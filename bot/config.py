@@ -65,10 +65,17 @@ class Settings(BaseSettings):
 
     cancel_approvers: Annotated[tuple[str, ...], NoDecode]
     allow_self_approval: bool = False
+    require_reason: bool = False  # `/cancel-order ORDER_ID` alone gets the usage reply
+    # Distinct approvers needed before the cancel is sent; any one rejection ends the request.
+    required_approvals: int = Field(default=1, ge=1, le=10)
     order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN
     # Seconds (86400) or ISO 8601 (PT24H).
     request_ttl: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
+    # One reminder in the thread, mentioning the approvers, for a request pending this long.
+    remind_after: timedelta = Field(default=timedelta(hours=2), gt=timedelta(0))
     sweep_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # After a cancel got no answer, the order is read once this much later to verify it.
+    settle_after_seconds: float = Field(default=30.0, gt=0, le=3600)
     slack_retry_base_seconds: float = Field(default=2.0, gt=0, le=300)
 
     database_path: Path = Path("data/cancel-order-bot.sqlite3")

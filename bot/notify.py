@@ -33,7 +33,7 @@ def notice_for(request: CancelRequest, event: str) -> str | None:
     if request.status in _DECIDED and event == request.status.value:
         # Someone who approves their own request (ALLOW_SELF_APPROVAL) knows it already.
         return None if request.decided_by == request.requester_id else "decided"
-    if request.status in _FINISHED:
+    if request.status in _FINISHED and not event.startswith("settle_"):
         return "finished"
     return None
 

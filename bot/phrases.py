@@ -53,7 +53,10 @@ _EN = Phrases(
     an_approver="an approver",
     note="Note: {note}",
     not_cancelled=":x: *Order `{order}` was not cancelled.*",
-    outcome_unknown=":warning: *Order `{order}`: outcome unknown.*",
+    outcome_unknown=(
+        ":warning: *Order `{order}`: outcome unknown.* The bot reads the order in MouvONE "
+        "shortly to verify it."
+    ),
     unavailable=(
         ":double_vertical_bar: *Order `{order}` is not cancelled yet: MouvONE is unavailable.* "
         "The approval stands; an approver can press Retry."
@@ -85,7 +88,10 @@ _FR = Phrases(
     an_approver="un approbateur",
     note="Remarque : {note}",
     not_cancelled=":x: *La commande `{order}` n'a pas été annulée.*",
-    outcome_unknown=":warning: *Commande `{order}` : résultat inconnu.*",
+    outcome_unknown=(
+        ":warning: *Commande `{order}` : résultat inconnu.* Le bot relit la commande dans "
+        "MouvONE d'ici peu pour le vérifier."
+    ),
     unavailable=(
         ":double_vertical_bar: *La commande `{order}` n'est pas encore annulée : MouvONE est "
         "indisponible.* L'approbation reste valable ; un approbateur peut cliquer sur Retry."

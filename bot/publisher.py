@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks, notice_blocks
+from bot import blocks, notice_blocks, settle_blocks
 from bot.catalogue import Language
 from bot.requests import CancelRequest, MessageKind
 
@@ -23,18 +23,22 @@ class SlackPublisher:
         approvers: Sequence[str],
         *,
         approval_channel: str | None = None,
+        required_approvals: int = 1,
     ) -> None:
         self._client = client
         self._approvers = tuple(approvers)
         # APPROVAL_CHANNEL: every approval request (and its thread) lives there.
         self._approval_channel = approval_channel
+        self._required_approvals = required_approvals
 
     def message_channel(self, request: CancelRequest) -> str:
         """The channel of the request's approval message and thread."""
         return self._approval_channel or request.channel_id
 
     def _request_blocks(self, request: CancelRequest) -> list[Block]:
-        built = blocks.build_request_blocks(request, self._approvers)
+        built = blocks.build_request_blocks(
+            request, self._approvers, required_approvals=self._required_approvals
+        )
         if self.message_channel(request) != request.channel_id:
             built.append(notice_blocks.build_asked_in_context(request.channel_id))
         return built
@@ -99,6 +103,19 @@ class SlackPublisher:
                 await self.post_outcome(request, language)
             case MessageKind.REJECTION:
                 await self.post_rejection(request)
+            case MessageKind.REMINDER:
+                await self._client.chat_postMessage(
+                    channel=self.message_channel(request),
+                    thread_ts=request.message_ts,
+                    text=settle_blocks.build_reminder_text(request, self._approvers),
+                )
+            case MessageKind.VERIFIED:
+                await self._client.chat_postMessage(
+                    channel=self.message_channel(request),
+                    thread_ts=request.message_ts,
+                    text=settle_blocks.build_verified_text(request),
+                )
+                await self.show_state(request)
 
     async def post_rejection(self, request: CancelRequest) -> None:
         await self.show_state(request)
@@ -112,6 +129,19 @@ class SlackPublisher:
         """A private message to one user in a channel; failures are logged, not raised."""
         try:
             await self._client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+        except SlackApiError as exc:
+            logger.warning(
+                "could not tell %s in %s: %s", user_id, channel_id, exc.response.get("error")
+            )
+
+    async def tell_blocks(
+        self, channel_id: str, user_id: str, text: str, message_blocks: Sequence[Block]
+    ) -> None:
+        """Like `tell`, with Block Kit (buttons in a private message)."""
+        try:
+            await self._client.chat_postEphemeral(
+                channel=channel_id, user=user_id, text=text, blocks=list(message_blocks)
+            )
         except SlackApiError as exc:
             logger.warning(
                 "could not tell %s in %s: %s", user_id, channel_id, exc.response.get("error")

@@ -96,6 +96,13 @@ class CancelRequest:
     preview_failure: str | None = None
     preview_order: CustomerOrder | None = None
     preview_at: datetime | None = None
+    approved_by: str | None = None  # approvers so far, comma-separated (REQUIRED_APPROVALS)
+    reminded_at: datetime | None = None  # the one reminder after REMIND_AFTER
+    reason_category: str | None = None  # from the request form: customer_request, duplicate…
+
+    @property
+    def approver_ids(self) -> tuple[str, ...]:
+        return tuple(self.approved_by.split(",")) if self.approved_by else ()
 
     @property
     def is_pending(self) -> bool:
@@ -125,6 +132,8 @@ class MessageKind(StrEnum):
     OUTCOME = "outcome"  # thread reply with the cancel's outcome, then redraw
     UNAVAILABLE = "unavailable"  # thread reply: MouvONE unavailable, approvers may retry
     REJECTION = "rejection"  # thread reply to the requester, then redraw
+    REMINDER = "reminder"  # thread reply: still waiting, mentioning the approvers
+    VERIFIED = "verified"  # thread reply: the order was read, the outcome is still unknown
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,13 @@ import logging
 
 from bot.delivery import Deliverer
 from bot.logging_setup import bind_request
+from bot.requests import RequestStatus
 from bot.service import CancelService
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SWEEP_SECONDS = 30.0
+DEFAULT_SETTLE_AFTER_SECONDS = 30.0
 
 
 class CancelRunner:
@@ -24,10 +26,14 @@ class CancelRunner:
         deliverer: Deliverer,
         *,
         sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
+        settle_after_seconds: float = DEFAULT_SETTLE_AFTER_SECONDS,
     ) -> None:
         self._service = service
         self._deliverer = deliverer
         self._sweep_seconds = sweep_seconds
+        self._settle_after = settle_after_seconds
+        # Scheduled reads of unanswered cancels: dropped at stop (Retry stays offered).
+        self._settles: set[asyncio.Task[None]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -52,6 +58,8 @@ class CancelRunner:
 
     async def stop(self, timeout: float = 30.0) -> None:
         """Let running cancels finish (what is left resumes at next start), then stop the loop."""
+        for settle in set(self._settles):
+            settle.cancel()
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             for task in pending:
@@ -69,6 +77,7 @@ class CancelRunner:
             wait = self._sweep_seconds
             try:
                 await self._service.expire_overdue()
+                await self._service.remind_overdue()
                 await self._deliverer.deliver_due()
                 next_due = await self._deliverer.seconds_until_next()
                 if next_due is not None:
@@ -82,8 +91,25 @@ class CancelRunner:
     async def _run(self, request_id: str, resume: bool) -> None:
         bind_request(request_id)  # this task's log lines are about this request
         try:
-            await self._service.execute(request_id, resume=resume)
+            done = await self._service.execute(request_id, resume=resume)
+            if done is not None and done.status is RequestStatus.UNKNOWN:
+                self._schedule_settle(request_id)
         except Exception:
             # The request stays approved/executing in the store and resumes at the next start.
             logger.exception("cancel of request %s failed inside the bot", request_id)
+        self.kick()
+
+    def _schedule_settle(self, request_id: str) -> None:
+        task = asyncio.create_task(self._settle(request_id), name=f"settle-{request_id}")
+        self._settles.add(task)
+        task.add_done_callback(self._settles.discard)
+
+    async def _settle(self, request_id: str) -> None:
+        """One read of the order SETTLE_AFTER_SECONDS after a cancel got no answer."""
+        bind_request(request_id)
+        await asyncio.sleep(self._settle_after)
+        try:
+            await self._service.settle_unknown(request_id)
+        except Exception:
+            logger.exception("settling request %s failed inside the bot", request_id)
         self.kick()

@@ -10,7 +10,7 @@ from bot.approval import ApproverDirectory, Decision, Denial, MembershipUnknownE
 from bot.catalogue import FailureKind
 from bot.diagnostics import log_soget_failure
 from bot.phrases import NOTE_ALREADY_CANCELLED, NOTE_CONFIRMED_BY_READING, NOTE_EARLIER_ATTEMPT
-from bot.preview import Preview
+from bot.preview import OrderPreviewer, Preview
 from bot.requests import CancelRequest, MessageKind, RequestStatus
 from bot.soget import (
     SogetApiError,
@@ -20,7 +20,7 @@ from bot.soget import (
     SogetTimeout,
     SogetUnreachable,
 )
-from bot.storage import Store
+from bot.storage import ApprovalResult, Store
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,23 @@ class DecisionResult:
     @property
     def accepted(self) -> bool:
         return self.denial is None and self.request is not None
+
+
+# A request in one of these states already covers its order: a second one is not opened.
+ACTIVE_STATUSES = (
+    RequestStatus.PENDING,
+    RequestStatus.APPROVED,
+    RequestStatus.EXECUTING,
+    RequestStatus.UNKNOWN,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """The result of `/cancel-order`: a new request, or the one that already covers the order."""
+
+    request: CancelRequest
+    created: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +112,13 @@ def outcome_of(error: SogetError | None, *, resent: bool) -> CancelOutcome:
     return CancelOutcome(status=status, failure=error.failure_kind, http_status=error.http_status)
 
 
+def settle_note(found_status: str | None) -> str:
+    """What the read after an unanswered cancel found, stored in `outcome_note`."""
+    if found_status is None:
+        return "the order could not be read"
+    return f"the order's status is {found_status}"
+
+
 class CancelService:
     def __init__(
         self,
@@ -104,12 +128,59 @@ class CancelService:
         *,
         allow_self_approval: bool,
         request_ttl: timedelta = DEFAULT_REQUEST_TTL,
+        required_approvals: int = 1,
+        remind_after: timedelta | None = None,
     ) -> None:
         self._store = store
         self._soget = soget
         self._approvers = approvers
         self._allow_self_approval = allow_self_approval
         self._request_ttl = request_ttl
+        self._required_approvals = required_approvals
+        self._remind_after = remind_after
+
+    @property
+    def required_approvals(self) -> int:
+        return self._required_approvals
+
+    def would_reach_quorum(self, request: CancelRequest) -> bool:
+        return len(request.approver_ids) + 1 >= self._required_approvals
+
+    async def refusal_at_approval(
+        self, request: CancelRequest, previewer: OrderPreviewer
+    ) -> Preview | None:
+        """Re-read the order before the approval that would send the cancel: the preview if a
+        documented rule now refuses it and the request message did not say so (the approver is
+        asked to confirm), else None. A read that fails changes nothing."""
+        if not self.would_reach_quorum(request):
+            return None
+        preview = await previewer.preview(request.order_id)
+        if preview.order is None or preview.code is None:
+            return None
+        # The request message already warned of this very refusal: the approver saw it.
+        return None if preview.code == request.preview_code else preview
+
+    async def open_unless_duplicate(
+        self,
+        *,
+        order_id: str,
+        channel_id: str,
+        requester_id: str,
+        reason: str,
+        reason_category: str | None = None,
+    ) -> Opened:
+        """Open a request, unless the order has an active one or was cancelled through the
+        bot within REQUEST_TTL: then that request is returned, and nothing is opened."""
+        request, created = await self._store.create_unless_active(
+            order_id=order_id,
+            channel_id=channel_id,
+            requester_id=requester_id,
+            reason=reason,
+            active=ACTIVE_STATUSES,
+            succeeded_since=self._store.now() - self._request_ttl,
+            reason_category=reason_category,
+        )
+        return Opened(request, created)
 
     async def open_request(
         self, *, order_id: str, channel_id: str, requester_id: str, reason: str
@@ -174,14 +245,26 @@ class CancelService:
     async def approve(
         self, request_id: str, user_id: str, *, message_ts: str | None
     ) -> DecisionResult:
-        return await self._decide(
-            Decision.APPROVE,
-            request_id,
-            user_id,
-            message_ts=message_ts,
-            target=RequestStatus.APPROVED,
-            notify=(MessageKind.REDRAW,),
+        """Count one approval; the one reaching REQUIRED_APPROVALS approves the request.
+
+        Accepted with the request still PENDING means: counted, more approvals needed.
+        """
+        checked = await self.check(Decision.APPROVE, request_id, user_id, message_ts=message_ts)
+        if not checked.accepted:
+            return checked
+        result, request = await self._store.approve(
+            request_id, user_id, required=self._required_approvals
         )
+        if result is ApprovalResult.DUPLICATE:
+            return DecisionResult(request, Denial.ALREADY_APPROVED)
+        if result is ApprovalResult.NOT_PENDING:
+            # Another click won between the check and the update.
+            return DecisionResult(request, Denial.ALREADY_DECIDED)
+        if result is ApprovalResult.QUORUM and request is not None:
+            logger.info("request %s for %s: approved by %s", request_id, request.order_id, user_id)
+        else:
+            logger.info("request %s: approval by %s counted, more needed", request_id, user_id)
+        return DecisionResult(request)
 
     async def reject(
         self, request_id: str, user_id: str, *, note: str, message_ts: str | None = None
@@ -271,6 +354,17 @@ class CancelService:
                 expired.append(moved)
         return expired
 
+    async def remind_overdue(self) -> int:
+        """Queue one reminder for each request pending longer than REMIND_AFTER."""
+        if self._remind_after is None:
+            return 0
+        cutoff = self._store.now() - self._remind_after
+        reminded = 0
+        for request in await self._store.pending_unreminded_before(cutoff):
+            if not self._overdue(request) and await self._store.mark_reminded(request.id):
+                reminded += 1
+        return reminded
+
     async def execute(self, request_id: str, *, resume: bool = False) -> CancelRequest | None:
         """Send the DELETE for an approved request and record what came back.
 
@@ -305,6 +399,48 @@ class CancelService:
                 await self._send_cancel(claimed.order_id), resent=request.attempts > 0
             )
         return await self._record(request_id, outcome)
+
+    async def settle_unknown(self, request_id: str) -> CancelRequest | None:
+        """Read (never resend) the order of a request whose cancel got no answer.
+
+        Cancelled → SUCCEEDED, confirmed by reading. Otherwise it stays UNKNOWN with what was
+        found (the status, or that the read failed) and the Retry button: never FAILED, since
+        the order may yet be cancelled. Claiming EXECUTING keeps a Retry out meanwhile.
+        """
+        claimed = await self._store.transition(
+            request_id,
+            expected=RequestStatus.UNKNOWN,
+            target=RequestStatus.EXECUTING,
+            actor=None,
+            event="settle_read",
+        )
+        if claimed is None:
+            return None
+        try:
+            order = await self._soget.get_order(claimed.order_id)
+        except SogetError as exc:
+            log_soget_failure("settle", claimed.order_id, exc)
+            found = None
+        except Exception:
+            logger.exception("settle read of %s failed inside the bot", claimed.order_id)
+            found = None
+        else:
+            if order.status == CANCELLED_STATUS:
+                outcome = CancelOutcome(
+                    status=RequestStatus.SUCCEEDED, note=NOTE_CONFIRMED_BY_READING
+                )
+                return await self._record(request_id, outcome)
+            found = order.status
+        return await self._store.transition(
+            request_id,
+            expected=RequestStatus.EXECUTING,
+            target=RequestStatus.UNKNOWN,
+            actor=None,
+            event="settle_unconfirmed",
+            detail=found,
+            notify=(MessageKind.VERIFIED,),
+            outcome_note=settle_note(found),
+        )
 
     async def _already_cancelled(self, order_id: str) -> bool:
         try:

@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (next_try_at) WHERE delivered_at IS NULL;
+-- One row per approver and request: the primary key makes a second approval by the same
+-- person impossible, whatever the race.
+CREATE TABLE IF NOT EXISTS approvals (
+    request_id TEXT NOT NULL REFERENCES requests (id),
+    approver_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (request_id, approver_id)
+);
 """
 
 # Columns added after the first release: a database file created before them gets them at open.
@@ -100,6 +109,9 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("preview_failure", "TEXT"),
     ("preview_order", "TEXT"),
     ("preview_at", "TEXT"),
+    ("approved_by", "TEXT"),  # approvers so far, comma-separated, in order (for display)
+    ("reminded_at", "TEXT"),  # when the approvers were reminded of the pending request
+    ("reason_category", "TEXT"),  # the request form's reason category (bot/request_form.py)
 )
 
 _DATETIME_COLUMNS = (
@@ -109,6 +121,7 @@ _DATETIME_COLUMNS = (
     "outcome_at",
     "outcome_posted_at",
     "preview_at",
+    "reminded_at",
 )
 _UPDATABLE_COLUMNS = frozenset(
     {
@@ -135,6 +148,15 @@ def utc_now() -> datetime:
 
 class StoreClosedError(RuntimeError):
     pass
+
+
+class ApprovalResult(StrEnum):
+    """What one approval did, decided inside one transaction."""
+
+    QUORUM = "quorum"  # this approval reached the quorum: the request is now approved
+    COUNTED = "counted"  # recorded; more approvals are needed
+    DUPLICATE = "duplicate"  # this person had approved already
+    NOT_PENDING = "not_pending"  # decided (or expired, withdrawn) before this approval
 
 
 class Store:
@@ -205,6 +227,108 @@ class Store:
         assert request is not None
         self._changed(request, "requested")
         return request
+
+    async def create_unless_active(
+        self,
+        *,
+        order_id: str,
+        channel_id: str,
+        requester_id: str,
+        reason: str,
+        active: Iterable[RequestStatus],
+        succeeded_since: datetime,
+        reason_category: str | None = None,
+    ) -> tuple[CancelRequest, bool]:
+        """Create a request unless the order has one in an `active` status, or one that
+        succeeded since `succeeded_since`. Returns (request, created): the existing request
+        when not created. Check and insert share one transaction, so two commands at once
+        open one request."""
+        statuses = [s.value for s in active]
+        found: str | None = None
+        async with self._transaction():
+            async with self._db.execute(
+                "SELECT id FROM requests WHERE order_id = ? AND (status IN"  # noqa: S608
+                f" ({', '.join('?' for _ in statuses)})"
+                " OR (status = 'succeeded' AND outcome_at >= ?))"
+                " ORDER BY created_at DESC LIMIT 1",
+                (order_id, *statuses, _iso(succeeded_since)),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None:
+                found = str(row["id"])
+            else:
+                request_id = uuid.uuid4().hex
+                now = _iso(self._clock())
+                await self._db.execute(
+                    "INSERT INTO requests (id, order_id, channel_id, requester_id, reason,"
+                    " status, created_at, updated_at, reason_category)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        *(request_id, order_id, channel_id, requester_id, reason),
+                        *("pending", now, now, reason_category),
+                    ),
+                )
+                await self._add_event(request_id, now, "requested", requester_id, reason or None)
+        request = await self.get(found or request_id)
+        assert request is not None
+        if found is None:
+            self._changed(request, "requested")
+        return request, found is None
+
+    async def approve(
+        self, request_id: str, approver_id: str, *, required: int
+    ) -> tuple[ApprovalResult, CancelRequest | None]:
+        """Record one approval of a pending request; the one that makes `required` distinct
+        approvers moves it to APPROVED. One immediate transaction: of a last approval and a
+        rejection racing, exactly one finds the request pending."""
+        now_dt = self._clock()
+        now = _iso(now_dt)
+        async with self._transaction():
+            async with self._db.execute(
+                "SELECT status, approved_by FROM requests WHERE id = ?", (request_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None or row["status"] != RequestStatus.PENDING.value:
+                result = ApprovalResult.NOT_PENDING
+            else:
+                cursor = await self._db.execute(
+                    "INSERT OR IGNORE INTO approvals (request_id, approver_id, at)"
+                    " VALUES (?, ?, ?)",
+                    (request_id, approver_id, now),
+                )
+                if cursor.rowcount != 1:
+                    result = ApprovalResult.DUPLICATE
+                else:
+                    approved_by = ",".join(filter(None, (row["approved_by"], approver_id)))
+                    count = len(approved_by.split(","))
+                    if count >= required:
+                        result = ApprovalResult.QUORUM
+                        await self._db.execute(
+                            "UPDATE requests SET status = 'approved', approved_by = ?,"
+                            " decided_by = ?, decided_at = ?, updated_at = ?"
+                            " WHERE id = ? AND status = 'pending'",
+                            (approved_by, approver_id, now, now, request_id),
+                        )
+                        await self._add_event(request_id, now, "approved", approver_id, None)
+                    else:
+                        result = ApprovalResult.COUNTED
+                        await self._db.execute(
+                            "UPDATE requests SET approved_by = ?, updated_at = ? WHERE id = ?",
+                            (approved_by, now, request_id),
+                        )
+                        await self._add_event(
+                            request_id, now, "approval", approver_id, f"{count} of {required}"
+                        )
+                    await self._enqueue(request_id, (MessageKind.REDRAW,), now)
+        request = await self.get(request_id)
+        if result in (ApprovalResult.QUORUM, ApprovalResult.COUNTED):
+            if self._on_enqueue is not None:
+                self._on_enqueue()
+            if request is not None:
+                self._changed(
+                    request, "approved" if result is ApprovalResult.QUORUM else "approval"
+                )
+        return result, request
 
     async def get(self, request_id: str) -> CancelRequest | None:
         async with self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)) as cur:
@@ -318,6 +442,32 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return [_to_request(row) for row in rows]
+
+    async def pending_unreminded_before(self, cutoff: datetime) -> list[CancelRequest]:
+        async with self._db.execute(
+            "SELECT * FROM requests WHERE status = 'pending' AND reminded_at IS NULL"
+            " AND message_ts IS NOT NULL AND created_at < ? ORDER BY created_at",
+            (_iso(cutoff),),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_to_request(row) for row in rows]
+
+    async def mark_reminded(self, request_id: str) -> bool:
+        """Queue the one reminder of a request still pending; False if it was sent or decided."""
+        now = _iso(self._clock())
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE requests SET reminded_at = ? WHERE id = ? AND status = 'pending'"
+                " AND reminded_at IS NULL",
+                (now, request_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await self._add_event(request_id, now, "reminded", None, None)
+            await self._enqueue(request_id, (MessageKind.REMINDER,), now)
+        if self._on_enqueue is not None:
+            self._on_enqueue()
+        return True
 
     async def due_messages(self, limit: int = 100) -> list[OutboxMessage]:
         """Undelivered Slack messages whose time has come, oldest first."""

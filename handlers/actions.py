@@ -13,6 +13,7 @@ from bot.approval import Decision
 from bot.deps import Deps
 from bot.ids import ActionId
 from bot.service import DecisionResult
+from bot.settle_blocks import build_send_anyway
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +45,42 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await ack()
         request_id, user_id, channel_id, message_ts = _click(body, action)
+        checked = await deps.service.check(
+            Decision.APPROVE, request_id, user_id, message_ts=message_ts
+        )
+        if await refused(checked, f"approve of {request_id}", user_id, channel_id):
+            return
+        assert checked.request is not None
+        refusal = await deps.service.refusal_at_approval(checked.request, deps.previewer)
+        if refusal is not None:
+            text, warning = build_send_anyway(checked.request, refusal)
+            await deps.publisher.tell_blocks(channel_id, user_id, text, warning)
+            return
+        await approve(request_id, user_id, channel_id, message_ts)
+
+    async def handle_send_anyway_action(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        request_id, user_id, channel_id, _ephemeral_ts = _click(body, action)
+        # The button lives in a private message, not on the request message.
+        await approve(request_id, user_id, channel_id, None)
+
+    async def approve(
+        request_id: str, user_id: str, channel_id: str, message_ts: str | None
+    ) -> None:
         result = await deps.service.approve(request_id, user_id, message_ts=message_ts)
-        if not await refused(result, f"approve of {request_id}", user_id, channel_id):
-            deps.runner.launch(request_id)
+        if await refused(result, f"approve of {request_id}", user_id, channel_id):
+            return
+        assert result.request is not None
+        if result.request.is_pending:  # counted; the quorum needs more approvers
+            await deps.publisher.tell(
+                channel_id,
+                user_id,
+                blocks.approval_counted_text(result.request, deps.service.required_approvals),
+            )
+            return
+        deps.runner.launch(request_id)
 
     async def handle_retry_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
@@ -85,3 +119,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
     app.action(ActionId.REJECT.value)(handle_reject_action)
     app.action(ActionId.WITHDRAW.value)(handle_withdraw_action)
     app.action(ActionId.RETRY.value)(handle_retry_action)
+    app.action(ActionId.SEND_ANYWAY.value)(handle_send_anyway_action)

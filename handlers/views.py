@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.models.blocks import Block
 
 from bot import blocks
 from bot.deps import Deps
 from bot.ids import BlockId, CallbackId, InputActionId
+from bot.request_form import RequestForm, parse_request_form
+from handlers.commands import open_and_post
 
 logger = logging.getLogger(__name__)
 
@@ -34,4 +38,32 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await ack()  # the rejection reply and the message update go out through the outbox
 
+    async def handle_request_submission(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        user_id = body["user"]["id"]
+        channel_id = str(view.get("private_metadata", ""))
+        form = parse_request_form(view, deps.order_id_pattern)
+        if not isinstance(form, RequestForm):
+            await ack(response_action="errors", errors=form)
+            return
+        await ack()
+
+        async def reply(text: str, reply_blocks: Sequence[Block] | None = None) -> None:
+            if reply_blocks:
+                await deps.publisher.tell_blocks(channel_id, user_id, text, reply_blocks)
+            else:
+                await deps.publisher.tell(channel_id, user_id, text)
+
+        await open_and_post(
+            deps,
+            order_id=form.args.order_id,
+            reason=form.args.reason,
+            category=form.category,
+            channel_id=channel_id,
+            user_id=user_id,
+            reply=reply,
+        )
+
     app.view(CallbackId.REJECT_MODAL.value)(handle_reject_submission)
+    app.view(CallbackId.REQUEST_MODAL.value)(handle_request_submission)

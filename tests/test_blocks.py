@@ -450,3 +450,14 @@ def test_escape_and_mention() -> None:
     assert mention("U0APPROVE1") == "<@U0APPROVE1>"
     assert mention("W0GRIDUSER") == "<@W0GRIDUSER>"
     assert mention("S0APPROVER") == "<!subteam^S0APPROVER>"
+
+
+def test_approvals_progress_names_who_approved_so_far() -> None:
+    from dataclasses import replace
+
+    from bot.blocks import approvals_progress
+
+    request = make_request(approved_by="U0A,U0B")
+    assert approvals_progress(request, 3) == "2 of 3 approvals: <@U0A>, <@U0B>"
+    assert approvals_progress(request, 1) == ""
+    assert approvals_progress(replace(request, approved_by=None), 2) == ""

@@ -354,8 +354,8 @@ async def test_gateway_refusal_logs_which_credential_without_values(
     caplog.set_level(logging.INFO)
     body = json.dumps({"statusCode": status, "message": gateway_message}) if gateway_message else ""
     bot.soget.add(ORDER)
-    bot.soget.script(Fault(method="*", status=status, body=body))
-    bot.soget.script(Fault(method="*", status=status, body=body))
+    # The preview, the re-read at approval, then the cancel.
+    bot.soget.script(*[Fault(method="*", status=status, body=body)] * 3)
 
     request = await bot.request_posted_for(ORDER)
     await bot.click(ActionId.APPROVE, request, user=APPROVER)
@@ -367,7 +367,7 @@ async def test_gateway_refusal_logs_which_credential_without_values(
     assert "administrators" in FAILURES[kind].text(Language.EN).next_step
     assert FAILURES[kind].text(Language.EN).next_step in _shown(reply.body)
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert len([e for e in errors if named in e]) == 2  # the preview, then the cancel
+    assert len([e for e in errors if named in e]) == 3  # preview, re-read, cancel
     everything = "\n".join(r.getMessage() for r in caplog.records) + _all_slack_text(bot)
     for secret in (SOGET_TOKEN, SOGET_KEY, BOT_TOKEN, SIGNING_SECRET):
         assert secret not in everything

@@ -626,3 +626,42 @@ def test_key_rules_of_the_table() -> None:
 @pytest.mark.parametrize(("current", "target"), LEGAL, ids=[f"{a}->{b}" for a, b in LEGAL])
 def test_can_move_matches_the_table(current: RequestStatus, target: RequestStatus) -> None:
     assert can_move(current, target)
+
+
+# -- approvals quorum ---------------------------------------------------------------------------
+
+
+async def test_quorum_approval_counts_distinct_approvers_once(store: Store) -> None:
+    from bot.storage import ApprovalResult
+
+    created = await new_request(store)
+
+    first, _ = await store.approve(created.id, "U0APPROVE1", required=2)
+    again, _ = await store.approve(created.id, "U0APPROVE1", required=2)
+    last, request = await store.approve(created.id, "U0APPROVE2", required=2)
+    late, _ = await store.approve(created.id, "U0APPROVE3", required=2)
+
+    assert (first, again, last, late) == (
+        ApprovalResult.COUNTED,
+        ApprovalResult.DUPLICATE,
+        ApprovalResult.QUORUM,
+        ApprovalResult.NOT_PENDING,
+    )
+    assert request is not None and request.status is S.APPROVED
+    assert request.approver_ids == ("U0APPROVE1", "U0APPROVE2")
+    assert request.decided_by == "U0APPROVE2"
+
+
+async def test_create_unless_active_returns_the_covering_request(store: Store) -> None:
+    created = await new_request(store)
+    kw = {"channel_id": "C0CHANNEL1", "requester_id": "U0OTHER01", "reason": ""}
+
+    found, made = await store.create_unless_active(
+        order_id=created.order_id, active=(S.PENDING,), succeeded_since=store.now(), **kw
+    )
+    other, made_other = await store.create_unless_active(
+        order_id="CDE0000000099", active=(S.PENDING,), succeeded_since=store.now(), **kw
+    )
+
+    assert (found.id, made) == (created.id, False)
+    assert made_other and other.order_id == "CDE0000000099"

@@ -1,0 +1,107 @@
+"""Outcome unknown, verified by one read of the order (never an automatic resend)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.ids import ActionId
+from bot.phrases import NOTE_CONFIRMED_BY_READING
+from tests.conftest import APPROVER, BotUnderTest, make_settings, serve_bot
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.soget_api import FakeSoget, Fault
+
+ORDER = "CDE0000000090"
+
+
+@pytest.fixture
+async def settling_bot(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
+) -> AsyncIterator[BotUnderTest]:
+    settings = make_settings(
+        fake_slack, fake_soget, tmp_path / "settle.sqlite3", settle_after_seconds=0.3
+    )
+    runner, under_test = await serve_bot(settings, fake_slack, fake_soget)
+    yield under_test
+    await under_test.http.aclose()
+    await runner.cleanup()
+
+
+def _replies(bot: BotUnderTest, ts: str | None) -> list[str]:
+    return [str(r.body.get("text", "")) for r in bot.slack.thread_replies(ts)]
+
+
+async def test_unknown_outcome_is_confirmed_by_reading_the_order(
+    settling_bot: BotUnderTest,
+) -> None:
+    bot = settling_bot
+    bot.soget.add(ORDER)
+    bot.soget.script(Fault(reset=True, then_apply=True))  # cancelled, but no answer came
+    request = await bot.request_posted_for(ORDER)
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+
+    done = await bot.wait_status(request.id, "succeeded")
+    events = [e.kind for e in await bot.runtime.store.events_of(request.id)]
+    assert events.index("outcome_unknown") < events.index("settle_read")
+    assert done.outcome_note == NOTE_CONFIRMED_BY_READING
+    await bot.slack.wait_until(lambda: len(bot.slack.thread_replies(request.message_ts)) == 2)
+    first, final = _replies(bot, request.message_ts)
+    assert "outcome unknown" in first.lower()
+    assert "is cancelled in MouvONE" in final
+    assert "confirmed by reading" in str(bot.slack.thread_replies(request.message_ts)[1].body)
+    assert len(bot.soget.deletes(ORDER)) == 1
+    assert len(bot.soget.gets(ORDER)) == 3  # the preview, the re-read at approval, the settle
+
+
+async def test_order_still_not_cancelled_stays_unknown_with_what_was_found(
+    settling_bot: BotUnderTest,
+) -> None:
+    bot = settling_bot
+    bot.soget.add(ORDER)
+    bot.soget.script(Fault(reset=True))  # the DELETE did not go through, and no answer came
+    request = await bot.request_posted_for(ORDER)
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+
+    await bot.slack.wait_until(lambda: len(bot.slack.thread_replies(request.message_ts)) == 2)
+    final = await bot.request(request.id)
+    assert final.status.value == "unknown"
+    verified = _replies(bot, request.message_ts)[1]
+    assert "status is Valid" in verified and "not confirmed as cancelled" in verified
+    await bot.slack.wait_until(
+        lambda: ActionId.RETRY.value in str(bot.slack.updates(request.message_ts)[-1].body)
+    )
+    assert len(bot.soget.deletes(ORDER)) == 1  # read only: no automatic resend
+    events = [e.kind for e in await bot.runtime.store.events_of(request.id)]
+    assert "settle_unconfirmed" in events and "failed" not in " ".join(events)
+
+
+async def test_unreadable_order_says_so_and_stays_unknown(settling_bot: BotUnderTest) -> None:
+    bot = settling_bot
+    bot.soget.add(ORDER)
+    request = await bot.request_posted_for(ORDER)
+    bot.soget.script(Fault(reset=True), *[Fault(status=503, method="GET")] * 4)
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+
+    await bot.slack.wait_until(lambda: len(bot.slack.thread_replies(request.message_ts)) == 2)
+    assert "could not be read" in _replies(bot, request.message_ts)[1]
+    assert (await bot.request(request.id)).status.value == "unknown"
+    assert len(bot.soget.deletes(ORDER)) == 1
+
+
+def test_settle_note_and_no_second_notice_for_a_settle() -> None:
+    from bot.notify import notice_for
+    from bot.service import settle_note
+    from tests.test_blocks import make_request
+
+    assert settle_note("Accepted") == "the order's status is Accepted"
+    assert settle_note(None) == "the order could not be read"
+    from bot.requests import RequestStatus
+
+    unknown = make_request(RequestStatus.UNKNOWN)
+    assert notice_for(unknown, "settle_unconfirmed") is None
+    assert notice_for(unknown, "outcome_unknown") == "finished"
