@@ -53,6 +53,9 @@ class CancelRunner:
         for request in await self._service.unfinished():
             logger.info("resuming the cancel of request %s (%s)", request.id, request.status)
             self.launch(request.id, resume=True)
+        # A check scheduled by a previous run died with it: read those orders once more.
+        for request in await self._service.unknown():
+            self._schedule_settle(request.id)
         self._loop_task = asyncio.create_task(self._loop(), name="outbox-and-expiry")
         self.kick()
 

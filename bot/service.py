@@ -482,6 +482,10 @@ class CancelService:
             outcome_posted_at=None,
         )
 
+    async def unknown(self) -> list[CancelRequest]:
+        """Requests whose cancel got no answer and that no read has settled yet."""
+        return await self._store.with_status(RequestStatus.UNKNOWN)
+
     async def unfinished(self) -> list[CancelRequest]:
         """Cancels a previous run approved or started and never finished: resumed at start.
 

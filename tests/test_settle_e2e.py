@@ -105,3 +105,30 @@ def test_settle_note_and_no_second_notice_for_a_settle() -> None:
     unknown = make_request(RequestStatus.UNKNOWN)
     assert notice_for(unknown, "settle_unconfirmed") is None
     assert notice_for(unknown, "outcome_unknown") == "finished"
+
+
+async def test_a_restart_checks_the_unknown_outcomes_it_finds(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
+) -> None:
+    database = tmp_path / "restart.sqlite3"
+    # The first run never gets to check: its settle delay outlives it.
+    first_settings = make_settings(fake_slack, fake_soget, database, settle_after_seconds=600)
+    runner, bot = await serve_bot(first_settings, fake_slack, fake_soget)
+    fake_soget.add(ORDER)
+    fake_soget.script(Fault(reset=True, then_apply=True))
+    request = await bot.request_posted_for(ORDER)
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    await bot.wait_status(request.id, "unknown")
+    await bot.http.aclose()
+    await runner.cleanup()
+
+    settings = make_settings(fake_slack, fake_soget, database, settle_after_seconds=0.1)
+    runner, restarted = await serve_bot(settings, fake_slack, fake_soget)
+    try:
+        done = await restarted.wait_status(request.id, "succeeded")
+    finally:
+        await restarted.http.aclose()
+        await runner.cleanup()
+
+    assert done.outcome_note == NOTE_CONFIRMED_BY_READING
+    assert len(fake_soget.deletes(ORDER)) == 1  # read, never resent
