@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -237,6 +237,32 @@ async def bot(
     runner, under_test = await serve_bot(bot_settings, fake_slack, fake_soget)
     yield under_test
     await stop_bot(runner, under_test)
+
+
+BotFactory = Callable[..., Awaitable[BotUnderTest]]
+
+
+@pytest.fixture
+async def bot_with(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
+) -> AsyncIterator[BotFactory]:
+    """Start bots with overridden settings (`await bot_with(allow_self_approval=True)`).
+
+    A `clock=` goes to the runtime; every bot started is stopped after the test.
+    """
+    started: list[tuple[web.AppRunner, BotUnderTest]] = []
+
+    async def start(*, clock: MutableClock | None = None, **overrides: Any) -> BotUnderTest:
+        database = tmp_path / f"bot-{len(started)}.sqlite3"
+        settings = make_settings(fake_slack, fake_soget, database, **overrides)
+        runtime_kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        runner, under_test = await serve_bot(settings, fake_slack, fake_soget, **runtime_kw)
+        started.append((runner, under_test))
+        return under_test
+
+    yield start
+    for runner, under_test in reversed(started):
+        await stop_bot(runner, under_test)
 
 
 async def stop_bot(runner: web.AppRunner, under_test: BotUnderTest) -> None:

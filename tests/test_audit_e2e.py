@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -13,12 +11,9 @@ from tests.conftest import (
     APPROVER,
     OUTSIDER,
     REQUESTER,
+    BotFactory,
     BotUnderTest,
-    make_settings,
-    serve_bot,
 )
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.soget_api import FakeSoget
 
 ORDER = "CDE0000000011"
 OTHER_CHANNEL = "C0OTHERCH1"
@@ -117,16 +112,8 @@ async def test_list_of_a_quiet_channel(bot: BotUnderTest) -> None:
 
 
 @pytest.fixture
-async def restricted_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        fake_slack, fake_soget, tmp_path / "restricted.sqlite3", allowed_channels="C0CHANNEL1"
-    )
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
+async def restricted_bot(bot_with: BotFactory) -> BotUnderTest:
+    return await bot_with(allowed_channels="C0CHANNEL1")
 
 
 async def test_allowed_channels_refuse_elsewhere_with_a_clear_reply(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.ids import ActionId
@@ -13,12 +10,9 @@ from tests.conftest import (
     GROUP_MEMBER,
     OUTSIDER,
     REQUESTER,
+    BotFactory,
     BotUnderTest,
-    make_settings,
-    serve_bot,
 )
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.soget_api import FakeSoget
 
 ORDER = "CDE0000000002"
 
@@ -55,16 +49,8 @@ async def test_requester_cannot_approve_own_request(bot: BotUnderTest) -> None:
 
 
 @pytest.fixture
-async def self_approving_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        fake_slack, fake_soget, tmp_path / "self.sqlite3", allow_self_approval=True
-    )
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
+async def self_approving_bot(bot_with: BotFactory) -> BotUnderTest:
+    return await bot_with(allow_self_approval=True)
 
 
 async def test_self_approval_when_the_workspace_allows_it(

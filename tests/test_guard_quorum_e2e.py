@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -14,12 +12,9 @@ from tests.conftest import (
     APPROVER_2,
     GROUP_MEMBER,
     REQUESTER,
+    BotFactory,
     BotUnderTest,
-    make_settings,
-    serve_bot,
 )
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.soget_api import FakeSoget
 
 ORDER = "CDE0000000070"
 
@@ -82,14 +77,8 @@ async def test_two_commands_at_once_open_one_request(bot: BotUnderTest) -> None:
 
 
 @pytest.fixture
-async def quorum_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(fake_slack, fake_soget, tmp_path / "q.sqlite3", required_approvals=2)
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
+async def quorum_bot(bot_with: BotFactory) -> BotUnderTest:
+    return await bot_with(required_approvals=2)
 
 
 async def test_two_distinct_approvals_are_needed_and_shown(quorum_bot: BotUnderTest) -> None:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.ids import ActionId
 from tests.conftest import (
     APPROVER,
     REQUESTER,
+    BotFactory,
     BotUnderTest,
-    make_settings,
-    serve_bot,
 )
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.soget_api import FakeSoget
 from tests.ops_helpers import shown
 
 ORDER = "CDE0000000021"
@@ -69,16 +63,8 @@ async def test_refusal_is_explained_in_the_finished_notice(bot: BotUnderTest) ->
 
 
 @pytest.fixture
-async def self_approving_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        fake_slack, fake_soget, tmp_path / "s.sqlite3", allow_self_approval=True
-    )
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
+async def self_approving_bot(bot_with: BotFactory) -> BotUnderTest:
+    return await bot_with(allow_self_approval=True)
 
 
 async def test_self_approval_gets_only_the_finished_notice(
@@ -98,16 +84,8 @@ async def test_self_approval_gets_only_the_finished_notice(
 
 
 @pytest.fixture
-async def approval_channel_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        fake_slack, fake_soget, tmp_path / "a.sqlite3", approval_channel=APPROVALS
-    )
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
+async def approval_channel_bot(bot_with: BotFactory) -> BotUnderTest:
+    return await bot_with(approval_channel=APPROVALS)
 
 
 async def test_approval_channel_gets_the_requests_with_a_link_back(

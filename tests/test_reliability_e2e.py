@@ -14,6 +14,7 @@ from tests.conftest import (
     APPROVER,
     APPROVER_2,
     REQUESTER,
+    BotFactory,
     BotUnderTest,
     MutableClock,
     make_settings,
@@ -160,16 +161,8 @@ def clock() -> MutableClock:
 
 
 @pytest.fixture
-async def clocked_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path, clock: MutableClock
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        fake_slack, fake_soget, tmp_path / "clock.sqlite3", request_ttl=timedelta(hours=1)
-    )
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget, clock=clock)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
+async def clocked_bot(bot_with: BotFactory, clock: MutableClock) -> BotUnderTest:
+    return await bot_with(clock=clock, request_ttl=timedelta(hours=1))
 
 
 async def test_pending_request_expires_without_a_click(

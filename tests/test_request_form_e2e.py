@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +10,7 @@ import pytest
 from bot.ids import BlockId, CallbackId, InputActionId
 from bot.request_form import RequestForm, parse_request_form
 from tests import payloads
-from tests.conftest import REQUESTER, BotUnderTest, make_settings, serve_bot
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.soget_api import FakeSoget
+from tests.conftest import REQUESTER, BotFactory, BotUnderTest
 
 ORDER = "CDE0000000098"
 
@@ -114,14 +110,8 @@ def test_form_parsing_rules() -> None:
 
 
 @pytest.fixture
-async def strict_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(fake_slack, fake_soget, tmp_path / "s.sqlite3", require_reason=True)
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
+async def strict_bot(bot_with: BotFactory) -> BotUnderTest:
+    return await bot_with(require_reason=True)
 
 
 async def test_require_reason_refuses_a_command_without_one(strict_bot: BotUnderTest) -> None:

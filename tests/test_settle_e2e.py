@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.ids import ActionId
 from bot.phrases import NOTE_CONFIRMED_BY_READING
-from tests.conftest import APPROVER, BotUnderTest, make_settings, serve_bot
+from tests.conftest import APPROVER, BotFactory, BotUnderTest, make_settings, serve_bot
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget, Fault
 
@@ -17,16 +16,8 @@ ORDER = "CDE0000000090"
 
 
 @pytest.fixture
-async def settling_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        fake_slack, fake_soget, tmp_path / "settle.sqlite3", settle_after_seconds=0.3
-    )
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
+async def settling_bot(bot_with: BotFactory) -> BotUnderTest:
+    return await bot_with(settle_after_seconds=0.3)
 
 
 def _replies(bot: BotUnderTest, ts: str | None) -> list[str]:
