@@ -194,8 +194,7 @@ class Store:
         await self._db.close()
 
     async def ping(self) -> bool:
-        async with self._db.execute("SELECT 1") as cursor:
-            return (await cursor.fetchone()) is not None
+        return bool(await self._db.execute_fetchall("SELECT 1"))
 
     def now(self) -> datetime:
         return self._clock()
@@ -246,14 +245,15 @@ class Store:
         statuses = [s.value for s in active]
         found: str | None = None
         async with self._transaction():
-            async with self._db.execute(
-                "SELECT id FROM requests WHERE order_id = ? AND (status IN"  # noqa: S608
-                f" ({', '.join('?' for _ in statuses)})"
-                " OR (status = 'succeeded' AND outcome_at >= ?))"
-                " ORDER BY created_at DESC LIMIT 1",
-                (order_id, *statuses, _iso(succeeded_since)),
-            ) as cursor:
-                row = await cursor.fetchone()
+            row = _first(
+                await self._db.execute_fetchall(
+                    "SELECT id FROM requests WHERE order_id = ? AND (status IN"  # noqa: S608
+                    f" ({', '.join('?' for _ in statuses)})"
+                    " OR (status = 'succeeded' AND outcome_at >= ?))"
+                    " ORDER BY created_at DESC LIMIT 1",
+                    (order_id, *statuses, _iso(succeeded_since)),
+                )
+            )
             if row is not None:
                 found = str(row["id"])
             else:
@@ -284,10 +284,11 @@ class Store:
         now_dt = self._clock()
         now = _iso(now_dt)
         async with self._transaction():
-            async with self._db.execute(
-                "SELECT status, approved_by FROM requests WHERE id = ?", (request_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
+            row = _first(
+                await self._db.execute_fetchall(
+                    "SELECT status, approved_by FROM requests WHERE id = ?", (request_id,)
+                )
+            )
             if row is None or row["status"] != RequestStatus.PENDING.value:
                 result = ApprovalResult.NOT_PENDING
             else:
@@ -331,8 +332,9 @@ class Store:
         return result, request
 
     async def get(self, request_id: str) -> CancelRequest | None:
-        async with self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)) as cur:
-            row = await cur.fetchone()
+        row = _first(
+            await self._db.execute_fetchall("SELECT * FROM requests WHERE id = ?", (request_id,))
+        )
         return _to_request(row) if row is not None else None
 
     async def transition(
@@ -418,38 +420,34 @@ class Store:
 
     async def with_status(self, *statuses: RequestStatus) -> list[CancelRequest]:
         placeholders = ", ".join("?" for _ in statuses)
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             f"SELECT * FROM requests WHERE status IN ({placeholders})"  # noqa: S608
             " ORDER BY created_at",
             tuple(s.value for s in statuses),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [_to_request(row) for row in rows]
 
     async def outcomes_not_posted(self) -> list[CancelRequest]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT * FROM requests WHERE outcome_at IS NOT NULL AND outcome_posted_at IS NULL"
             " ORDER BY outcome_at"
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [_to_request(row) for row in rows]
 
     async def pending_created_before(self, cutoff: datetime) -> list[CancelRequest]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT * FROM requests WHERE status = 'pending' AND created_at < ?"
             " ORDER BY created_at",
             (_iso(cutoff),),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [_to_request(row) for row in rows]
 
     async def pending_unreminded_before(self, cutoff: datetime) -> list[CancelRequest]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT * FROM requests WHERE status = 'pending' AND reminded_at IS NULL"
             " AND message_ts IS NOT NULL AND created_at < ? ORDER BY created_at",
             (_iso(cutoff),),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [_to_request(row) for row in rows]
 
     async def mark_reminded(self, request_id: str) -> bool:
@@ -471,12 +469,11 @@ class Store:
 
     async def due_messages(self, limit: int = 100) -> list[OutboxMessage]:
         """Undelivered Slack messages whose time has come, oldest first."""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT id, request_id, kind, attempt, tries FROM outbox"
             " WHERE delivered_at IS NULL AND next_try_at <= ? ORDER BY id LIMIT ?",
             (_iso(self._clock()), limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [
             OutboxMessage(
                 id=row["id"],
@@ -489,17 +486,19 @@ class Store:
         ]
 
     async def next_message_due_at(self) -> datetime | None:
-        async with self._db.execute(
-            "SELECT min(next_try_at) FROM outbox WHERE delivered_at IS NULL"
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = _first(
+            await self._db.execute_fetchall(
+                "SELECT min(next_try_at) FROM outbox WHERE delivered_at IS NULL"
+            )
+        )
         return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
 
     async def undelivered_count(self) -> int:
-        async with self._db.execute(
-            "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = _first(
+            await self._db.execute_fetchall(
+                "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
+            )
+        )
         return int(row[0]) if row is not None else 0
 
     async def message_delivered(self, message: OutboxMessage, *, outcome: bool) -> None:
@@ -524,11 +523,10 @@ class Store:
             )
 
     async def history_of_order(self, order_id: str, limit: int = 20) -> list[CancelRequest]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT * FROM requests WHERE order_id = ? ORDER BY created_at DESC LIMIT ?",
             (order_id, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [_to_request(row) for row in rows]
 
     async def find_requests(
@@ -553,18 +551,16 @@ class Store:
             clauses.append("requester_id = ?")
             values.append(requester_id)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             f"SELECT * FROM requests{where} ORDER BY created_at DESC LIMIT ?",  # noqa: S608
             (*values, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [_to_request(row) for row in rows]
 
     async def events_of(self, request_id: str) -> list[RequestEvent]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT * FROM events WHERE request_id = ? ORDER BY id", (request_id,)
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [
             RequestEvent(
                 request_id=row["request_id"],
@@ -640,6 +636,13 @@ async def _add_missing_columns(db: aiosqlite.Connection) -> None:
         await db.execute("ROLLBACK")
         raise
     await db.execute("COMMIT")
+
+
+# Reads use execute_fetchall: statement and fetch run in one hop of aiosqlite's thread. With a
+# separate execute and fetch, another task's BEGIN IMMEDIATE could slip in while the SELECT still
+# held its read snapshot, and SQLite then answers "database is locked" at once (no busy wait).
+def _first(rows: Iterable[aiosqlite.Row]) -> aiosqlite.Row | None:
+    return next(iter(rows), None)
 
 
 def _iso(value: datetime) -> str:
