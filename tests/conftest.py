@@ -265,6 +265,11 @@ async def bot_with(
         await stop_bot(runner, under_test)
 
 
+@pytest.fixture
+async def self_approving_bot(bot_with: BotFactory) -> BotUnderTest:
+    return await bot_with(allow_self_approval=True)
+
+
 async def stop_bot(runner: web.AppRunner, under_test: BotUnderTest) -> None:
     """Stop the bot; if that hangs, show where every task waits instead of hanging CI."""
     await under_test.http.aclose()

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.ids import ActionId
 from tests.conftest import (
     APPROVER,
     GROUP_MEMBER,
     OUTSIDER,
     REQUESTER,
-    BotFactory,
     BotUnderTest,
 )
 
@@ -46,11 +43,6 @@ async def test_requester_cannot_approve_own_request(bot: BotUnderTest) -> None:
     assert "your own" in str(bot.slack.ephemerals(REQUESTER)[0].body["text"])
     assert (await bot.request(request.id)).status.value == "pending"
     assert bot.soget.deletes() == []
-
-
-@pytest.fixture
-async def self_approving_bot(bot_with: BotFactory) -> BotUnderTest:
-    return await bot_with(allow_self_approval=True)
 
 
 async def test_self_approval_when_the_workspace_allows_it(

@@ -62,11 +62,6 @@ async def test_refusal_is_explained_in_the_finished_notice(bot: BotUnderTest) ->
     assert "R0009" in finished
 
 
-@pytest.fixture
-async def self_approving_bot(bot_with: BotFactory) -> BotUnderTest:
-    return await bot_with(allow_self_approval=True)
-
-
 async def test_self_approval_gets_only_the_finished_notice(
     self_approving_bot: BotUnderTest,
 ) -> None:

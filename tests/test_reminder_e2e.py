@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +11,10 @@ from tests.conftest import (
     APPROVER,
     APPROVER_2,
     APPROVER_GROUP,
+    BotFactory,
     BotUnderTest,
     MutableClock,
-    make_settings,
-    serve_bot,
 )
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.soget_api import FakeSoget
 
 ORDER = "CDE0000000095"
 
@@ -30,20 +25,10 @@ def clock() -> MutableClock:
 
 
 @pytest.fixture
-async def reminding_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path, clock: MutableClock
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        fake_slack,
-        fake_soget,
-        tmp_path / "remind.sqlite3",
-        request_ttl=timedelta(hours=3),
-        remind_after=timedelta(hours=2),
+async def reminding_bot(bot_with: BotFactory, clock: MutableClock) -> BotUnderTest:
+    return await bot_with(
+        clock=clock, request_ttl=timedelta(hours=3), remind_after=timedelta(hours=2)
     )
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget, clock=clock)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
 
 
 async def test_a_stale_request_gets_one_reminder_mentioning_the_approvers(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -22,9 +21,8 @@ from tests.conftest import (
     OUTSIDER,
     REQUESTER,
     SIGNING_SECRET,
+    BotFactory,
     BotUnderTest,
-    make_settings,
-    serve_bot,
 )
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget
@@ -35,22 +33,13 @@ MARKED_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "view
 
 
 @pytest.fixture
-async def sandbox_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        fake_slack,
-        fake_soget,
-        tmp_path / "sandbox.sqlite3",
+async def sandbox_bot(bot_with: BotFactory) -> BotUnderTest:
+    return await bot_with(
         sandbox=True,
         soget_api_url="https://unreachable.example.invalid/customer-orders/v1",
         soget_access_token=None,
         soget_api_key=None,
     )
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
 
 
 async def test_the_whole_flow_runs_against_the_stand_in_and_says_so(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,8 +13,7 @@ from bot.catalogue import FailureKind
 from bot.ids import ActionId
 from bot.soget import NO_RETRY, SogetClient, SogetHttpError, SogetUnreachable
 from bot.tokens import ClientCredentialsToken, SogetTokenError, StaticToken
-from tests.conftest import APPROVER, SOGET_KEY, BotUnderTest, make_settings, serve_bot
-from tests.fakes.slack_api import FakeSlack
+from tests.conftest import APPROVER, SOGET_KEY, BotFactory, BotUnderTest
 from tests.fakes.soget_api import FakeSoget
 from tests.fakes.token_server import FakeTokenServer, TokenFailure
 
@@ -228,22 +226,13 @@ async def test_a_fixed_token_is_never_renewed(fake_soget: FakeSoget) -> None:
 
 
 @pytest.fixture
-async def credentials_bot(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, token_server: FakeTokenServer, tmp_path: Path
-) -> AsyncIterator[BotUnderTest]:
-    settings = make_settings(
-        fake_slack,
-        fake_soget,
-        tmp_path / "cc.sqlite3",
+async def credentials_bot(bot_with: BotFactory, token_server: FakeTokenServer) -> BotUnderTest:
+    return await bot_with(
         soget_access_token=None,
         soget_token_url=token_server.token_url,
         soget_client_id=CLIENT_ID,
         soget_client_secret=CLIENT_SECRET,
     )
-    runner, under_test = await serve_bot(settings, fake_slack, fake_soget)
-    yield under_test
-    await under_test.http.aclose()
-    await runner.cleanup()
 
 
 async def test_the_bot_cancels_with_an_obtained_token(
