@@ -199,7 +199,7 @@ def _storage(storage: StorageResult, verdicts: list[str]) -> list[str]:
             for name in names
         ),
     )
-    lookups = ["history_of_order", "get", "unfinished (start)", "outcomes_not_posted (start)"]
+    lookups = ["history_of_order", "get", "unfinished (start)"]
     last, first = steps[-1], steps[0]
     worst = max(last.timings[name].median_ms for name in lookups)
     growth = max(last.timings[name].median_ms / first.timings[name].median_ms for name in lookups)

@@ -79,10 +79,6 @@ QUERIES = {
     ),
     "with_status(pending)": "SELECT * FROM requests WHERE status IN (?) ORDER BY created_at",
     "unfinished (start)": "SELECT * FROM requests WHERE status IN (?, ?) ORDER BY created_at",
-    "outcomes_not_posted (start)": (
-        "SELECT * FROM requests WHERE outcome_at IS NOT NULL AND outcome_posted_at IS NULL"
-        " ORDER BY outcome_at"
-    ),
     "get": "SELECT * FROM requests WHERE id = ?",
 }
 
@@ -207,9 +203,6 @@ async def _time_calls(path: Path, history: _History, repeat: int) -> dict[str, T
             "unfinished (start)": await _time(
                 lambda: store.with_status(RequestStatus.APPROVED, RequestStatus.EXECUTING),
                 repeat,
-            ),
-            "outcomes_not_posted (start)": await _time(
-                store.outcomes_not_posted, max(3, repeat // 10)
             ),
             "get": await _time(lambda: store.get(rng.choice(history.ids)), repeat),
         }

@@ -66,10 +66,8 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_by_order ON requests (order_id, created_at);
 CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, created_at);
--- Outcomes not yet posted to Slack: a partial index holds only those, where the same query
--- over the whole history scanned the table (190 ms at 1M requests).
-CREATE INDEX IF NOT EXISTS requests_outcome_unposted ON requests (outcome_at)
-    WHERE outcome_at IS NOT NULL AND outcome_posted_at IS NULL;
+-- The outbox replaced the start-up scan of unposted outcomes; its index only cost writes.
+DROP INDEX IF EXISTS requests_outcome_unposted;
 CREATE INDEX IF NOT EXISTS requests_by_requester ON requests (requester_id, created_at);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -424,13 +422,6 @@ class Store:
             f"SELECT * FROM requests WHERE status IN ({placeholders})"  # noqa: S608
             " ORDER BY created_at",
             tuple(s.value for s in statuses),
-        )
-        return [_to_request(row) for row in rows]
-
-    async def outcomes_not_posted(self) -> list[CancelRequest]:
-        rows = await self._db.execute_fetchall(
-            "SELECT * FROM requests WHERE outcome_at IS NOT NULL AND outcome_posted_at IS NULL"
-            " ORDER BY outcome_at"
         )
         return [_to_request(row) for row in rows]
 

@@ -34,7 +34,7 @@ async def test_quick_bench_run_writes_every_scenario(tmp_path: Path) -> None:
     for row in ("| 20 | new | bot |", "| 20 | new | floor |", "| 20 | keep-alive | bot |"):
         assert row in text
     assert "| `history_of_order` |" in text
-    assert "| `outcomes_not_posted (start)` |" in text
+    assert "| `unfinished (start)` |" in text
     assert "| 0 (idle after start) |" in text
     assert "| 20 | " in text.split("### 4. Memory")[1]  # the sample after the last batch
     targets = text.split("### Targets")[1]

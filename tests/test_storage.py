@@ -513,30 +513,6 @@ async def test_two_connections_on_one_file_have_one_winner(db_path: Path) -> Non
 # -- queries -----------------------------------------------------------------------------------
 
 
-async def test_outcomes_not_posted(store: Store, clock: FakeClock) -> None:
-    pending = await new_request(store, "CDE0000000001")
-    late = await new_request(store, "CDE0000000002")
-    early = await new_request(store, "CDE0000000003")
-    posted = await new_request(store, "CDE0000000004")
-    await finish(store, late.id, S.FAILED, START + timedelta(hours=2))
-    await finish(store, early.id, S.SUCCEEDED, START + timedelta(hours=1))
-    await finish(store, posted.id, S.UNKNOWN, START + timedelta(minutes=1))
-    await store.update_fields(posted.id, outcome_posted_at=clock.advance(60))
-
-    waiting = await store.outcomes_not_posted()
-
-    assert [r.id for r in waiting] == [early.id, late.id]
-    assert pending.id not in {r.id for r in waiting}
-
-
-async def test_outcomes_not_posted_is_empty_when_everything_is_posted(store: Store) -> None:
-    created = await new_request(store)
-    await finish(store, created.id, S.SUCCEEDED, START)
-    await store.update_fields(created.id, event="outcome_posted", outcome_posted_at=START)
-
-    assert await store.outcomes_not_posted() == []
-
-
 async def test_with_status(store: Store, clock: FakeClock) -> None:
     first = await new_request(store, "CDE0000000001")
     clock.advance(1)
