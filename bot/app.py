@@ -46,9 +46,10 @@ SLACK_TIMEOUT_SECONDS = 15
 
 
 def create_slack_client(
-    settings: Settings, session: aiohttp.ClientSession | None = None
+    settings: Settings, session: aiohttp.ClientSession | None = None, *, retries: bool = True
 ) -> AsyncWebClient:
-    """The Web API client, with slack_sdk's own retries for rate limits and server errors.
+    """The Web API client, with slack_sdk's own retries for rate limits and server errors
+    (`retries=False`: none, for the outbox, which retries by itself).
 
     Without a `session`, slack_sdk opens a new connection (and TLS handshake) for every call.
     In sandbox mode it marks every message it sends as a sandbox one.
@@ -63,7 +64,9 @@ def create_slack_client(
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        ]
+        if retries
+        else [],
     )
 
 
@@ -138,17 +141,27 @@ class BotRuntime:
             request_ttl=settings.request_ttl,
             required_approvals=settings.required_approvals,
             remind_after=settings.remind_after,
+            lease_seconds=settings.lease_seconds,
+            settle_after_seconds=settings.settle_after_seconds,
+        )
+        # The outbox retries on its own terms (claims, per-channel Retry-After, backoff): its
+        # client never sleeps or resends inside a call, which could post a reply twice.
+        outbox_publisher = SlackPublisher(
+            create_slack_client(settings, self._slack_session, retries=False),
+            settings.cancel_approvers,
+            approval_channel=settings.approval_channel,
+            required_approvals=settings.required_approvals,
         )
         self._runner = CancelRunner(
             service,
             Deliverer(
                 self._store,
-                publisher,
+                outbox_publisher,
+                instance_id=service.instance_id,
                 languages=languages,
                 base_delay_seconds=settings.slack_retry_base_seconds,
             ),
             sweep_seconds=settings.sweep_interval_seconds,
-            settle_after_seconds=settings.settle_after_seconds,
         )
         self._store.on_enqueue(self._runner.kick)
         self._ops = build_ops(

@@ -419,3 +419,9 @@ def build_not_posted_text(error: str) -> str:
         "Invite me to the channel (`/invite @Cancel Order`) and try again. Nothing was sent "
         "to MouvONE."
     )
+
+
+CLICK_NOT_TAKEN = (
+    ":warning: Your click was *not taken*: the bot could not record it. Nothing changed; "
+    "try again in a moment."
+)

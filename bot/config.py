@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     # After a cancel got no answer, the order is read once this much later to verify it.
     settle_after_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How long an instance's claim on a cancel in flight lasts unless renewed (every third of
+    # it): after a crash, another instance (or the restart) takes the cancel over this late.
+    lease_seconds: float = Field(default=30.0, ge=1, le=600)
     slack_retry_base_seconds: float = Field(default=2.0, gt=0, le=300)
 
     database_path: Path = Path("data/cancel-order-bot.sqlite3")

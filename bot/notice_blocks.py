@@ -90,3 +90,14 @@ def channel_refusal_text(allowed: Sequence[str]) -> str:
         f"`{SLASH_COMMAND}` works only in {where}. Run it there; nothing was done here. "
         f"(`{SLASH_COMMAND} help` works anywhere.)"
     )
+
+
+def build_click_lost_dm(request: CancelRequest, permalink: str | None) -> tuple[str, list[Block]]:
+    """To someone whose click reached the bot just before it stopped: it was not taken."""
+    text = f"Your click on the cancel request for {request.order_id} was not taken."
+    body = (
+        f":warning: The bot stopped just after your click on the cancel request for "
+        f"`{escape(request.order_id)}`, before acting on it: *it was not taken*. Open the "
+        f"request and click again if it still needs you.{_link(permalink)}"
+    )
+    return text, [SectionBlock(text=md(body))]

@@ -14,7 +14,7 @@ from bot.background import BackgroundTasks
 from bot.config import Settings
 from bot.home import HomeTab
 from bot.metrics import Metrics
-from bot.notify import Notifier
+from bot.notify import notices_for
 from bot.publisher import SlackPublisher
 from bot.requests import CancelRequest
 from bot.storage import Store
@@ -25,14 +25,12 @@ class Ops:
     metrics: Metrics
     audit: Audit
     home: HomeTab
-    notifier: Notifier
     directory: ApproverDirectory
     tasks: BackgroundTasks
     approval_channel: str | None
 
     def on_change(self, request: CancelRequest, event: str) -> None:
         self.metrics.on_change(request, event)
-        self.notifier.on_change(request, event)
         self.home.on_change(request, event)
 
     async def is_approver(self, user_id: str) -> bool:
@@ -85,10 +83,10 @@ def build_ops(
             allow_self_approval=settings.allow_self_approval,
             clock=store.now,
         ),
-        notifier=Notifier(client, publisher, tasks),
         directory=directory,
         tasks=tasks,
         approval_channel=settings.approval_channel,
     )
     store.add_listener(ops.on_change)
+    store.set_notice_policy(notices_for)
     return ops

@@ -15,11 +15,14 @@ from bot.catalogue import Language
 # Outcome notes recorded by bot/service.py (stored in English, shown in the reader's language).
 NOTE_ALREADY_CANCELLED = "MouvONE says it was already cancelled before this request"
 NOTE_EARLIER_ATTEMPT = (
-    "MouvONE says it was already cancelled: an earlier attempt that got no answer went through"
+    "MouvONE says it was already cancelled: an earlier attempt, whose answer was lost or an "
+    "error, probably went through"
 )
 NOTE_CONFIRMED_BY_READING = (
-    "confirmed by reading the order: an earlier attempt that got no answer went through"
+    "confirmed by reading the order: the first attempt, whose answer was lost or an error, "
+    "probably went through"
 )
+NOTE_INTERRUPTED = "the bot stopped while the cancel was on its way to MouvONE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ _EN = Phrases(
             NOTE_ALREADY_CANCELLED: NOTE_ALREADY_CANCELLED,
             NOTE_EARLIER_ATTEMPT: NOTE_EARLIER_ATTEMPT,
             NOTE_CONFIRMED_BY_READING: NOTE_CONFIRMED_BY_READING,
+            NOTE_INTERRUPTED: NOTE_INTERRUPTED,
         }
     ),
 )
@@ -114,13 +118,14 @@ _FR = Phrases(
                 "MouvONE indique qu'elle était déjà annulée avant cette demande"
             ),
             NOTE_EARLIER_ATTEMPT: (
-                "MouvONE indique qu'elle était déjà annulée : une tentative précédente restée "
-                "sans réponse avait abouti"
+                "MouvONE indique qu'elle était déjà annulée : une tentative précédente, dont la "
+                "réponse s'est perdue ou était une erreur, a probablement abouti"
             ),
             NOTE_CONFIRMED_BY_READING: (
-                "confirmé en relisant la commande : une tentative précédente restée sans réponse "
-                "avait abouti"
+                "confirmé en relisant la commande : la première tentative, dont la réponse "
+                "s'est perdue ou était une erreur, a probablement abouti"
             ),
+            NOTE_INTERRUPTED: ("le bot s'est arrêté pendant l'envoi de l'annulation à MouvONE"),
         }
     ),
 )

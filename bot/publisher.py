@@ -81,7 +81,7 @@ class SlackPublisher:
         )
 
     async def post_outcome(self, request: CancelRequest, language: Language = Language.EN) -> None:
-        """Reply in the request's thread with the outcome, then redraw the request message."""
+        """Reply in the request's thread with the outcome (the redraw is its own delivery)."""
         text, outcome_blocks = blocks.build_outcome_blocks(request, language)
         await self._client.chat_postMessage(
             channel=self.message_channel(request),
@@ -90,12 +90,19 @@ class SlackPublisher:
             blocks=outcome_blocks,
             unfurl_links=False,
         )
-        await self.show_state(request)
 
     async def deliver(
-        self, kind: MessageKind, request: CancelRequest, language: Language = Language.EN
+        self,
+        kind: MessageKind,
+        request: CancelRequest,
+        language: Language = Language.EN,
+        *,
+        recipient: str | None = None,
     ) -> None:
-        """Send one queued message, rendered from the request's current state."""
+        """Make one queued Slack effect happen, rendered from the request's current state.
+
+        Exactly one Web API call that changes something, so "delivered" means just that call.
+        """
         match kind:
             case MessageKind.REDRAW:
                 await self.show_state(request)
@@ -104,26 +111,35 @@ class SlackPublisher:
             case MessageKind.REJECTION:
                 await self.post_rejection(request)
             case MessageKind.REMINDER:
-                await self._client.chat_postMessage(
-                    channel=self.message_channel(request),
-                    thread_ts=request.message_ts,
-                    text=settle_blocks.build_reminder_text(request, self._approvers),
+                await self._thread_reply(
+                    request, settle_blocks.build_reminder_text(request, self._approvers)
                 )
             case MessageKind.VERIFIED:
-                await self._client.chat_postMessage(
-                    channel=self.message_channel(request),
-                    thread_ts=request.message_ts,
-                    text=settle_blocks.build_verified_text(request),
-                )
-                await self.show_state(request)
+                await self._thread_reply(request, settle_blocks.build_verified_text(request))
+            case MessageKind.DM_DECIDED | MessageKind.DM_FINISHED | MessageKind.DM_CLICK_LOST:
+                await self._direct_message(kind, request, recipient or request.requester_id)
+
+    async def _thread_reply(self, request: CancelRequest, text: str) -> None:
+        await self._client.chat_postMessage(
+            channel=self.message_channel(request), thread_ts=request.message_ts, text=text
+        )
+
+    async def _direct_message(self, kind: MessageKind, request: CancelRequest, user: str) -> None:
+        link = None
+        if request.message_ts:
+            link = await self.permalink(self.message_channel(request), request.message_ts)
+        build = {
+            MessageKind.DM_DECIDED: notice_blocks.build_decided_dm,
+            MessageKind.DM_FINISHED: notice_blocks.build_finished_dm,
+            MessageKind.DM_CLICK_LOST: notice_blocks.build_click_lost_dm,
+        }[kind]
+        text, dm_blocks = build(request, link)
+        await self._client.chat_postMessage(
+            channel=user, text=text, blocks=dm_blocks, unfurl_links=False
+        )
 
     async def post_rejection(self, request: CancelRequest) -> None:
-        await self.show_state(request)
-        await self._client.chat_postMessage(
-            channel=self.message_channel(request),
-            thread_ts=request.message_ts,
-            text=blocks.build_rejection_reply(request),
-        )
+        await self._thread_reply(request, blocks.build_rejection_reply(request))
 
     async def tell(self, channel_id: str, user_id: str, text: str) -> None:
         """A private message to one user in a channel; failures are logged, not raised."""

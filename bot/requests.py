@@ -99,6 +99,10 @@ class CancelRequest:
     approved_by: str | None = None  # approvers so far, comma-separated (REQUIRED_APPROVALS)
     reminded_at: datetime | None = None  # the one reminder after REMIND_AFTER
     reason_category: str | None = None  # from the request form: customer_request, duplicate…
+    lease_owner: str | None = None  # the instance driving the cancel (EXECUTING)
+    lease_until: datetime | None = None  # … until then, unless it renews the lease
+    settle_at: datetime | None = None  # when the order of an UNKNOWN request is read back
+    settle_reads: int | None = None  # read-backs that failed so far
 
     @property
     def approver_ids(self) -> tuple[str, ...]:
@@ -126,14 +130,34 @@ class RequestEvent:
 
 
 class MessageKind(StrEnum):
-    """What a queued Slack message says; rendered from the request when it is delivered."""
+    """One Slack effect, queued in the outbox and rendered from the request when delivered.
 
-    REDRAW = "redraw"  # update the request message to its current state
-    OUTCOME = "outcome"  # thread reply with the cancel's outcome, then redraw
+    Each effect is delivered, retried and marked done on its own: a failing redraw never makes
+    a thread reply go out twice.
+    """
+
+    REDRAW = "redraw"  # chat.update of the request message to its current state
+    OUTCOME = "outcome"  # thread reply with the cancel's outcome
     UNAVAILABLE = "unavailable"  # thread reply: MouvONE unavailable, approvers may retry
-    REJECTION = "rejection"  # thread reply to the requester, then redraw
+    REJECTION = "rejection"  # thread reply to the requester
     REMINDER = "reminder"  # thread reply: still waiting, mentioning the approvers
     VERIFIED = "verified"  # thread reply: the order was read, the outcome is still unknown
+    DM_DECIDED = "dm_decided"  # direct message to the requester: approved or rejected
+    DM_FINISHED = "dm_finished"  # direct message to the requester: what MouvONE did
+    DM_CLICK_LOST = "dm_click_lost"  # direct message to a clicker: the click was not taken
+
+    @property
+    def lane(self) -> str:
+        """Effects of one request in the same lane are delivered in order; lanes are not
+        ordered against each other (a redraw never waits for a reply, nor a DM for either)."""
+        if self is MessageKind.REDRAW:
+            return "redraw"
+        return "dm" if self.value.startswith("dm_") else "thread"
+
+
+# A reply that announces a new state comes with a redraw of the request message.
+def with_redraw(*kinds: MessageKind) -> tuple[MessageKind, ...]:
+    return (*kinds, MessageKind.REDRAW)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +167,4 @@ class OutboxMessage:
     kind: MessageKind
     attempt: int  # the request's cancel attempt when queued: later attempts supersede it
     tries: int
+    recipient: str | None = None  # the user of a direct message

@@ -1,24 +1,30 @@
-"""Background work: approved cancels, the Slack outbox, and expiry of stale requests."""
+"""Background work: approved cancels, read-backs of unknown outcomes, take-over of interrupted
+cancels, reminders, expiry, and the Slack outbox.
+
+Everything the loop does is found in the database, not in memory: a restart, or another
+instance on the same database, picks up exactly what is due, and the claims in the store make
+one instance do each piece.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.delivery import Deliverer
-from bot.logging_setup import bind_request
-from bot.requests import RequestStatus
+from bot.logging_setup import bind_request, request_context
+from bot.requests import CancelRequest
 from bot.service import CancelService
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SWEEP_SECONDS = 30.0
-DEFAULT_SETTLE_AFTER_SECONDS = 30.0
 
 
 class CancelRunner:
-    """Owns the background tasks: one per cancel, plus one loop for the outbox and expiry."""
+    """Owns the background tasks: one per cancel or read-back, plus one sweep loop."""
 
     def __init__(
         self,
@@ -26,93 +32,118 @@ class CancelRunner:
         deliverer: Deliverer,
         *,
         sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
-        settle_after_seconds: float = DEFAULT_SETTLE_AFTER_SECONDS,
     ) -> None:
         self._service = service
         self._deliverer = deliverer
         self._sweep_seconds = sweep_seconds
-        self._settle_after = settle_after_seconds
-        # Scheduled reads of unanswered cancels: dropped at stop (Retry stays offered).
-        self._settles: set[asyncio.Task[None]] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
 
-    def launch(self, request_id: str, *, resume: bool = False) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._run(request_id, resume), name=f"cancel-{request_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    def launch(self, request_id: str) -> asyncio.Task[None]:
+        """Send the cancel of an approved request (or an approver's Retry) in the background."""
+        return self._spawn(request_id, self._service.execute, "cancel")
 
     def kick(self) -> None:
-        """Deliver queued Slack messages now rather than at the next sweep."""
+        """Run the sweep now (queued Slack messages, due work) rather than at the next tick."""
         self._wake.set()
 
     async def start(self) -> None:
-        """Resume what a previous run left unfinished, then start the outbox/expiry loop."""
-        for request in await self._service.unfinished():
-            logger.info("resuming the cancel of request %s (%s)", request.id, request.status)
-            self.launch(request.id, resume=True)
-        # A check scheduled by a previous run died with it: read those orders once more.
-        for request in await self._service.unknown():
-            self._schedule_settle(request.id)
-        self._loop_task = asyncio.create_task(self._loop(), name="outbox-and-expiry")
+        self._loop_task = asyncio.create_task(self._loop(), name="background-sweep")
         self.kick()
 
     async def stop(self, timeout: float = 30.0) -> None:
-        """Let running cancels finish (what is left resumes at next start), then stop the loop."""
-        for settle in set(self._settles):
-            settle.cancel()
-        if self._tasks:
-            _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            for task in pending:
-                task.cancel()
+        """Let running cancels finish; what is cut off is taken over once its lease runs out
+        (by the next start or another instance), read back first, never resent blindly."""
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
-            # One last delivery of what the finished cancels queued; the rest waits for a restart.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._deliverer.deliver_due(), timeout=5)
+        if self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks.values()), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2)
+        # One last delivery of what the finished cancels queued; the rest waits for a restart.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._deliverer.deliver_due(), timeout=5)
+
+    async def sweep(self) -> None:
+        """One pass over everything due. Each step's failure is logged; the others still run."""
+        steps: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (
+            ("expiry", self._service.expire_overdue),
+            ("reminders", self._service.remind_overdue),
+            ("take-over", self._take_over),
+            ("read-backs", self._settle_due),
+            ("approved cancels", self._start_approved),
+            ("lost clicks", self._service.drop_lost_clicks),
+            ("outbox", self._deliverer.deliver_due),
+        )
+        for name, step in steps:
+            try:
+                await step()
+            except Exception:
+                logger.exception("background %s failed; trying again at the next sweep", name)
 
     async def _loop(self) -> None:
         while True:
+            await self.sweep()
             wait = self._sweep_seconds
-            try:
-                await self._service.expire_overdue()
-                await self._service.remind_overdue()
-                await self._deliverer.deliver_due()
-                next_due = await self._deliverer.seconds_until_next()
-                if next_due is not None:
-                    wait = min(wait, max(next_due, 0.01))
-            except Exception:
-                logger.exception("outbox/expiry sweep failed; trying again at the next sweep")
+            with contextlib.suppress(Exception):
+                for due in (
+                    await self._deliverer.seconds_until_next(),
+                    await self._service.seconds_until_background_due(),
+                ):
+                    if due is not None:
+                        wait = min(wait, max(due, 0.01))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
             self._wake.clear()
 
-    async def _run(self, request_id: str, resume: bool) -> None:
+    async def _take_over(self) -> None:
+        if await self._service.take_over_orphans():
+            self.kick()
+
+    async def _settle_due(self) -> None:
+        for request in await self._service.settles_due():
+            self._spawn(request.id, self._service.settle_unknown, "settle")
+
+    async def _start_approved(self) -> None:
+        for request in await self._service.approved_not_started():
+            if request.id not in self._tasks:
+                with request_context(request.id):
+                    logger.info("picking up the approved cancel of request %s", request.id)
+            self.launch(request.id)
+
+    def _spawn(
+        self,
+        request_id: str,
+        work: Callable[[str], Awaitable[CancelRequest | None]],
+        what: str,
+    ) -> asyncio.Task[None]:
+        running = self._tasks.get(request_id)
+        if running is not None and not running.done():
+            return running  # this process already drives the request
+        task = asyncio.create_task(self._run(request_id, work, what), name=f"{what}-{request_id}")
+        self._tasks[request_id] = task
+        task.add_done_callback(lambda done: self._forget(request_id, done))
+        return task
+
+    def _forget(self, request_id: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(request_id) is task:
+            del self._tasks[request_id]
+
+    async def _run(
+        self,
+        request_id: str,
+        work: Callable[[str], Awaitable[CancelRequest | None]],
+        what: str,
+    ) -> None:
         bind_request(request_id)  # this task's log lines are about this request
         try:
-            done = await self._service.execute(request_id, resume=resume)
-            if done is not None and done.status is RequestStatus.UNKNOWN:
-                self._schedule_settle(request_id)
+            await work(request_id)
         except Exception:
-            # The request stays approved/executing in the store and resumes at the next start.
-            logger.exception("cancel of request %s failed inside the bot", request_id)
-        self.kick()
-
-    def _schedule_settle(self, request_id: str) -> None:
-        task = asyncio.create_task(self._settle(request_id), name=f"settle-{request_id}")
-        self._settles.add(task)
-        task.add_done_callback(self._settles.discard)
-
-    async def _settle(self, request_id: str) -> None:
-        """One read of the order SETTLE_AFTER_SECONDS after a cancel got no answer."""
-        bind_request(request_id)
-        await asyncio.sleep(self._settle_after)
-        try:
-            await self._service.settle_unknown(request_id)
-        except Exception:
-            logger.exception("settling request %s failed inside the bot", request_id)
+            # The request stays in the store as it was; its lease runs out and it is taken over.
+            logger.exception("%s of request %s failed inside the bot", what, request_id)
         self.kick()

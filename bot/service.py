@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.approval import ApproverDirectory, Decision, Denial, MembershipUnknownError, denial_for
 from bot.catalogue import FailureKind
 from bot.diagnostics import log_soget_failure
-from bot.phrases import NOTE_ALREADY_CANCELLED, NOTE_CONFIRMED_BY_READING, NOTE_EARLIER_ATTEMPT
+from bot.phrases import (
+    NOTE_ALREADY_CANCELLED,
+    NOTE_CONFIRMED_BY_READING,
+    NOTE_EARLIER_ATTEMPT,
+    NOTE_INTERRUPTED,
+)
 from bot.preview import OrderPreviewer, Preview
-from bot.requests import CancelRequest, MessageKind, RequestStatus
+from bot.requests import CancelRequest, MessageKind, RequestStatus, with_redraw
 from bot.soget import (
     SogetApiError,
     SogetClient,
@@ -21,6 +30,7 @@ from bot.soget import (
     SogetUnreachable,
 )
 from bot.storage import ApprovalResult, Store
+from bot.tokens import SogetTokenError
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +38,10 @@ ALREADY_CANCELLED_CODE = "ORDER_ALREADY_CANCELED"
 CANCELLED_STATUS = "Cancelled"
 DEFAULT_REQUEST_TTL = timedelta(hours=24)
 
-# Statuses after which the gateway or backend did not act on the call, or may not have:
-# the approval stands and an approver can retry.
-_UNAVAILABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+DEFAULT_LEASE_SECONDS = 30.0
+DEFAULT_SETTLE_AFTER_SECONDS = 30.0
+# Read-backs of an UNKNOWN request's order that may fail before the bot stops trying on its own.
+MAX_SETTLE_READS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +95,12 @@ class CancelOutcome:
 
 
 def outcome_of(error: SogetError | None, *, resent: bool) -> CancelOutcome:
-    """Classify the answer to a DELETE. `resent`: an earlier attempt may have gone through."""
+    """Classify the answer to a DELETE. `resent`: an earlier attempt may have gone through.
+
+    Only an answer that proves the backend did not act (no connection, a 429 from the gateway,
+    no token) leaves the approval standing for a Retry. A 5xx, a 408 or no answer at all may
+    come after MouvONE applied the cancel: the outcome is UNKNOWN until the order is read back.
+    """
     if error is None:
         return CancelOutcome(status=RequestStatus.SUCCEEDED, http_status=200)
     if isinstance(error, SogetApiError):
@@ -101,15 +117,28 @@ def outcome_of(error: SogetError | None, *, resent: bool) -> CancelOutcome:
             http_status=error.http_status,
             note=note,
         )
+    return CancelOutcome(
+        status=_status_after(error), failure=error.failure_kind, http_status=error.http_status
+    )
+
+
+def _status_after(error: SogetError) -> RequestStatus:
+    """The request's status after a DELETE failed without the documented error body."""
+    if isinstance(error, SogetTokenError):
+        # No token, so no DELETE went out; the token endpoint may recover.
+        retryable = error.http_status is None or error.http_status >= 500
+        return RequestStatus.APPROVED if retryable else RequestStatus.FAILED
+    if isinstance(error, SogetUnreachable):
+        connect = error.failure_kind is FailureKind.CONNECTION_FAILED
+        return RequestStatus.APPROVED if connect else RequestStatus.FAILED
     if isinstance(error, SogetTimeout):
-        status = RequestStatus.UNKNOWN
-    elif (
-        isinstance(error, SogetUnreachable) and error.failure_kind is FailureKind.CONNECTION_FAILED
-    ) or (isinstance(error, SogetHttpError) and error.http_status in _UNAVAILABLE_STATUSES):
-        status = RequestStatus.APPROVED
-    else:
-        status = RequestStatus.FAILED
-    return CancelOutcome(status=status, failure=error.failure_kind, http_status=error.http_status)
+        return RequestStatus.UNKNOWN
+    if isinstance(error, SogetHttpError):
+        if error.http_status == 429:
+            return RequestStatus.APPROVED  # the gateway turned it away before the backend
+        if error.http_status is not None and (error.http_status >= 500 or error.http_status == 408):
+            return RequestStatus.UNKNOWN
+    return RequestStatus.FAILED
 
 
 def settle_note(found_status: str | None) -> str:
@@ -130,8 +159,15 @@ class CancelService:
         request_ttl: timedelta = DEFAULT_REQUEST_TTL,
         required_approvals: int = 1,
         remind_after: timedelta | None = None,
+        instance_id: str | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        settle_after_seconds: float = DEFAULT_SETTLE_AFTER_SECONDS,
     ) -> None:
         self._store = store
+        # Names this process in the leases it takes on EXECUTING requests.
+        self.instance_id = instance_id or uuid.uuid4().hex[:12]
+        self._lease = timedelta(seconds=lease_seconds)
+        self._settle_after = timedelta(seconds=settle_after_seconds)
         self._soget = soget
         self._approvers = approvers
         self._allow_self_approval = allow_self_approval
@@ -181,13 +217,6 @@ class CancelService:
             reason_category=reason_category,
         )
         return Opened(request, created)
-
-    async def open_request(
-        self, *, order_id: str, channel_id: str, requester_id: str, reason: str
-    ) -> CancelRequest:
-        return await self._store.create_request(
-            order_id=order_id, channel_id=channel_id, requester_id=requester_id, reason=reason
-        )
 
     async def record_preview(self, request_id: str, preview: Preview) -> CancelRequest | None:
         """Store what the preview saw; a blocked preview withdraws the request at once."""
@@ -275,7 +304,7 @@ class CancelService:
             user_id,
             message_ts=message_ts,
             target=RequestStatus.REJECTED,
-            notify=(MessageKind.REJECTION,),
+            notify=with_redraw(MessageKind.REJECTION),
             note=note,
         )
 
@@ -365,82 +394,168 @@ class CancelService:
                 reminded += 1
         return reminded
 
-    async def execute(self, request_id: str, *, resume: bool = False) -> CancelRequest | None:
+    async def execute(self, request_id: str) -> CancelRequest | None:
         """Send the DELETE for an approved request and record what came back.
 
-        Returns None when the request is not in a state to execute (another task owns it).
-        A request left UNKNOWN, or EXECUTING by a previous run (`resume`, at start only: in a
-        running process an EXECUTING request belongs to the task sending it), never got its
-        answer: the order is read first, and the DELETE is sent again only if it is not
-        cancelled yet.
+        Returns None when the request is not in a state to execute (another task or instance
+        owns it). A request left UNKNOWN (an approver's Retry) never got its answer: the order
+        is read first, and the DELETE is sent again only if it is not cancelled yet.
         """
         request = await self._store.get(request_id)
-        if request is None:
+        if request is None or request.status not in (
+            RequestStatus.APPROVED,
+            RequestStatus.UNKNOWN,
+        ):
             return None
-        settling = request.status is RequestStatus.UNKNOWN or (
-            resume and request.status is RequestStatus.EXECUTING
-        )
-        if not settling and request.status is not RequestStatus.APPROVED:
-            return None
-        claimed = await self._store.transition(
-            request_id,
-            expected=request.status,
-            target=RequestStatus.EXECUTING,
-            actor=None,
+        settling = request.status is RequestStatus.UNKNOWN
+        claimed = await self._claim(
+            request,
             event="cancel_settling" if settling else "cancel_sent",
             count_attempt=True,
         )
         if claimed is None:
             return None
-        if settling and await self._already_cancelled(claimed.order_id):
-            outcome = CancelOutcome(status=RequestStatus.SUCCEEDED, note=NOTE_CONFIRMED_BY_READING)
-        else:
-            outcome = outcome_of(
-                await self._send_cancel(claimed.order_id), resent=request.attempts > 0
-            )
-        return await self._record(request_id, outcome)
-
-    async def settle_unknown(self, request_id: str) -> CancelRequest | None:
-        """Read (never resend) the order of a request whose cancel got no answer.
-
-        Cancelled → SUCCEEDED, confirmed by reading. Otherwise it stays UNKNOWN with what was
-        found (the status, or that the read failed) and the Retry button: never FAILED, since
-        the order may yet be cancelled. Claiming EXECUTING keeps a Retry out meanwhile.
-        """
-        claimed = await self._store.transition(
-            request_id,
-            expected=RequestStatus.UNKNOWN,
-            target=RequestStatus.EXECUTING,
-            actor=None,
-            event="settle_read",
-        )
-        if claimed is None:
-            return None
-        try:
-            order = await self._soget.get_order(claimed.order_id)
-        except SogetError as exc:
-            log_soget_failure("settle", claimed.order_id, exc)
-            found = None
-        except Exception:
-            logger.exception("settle read of %s failed inside the bot", claimed.order_id)
-            found = None
-        else:
-            if order.status == CANCELLED_STATUS:
+        async with self._leased(request_id):
+            if settling and await self._already_cancelled(claimed.order_id):
                 outcome = CancelOutcome(
                     status=RequestStatus.SUCCEEDED, note=NOTE_CONFIRMED_BY_READING
                 )
-                return await self._record(request_id, outcome)
-            found = order.status
+            else:
+                outcome = outcome_of(
+                    await self._send_cancel(claimed.order_id), resent=request.attempts > 0
+                )
+            return await self._record(request_id, outcome)
+
+    async def settle_unknown(self, request_id: str) -> CancelRequest | None:
+        """Read (never resend) the order of a request whose cancel may have gone through.
+
+        Cancelled → SUCCEEDED, confirmed by reading. Otherwise it stays UNKNOWN with what was
+        found and the Retry button: never FAILED, since the order may yet be cancelled. A read
+        that fails is tried again later, a few times. Claiming EXECUTING (with a lease) keeps a
+        Retry and the other instances out meanwhile.
+        """
+        request = await self._store.get(request_id)
+        if request is None or request.status is not RequestStatus.UNKNOWN:
+            return None
+        claimed = await self._claim(request, event="settle_read")
+        if claimed is None:
+            return None
+        async with self._leased(request_id):
+            found: str | None = None
+            try:
+                order = await self._soget.get_order(claimed.order_id)
+            except SogetError as exc:
+                log_soget_failure("settle", claimed.order_id, exc)
+            except Exception:
+                logger.exception("settle read of %s failed inside the bot", claimed.order_id)
+            else:
+                if order.status == CANCELLED_STATUS:
+                    outcome = CancelOutcome(
+                        status=RequestStatus.SUCCEEDED, note=NOTE_CONFIRMED_BY_READING
+                    )
+                    return await self._record(request_id, outcome)
+                found = order.status
+            failed_reads = (claimed.settle_reads or 0) + (1 if found is None else 0)
+            again = found is None and failed_reads < MAX_SETTLE_READS
+            return await self._store.transition(
+                request_id,
+                expected=RequestStatus.EXECUTING,
+                target=RequestStatus.UNKNOWN,
+                actor=None,
+                owner=self.instance_id,
+                event="settle_unconfirmed",
+                detail=found,
+                # One thread reply once the bot stops reading on its own.
+                notify=() if again else with_redraw(MessageKind.VERIFIED),
+                outcome_note=settle_note(found),
+                settle_reads=failed_reads,
+                settle_at=self._store.now() + self._settle_after * 2**failed_reads
+                if again
+                else None,
+                lease_owner=None,
+                lease_until=None,
+            )
+
+    async def take_over_orphans(self) -> list[CancelRequest]:
+        """EXECUTING requests whose lease ran out (their instance died or was stopped): their
+        DELETE may have reached MouvONE, so they become UNKNOWN and their order is read back
+        after SETTLE_AFTER_SECONDS. Nothing is resent before that read."""
+        taken = []
+        for request in await self._store.orphaned_executions():
+            moved = await self._store.transition(
+                request.id,
+                expected=RequestStatus.EXECUTING,
+                target=RequestStatus.UNKNOWN,
+                actor=None,
+                event="cancel_interrupted",
+                detail=request.lease_owner,
+                lease_expired_before=self._store.now(),
+                notify=(MessageKind.REDRAW,),
+                outcome_failure=FailureKind.TIMEOUT.value,
+                outcome_note=NOTE_INTERRUPTED,
+                outcome_at=self._store.now(),
+                settle_at=self._store.now() + self._settle_after,
+                lease_owner=None,
+                lease_until=None,
+            )
+            if moved is not None:
+                logger.warning(
+                    "request %s for %s: its cancel was interrupted (instance %s); the order "
+                    "is read back before anything is resent",
+                    moved.id,
+                    moved.order_id,
+                    request.lease_owner or "unknown",
+                )
+                taken.append(moved)
+        return taken
+
+    async def settles_due(self) -> list[CancelRequest]:
+        return await self._store.settles_due()
+
+    async def seconds_until_background_due(self) -> float | None:
+        """Seconds until a read-back is due or a lease runs out, or None if nothing waits."""
+        due = await self._store.next_background_due_at()
+        if due is None:
+            return None
+        return max(0.0, (due - self._store.now()).total_seconds())
+
+    async def _claim(
+        self, request: CancelRequest, *, event: str, count_attempt: bool = False
+    ) -> CancelRequest | None:
         return await self._store.transition(
-            request_id,
-            expected=RequestStatus.EXECUTING,
-            target=RequestStatus.UNKNOWN,
+            request.id,
+            expected=request.status,
+            target=RequestStatus.EXECUTING,
             actor=None,
-            event="settle_unconfirmed",
-            detail=found,
-            notify=(MessageKind.VERIFIED,),
-            outcome_note=settle_note(found),
+            event=event,
+            count_attempt=count_attempt,
+            lease_owner=self.instance_id,
+            lease_until=self._store.now() + self._lease,
+            settle_at=None,
         )
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, request_id: str) -> AsyncIterator[None]:
+        """Renew this instance's lease on the request while the block runs."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self._lease.total_seconds() / 3)
+                until = self._store.now() + self._lease
+                try:
+                    if not await self._store.renew_lease(request_id, self.instance_id, until):
+                        logger.warning("request %s: the lease was lost", request_id)
+                        return
+                except Exception:
+                    logger.exception("request %s: could not renew the lease", request_id)
+
+        renewing = asyncio.create_task(renew(), name=f"lease-{request_id}")
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     async def _already_cancelled(self, order_id: str) -> bool:
         try:
@@ -462,16 +577,18 @@ class CancelService:
         return None
 
     async def _record(self, request_id: str, outcome: CancelOutcome) -> CancelRequest | None:
-        return await self._store.transition(
+        unknown = outcome.status is RequestStatus.UNKNOWN
+        recorded = await self._store.transition(
             request_id,
             expected=RequestStatus.EXECUTING,
             target=outcome.status,
             actor=None,
+            owner=self.instance_id,
             event="cancel_unavailable"
             if outcome.status is RequestStatus.APPROVED
             else f"outcome_{outcome.status.value}",
             detail=outcome.code or (outcome.failure.value if outcome.failure else None),
-            notify=(outcome.message,),
+            notify=with_redraw(outcome.message),
             outcome_code=outcome.code,
             outcome_failure=outcome.failure.value if outcome.failure else None,
             outcome_message=outcome.api_message,
@@ -480,16 +597,42 @@ class CancelService:
             outcome_note=outcome.note,
             outcome_at=self._store.now(),
             outcome_posted_at=None,
+            settle_at=self._store.now() + self._settle_after if unknown else None,
+            settle_reads=0,
+            lease_owner=None,
+            lease_until=None,
         )
+        if recorded is None:
+            # Another instance took the request over (this one's lease ran out): it reads the
+            # order back, which tells the same truth as the answer dropped here.
+            logger.warning(
+                "request %s: outcome %s not recorded, the lease was lost",
+                request_id,
+                outcome.status,
+            )
+        return recorded
 
     async def unknown(self) -> list[CancelRequest]:
-        """Requests whose cancel got no answer and that no read has settled yet."""
+        """Requests whose cancel got no answer (those waiting for a read-back included)."""
         return await self._store.with_status(RequestStatus.UNKNOWN)
 
-    async def unfinished(self) -> list[CancelRequest]:
-        """Cancels a previous run approved or started and never finished: resumed at start.
+    async def approved_not_started(self) -> list[CancelRequest]:
+        """Approved cancels never sent: the approving instance died before sending, or it is
+        about to send (the claim in `execute` makes exactly one of them send).
 
         Approved requests that already met an unavailable MouvONE wait for an approver's Retry.
         """
-        found = await self._store.with_status(RequestStatus.APPROVED, RequestStatus.EXECUTING)
+        found = await self._store.with_status(RequestStatus.APPROVED)
         return [r for r in found if not r.awaits_retry]
+
+    async def record_click(
+        self, request_id: str, user_id: str, action: str, channel_id: str
+    ) -> int:
+        return await self._store.record_click(request_id, user_id, action, channel_id)
+
+    async def click_handled(self, click_id: int) -> None:
+        await self._store.click_handled(click_id)
+
+    async def drop_lost_clicks(self) -> int:
+        """Clicks stored but never handled within a lease time: tell each clicker."""
+        return await self._store.drop_unhandled_clicks(self._store.now() - self._lease)

@@ -33,8 +33,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Statuses worth another try: the gateway or the backend did not process the call.
+# Statuses worth another try of a read: the gateway or the backend did not serve it.
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# A DELETE is resent only when the backend surely did not act: the gateway's rate limit. After
+# a 5xx it may have applied the cancel, so the caller reads the order back instead.
+CANCEL_RETRYABLE_STATUSES = frozenset({429})
 
 
 class SogetError(Exception):
@@ -155,9 +158,11 @@ class CustomerOrder(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Retries for failures where the API did not act: connect errors and 429/502/503/504.
+    """Retries for failures where the API did not act: connect errors, 429 and, for reads
+    only, 502/503/504.
 
-    Documented business errors and timeouts after sending are never retried here.
+    Documented business errors, 5xx answers to a DELETE and timeouts after sending are never
+    retried here.
     """
 
     max_attempts: int = 3
@@ -270,9 +275,8 @@ class SogetClient:
             try:
                 return await self._send_authorised(method, path, timeout)
             except (SogetUnreachable, SogetHttpError) as exc:
-                retryable = isinstance(exc, SogetUnreachable) or (
-                    exc.http_status in RETRYABLE_STATUSES
-                )
+                statuses = RETRYABLE_STATUSES if method == "GET" else CANCEL_RETRYABLE_STATUSES
+                retryable = isinstance(exc, SogetUnreachable) or (exc.http_status in statuses)
                 retry_after = exc.retry_after if isinstance(exc, SogetHttpError) else None
                 delay = policy.delay_for(attempt, retry_after)
                 out_of_time = time.monotonic() - started + delay > policy.total_budget_seconds

@@ -32,6 +32,8 @@ from bot.soget import CustomerOrder
 Clock = Callable[[], datetime]
 # Told of each committed change: the request as it now is, and the event's kind.
 ChangeListener = Callable[[CancelRequest, str], None]
+# The direct messages a change deserves: (kind, recipient user id) pairs.
+NoticePolicy = Callable[[CancelRequest, str], Iterable[tuple[MessageKind, str]]]
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +94,16 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (next_try_at) WHERE delivered_at IS NULL;
 -- One row per approver and request: the primary key makes a second approval by the same
 -- person impossible, whatever the race.
+CREATE TABLE IF NOT EXISTS clicks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    channel_id TEXT NOT NULL DEFAULT '',
+    received_at TEXT NOT NULL,
+    handled_at TEXT
+);
+CREATE INDEX IF NOT EXISTS clicks_unhandled ON clicks (received_at) WHERE handled_at IS NULL;
 CREATE TABLE IF NOT EXISTS approvals (
     request_id TEXT NOT NULL REFERENCES requests (id),
     approver_id TEXT NOT NULL,
@@ -110,7 +122,22 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("approved_by", "TEXT"),  # approvers so far, comma-separated, in order (for display)
     ("reminded_at", "TEXT"),  # when the approvers were reminded of the pending request
     ("reason_category", "TEXT"),  # the request form's reason category (bot/request_form.py)
+    # The instance driving an EXECUTING request, and until when: another instance (or a
+    # restart) takes it over only once the lease has run out, and then reads before resending.
+    ("lease_owner", "TEXT"),
+    ("lease_until", "TEXT"),
+    ("settle_at", "TEXT"),  # when the order of an UNKNOWN request is to be read back
+    ("settle_reads", "INTEGER"),  # reads of an UNKNOWN request's order that failed so far
 )
+# Outbox columns added after the first release: each Slack effect became its own delivery,
+# claimed by one instance at a time.
+ADDED_OUTBOX_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("claimed_by", "TEXT"),
+    ("claimed_until", "TEXT"),
+    ("recipient", "TEXT"),  # the user of a direct message
+)
+# Before each Slack effect had its own delivery, these kinds also redrew the request message.
+_KINDS_THAT_REDREW = ("outcome", "unavailable", "rejection", "verified")
 
 _DATETIME_COLUMNS = (
     "created_at",
@@ -120,6 +147,8 @@ _DATETIME_COLUMNS = (
     "outcome_posted_at",
     "preview_at",
     "reminded_at",
+    "lease_until",
+    "settle_at",
 )
 _UPDATABLE_COLUMNS = frozenset(
     {
@@ -144,10 +173,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class StoreClosedError(RuntimeError):
-    pass
-
-
 class ApprovalResult(StrEnum):
     """What one approval did, decided inside one transaction."""
 
@@ -168,6 +193,12 @@ class Store:
         self._write_lock = asyncio.Lock()
         self._on_enqueue: Callable[[], None] | None = None
         self._listeners: list[ChangeListener] = []
+        self._notices: NoticePolicy | None = None
+
+    def set_notice_policy(self, policy: NoticePolicy) -> None:
+        """Which direct messages a committed change deserves; they are queued in the change's
+        own transaction, so a crash or a Slack failure delays a notice but never loses it."""
+        self._notices = policy
 
     def on_enqueue(self, listener: Callable[[], None]) -> None:
         """Called after a transaction that queued Slack messages has committed."""
@@ -309,6 +340,7 @@ class Store:
                             (approved_by, approver_id, now, now, request_id),
                         )
                         await self._add_event(request_id, now, "approved", approver_id, None)
+                        await self._enqueue_notices(request_id, "approved", now)
                     else:
                         result = ApprovalResult.COUNTED
                         await self._db.execute(
@@ -346,9 +378,12 @@ class Store:
         detail: str | None = None,
         count_attempt: bool = False,
         notify: Iterable[MessageKind] = (),
+        owner: str | None = None,
+        lease_expired_before: datetime | None = None,
         **fields: Any,
     ) -> CancelRequest | None:
-        """Move the request to `target` if its status is one of `expected`.
+        """Move the request to `target` if its status is one of `expected` (and, with `owner`,
+        if that instance still holds its lease).
 
         Returns the updated request, or None when another actor moved it first (or it does
         not exist). Extra keyword arguments set the named columns in the same update;
@@ -374,14 +409,20 @@ class Store:
             f"UPDATE requests SET {', '.join(assignments)}"  # noqa: S608 - column names are fixed above
             f" WHERE id = ? AND status IN ({placeholders})"
         )
+        conditions: list[Any] = [request_id, *(s.value for s in expected_set)]
+        if owner is not None:
+            sql += " AND lease_owner = ?"
+            conditions.append(owner)
+        if lease_expired_before is not None:
+            sql += " AND (lease_until IS NULL OR lease_until < ?)"
+            conditions.append(_iso(lease_expired_before))
         async with self._transaction():
-            cursor = await self._db.execute(
-                sql, (*values, request_id, *(s.value for s in expected_set))
-            )
+            cursor = await self._db.execute(sql, (*values, *conditions))
             if cursor.rowcount != 1:
                 return None
             await self._add_event(request_id, now, event, actor, detail)
             queued = await self._enqueue(request_id, notify, now)
+            queued = await self._enqueue_notices(request_id, event, now) or queued
         if queued and self._on_enqueue is not None:
             self._on_enqueue()
         moved = await self.get(request_id)
@@ -458,12 +499,15 @@ class Store:
             self._on_enqueue()
         return True
 
-    async def due_messages(self, limit: int = 100) -> list[OutboxMessage]:
-        """Undelivered Slack messages whose time has come, oldest first."""
+    async def due_messages(self, limit: int = 200) -> list[OutboxMessage]:
+        """Undelivered Slack messages whose time has come and that no instance is sending,
+        oldest first."""
+        now = _iso(self._clock())
         rows = await self._db.execute_fetchall(
-            "SELECT id, request_id, kind, attempt, tries FROM outbox"
-            " WHERE delivered_at IS NULL AND next_try_at <= ? ORDER BY id LIMIT ?",
-            (_iso(self._clock()), limit),
+            "SELECT id, request_id, kind, attempt, tries, recipient FROM outbox"
+            " WHERE delivered_at IS NULL AND next_try_at <= ?"
+            " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?",
+            (now, now, limit),
         )
         return [
             OutboxMessage(
@@ -472,6 +516,7 @@ class Store:
                 kind=MessageKind(row["kind"]),
                 attempt=row["attempt"],
                 tries=row["tries"],
+                recipient=row["recipient"],
             )
             for row in rows
         ]
@@ -479,26 +524,55 @@ class Store:
     async def next_message_due_at(self) -> datetime | None:
         row = _first(
             await self._db.execute_fetchall(
-                "SELECT min(next_try_at) FROM outbox WHERE delivered_at IS NULL"
+                "SELECT min(max(next_try_at, coalesce(claimed_until, ''))) FROM outbox"
+                " WHERE delivered_at IS NULL"
             )
         )
         return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
 
-    async def undelivered_count(self) -> int:
+    async def undelivered_count(self, request_id: str | None = None) -> int:
         row = _first(
             await self._db.execute_fetchall(
                 "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
+                " AND (? IS NULL OR request_id = ?)",
+                (request_id, request_id),
             )
         )
         return int(row[0]) if row is not None else 0
 
+    async def claim_message(self, message: OutboxMessage, owner: str, until: datetime) -> bool:
+        """Take one message for sending, unless it was delivered or another instance holds it.
+
+        The claim is committed before the Slack call: if this process dies after Slack took the
+        message and before `message_delivered`, the message is sent again once the claim runs
+        out (at least once, at this single point).
+        """
+        now = _iso(self._clock())
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ?, tries = tries + 1"
+                " WHERE id = ? AND delivered_at IS NULL"
+                " AND (claimed_until IS NULL OR claimed_until < ?)",
+                (owner, _iso(until), message.id, now),
+            )
+            return cursor.rowcount == 1
+
     async def message_delivered(self, message: OutboxMessage, *, outcome: bool) -> None:
+        """Mark one Slack effect done. A redraw renders the request's current state, so it
+        also stands for the earlier redraws of the request still waiting."""
         now = _iso(self._clock())
         async with self._transaction():
             await self._db.execute(
-                "UPDATE outbox SET delivered_at = ?, tries = tries + 1 WHERE id = ?",
+                "UPDATE outbox SET delivered_at = ?, claimed_until = NULL WHERE id = ?",
                 (now, message.id),
             )
+            if message.kind is MessageKind.REDRAW:
+                await self._db.execute(
+                    "UPDATE outbox SET delivered_at = ? WHERE request_id = ? AND kind = ?"
+                    " AND id < ? AND delivered_at IS NULL"
+                    " AND (claimed_until IS NULL OR claimed_until < ?)",
+                    (now, message.request_id, MessageKind.REDRAW.value, message.id, now),
+                )
             if outcome:
                 await self._db.execute(
                     "UPDATE requests SET outcome_posted_at = ? WHERE id = ?",
@@ -509,9 +583,103 @@ class Store:
     async def message_failed(self, message: OutboxMessage, error: str, retry_at: datetime) -> None:
         async with self._transaction():
             await self._db.execute(
-                "UPDATE outbox SET tries = tries + 1, last_error = ?, next_try_at = ? WHERE id = ?",
+                "UPDATE outbox SET last_error = ?, next_try_at = ?, claimed_until = NULL"
+                " WHERE id = ?",
                 (error[:500], _iso(retry_at), message.id),
             )
+
+    # -- leases and background work ----------------------------------------------------------
+
+    async def renew_lease(self, request_id: str, owner: str, until: datetime) -> bool:
+        """Extend `owner`'s lease on an EXECUTING request; False if it is no longer theirs."""
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE requests SET lease_until = ? WHERE id = ? AND status = 'executing'"
+                " AND lease_owner = ?",
+                (_iso(until), request_id, owner),
+            )
+            return cursor.rowcount == 1
+
+    async def orphaned_executions(self) -> list[CancelRequest]:
+        """EXECUTING requests whose lease ran out: their instance died or stopped mid-way."""
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM requests WHERE status = 'executing'"
+            " AND (lease_until IS NULL OR lease_until < ?) ORDER BY created_at",
+            (_iso(self._clock()),),
+        )
+        return [_to_request(row) for row in rows]
+
+    async def settles_due(self) -> list[CancelRequest]:
+        """UNKNOWN requests whose order is due to be read back."""
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM requests WHERE status = 'unknown' AND settle_at IS NOT NULL"
+            " AND settle_at <= ? ORDER BY settle_at",
+            (_iso(self._clock()),),
+        )
+        return [_to_request(row) for row in rows]
+
+    async def next_background_due_at(self) -> datetime | None:
+        """The earliest planned read-back or lease expiry: when the sweep has work next."""
+        row = _first(
+            await self._db.execute_fetchall(
+                "SELECT min(at) FROM (SELECT min(settle_at) AS at FROM requests"
+                " WHERE status = 'unknown' AND settle_at IS NOT NULL"
+                " UNION ALL SELECT min(lease_until) FROM requests WHERE status = 'executing')"
+            )
+        )
+        return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
+
+    # -- clicks ------------------------------------------------------------------------------
+
+    async def record_click(
+        self, request_id: str, user_id: str, action: str, channel_id: str
+    ) -> int:
+        """Store a decision click before Slack gets its answer; `click_handled` once done."""
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT INTO clicks (request_id, user_id, action, channel_id, received_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (request_id, user_id, action, channel_id, _iso(self._clock())),
+            )
+            return int(cursor.lastrowid or 0)
+
+    async def click_handled(self, click_id: int) -> None:
+        async with self._transaction():
+            await self._db.execute(
+                "UPDATE clicks SET handled_at = ? WHERE id = ? AND handled_at IS NULL",
+                (_iso(self._clock()), click_id),
+            )
+
+    async def drop_unhandled_clicks(self, received_before: datetime) -> int:
+        """Clicks acknowledged to Slack but never handled (the process died in between): each
+        clicker gets a direct message saying their click was not taken. Returns how many."""
+        now = _iso(self._clock())
+        async with self._transaction():
+            before = _iso(received_before)
+            rows = list(
+                await self._db.execute_fetchall(
+                    # A click whose effect is in the audit trail was taken: only its done mark
+                    # was lost with the process.
+                    "SELECT c.id, c.request_id, c.user_id FROM clicks c JOIN requests r"
+                    " ON r.id = c.request_id WHERE c.handled_at IS NULL AND c.received_at < ?"
+                    " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = c.request_id"
+                    " AND e.at >= c.received_at AND (e.actor = c.user_id OR (c.action = 'retry'"
+                    " AND e.kind IN ('cancel_sent', 'cancel_settling'))))",
+                    (before,),
+                )
+            )
+            await self._db.execute(
+                "UPDATE clicks SET handled_at = ? WHERE handled_at IS NULL AND received_at < ?",
+                (now, before),
+            )
+            for row in rows:
+                await self._add_event(row["request_id"], now, "click_lost", row["user_id"], None)
+                await self._enqueue(
+                    row["request_id"], (MessageKind.DM_CLICK_LOST,), now, recipient=row["user_id"]
+                )
+        if rows and self._on_enqueue is not None:
+            self._on_enqueue()
+        return len(rows)
 
     async def history_of_order(self, order_id: str, limit: int = 20) -> list[CancelRequest]:
         rows = await self._db.execute_fetchall(
@@ -579,15 +747,36 @@ class Store:
             (request_id, at, kind, actor, detail),
         )
 
-    async def _enqueue(self, request_id: str, kinds: Iterable[MessageKind], now: str) -> bool:
+    async def _enqueue(
+        self,
+        request_id: str,
+        kinds: Iterable[MessageKind],
+        now: str,
+        *,
+        recipient: str | None = None,
+    ) -> bool:
         queued = False
         for kind in kinds:
             await self._db.execute(
-                "INSERT INTO outbox (request_id, kind, attempt, created_at, next_try_at)"
-                " SELECT id, ?, attempts, ?, ? FROM requests WHERE id = ?",
-                (kind.value, now, now, request_id),
+                "INSERT INTO outbox (request_id, kind, attempt, created_at, next_try_at,"
+                " recipient) SELECT id, ?, attempts, ?, ?, ? FROM requests WHERE id = ?",
+                (kind.value, now, now, recipient, request_id),
             )
             queued = True
+        return queued
+
+    async def _enqueue_notices(self, request_id: str, event: str, now: str) -> bool:
+        """Queue the direct messages the notice policy asks for after a change."""
+        if self._notices is None:
+            return False
+        row = _first(
+            await self._db.execute_fetchall("SELECT * FROM requests WHERE id = ?", (request_id,))
+        )
+        if row is None:
+            return False
+        queued = False
+        for kind, recipient in self._notices(_to_request(row), event):
+            queued = await self._enqueue(request_id, (kind,), now, recipient=recipient) or queued
         return queued
 
     def _transaction(self) -> _Transaction:
@@ -618,11 +807,20 @@ async def _add_missing_columns(db: aiosqlite.Connection) -> None:
     """Bring a database file from an earlier version up to date (nullable columns only)."""
     await db.execute("BEGIN IMMEDIATE")  # two processes opening one old file: one adds
     try:
-        async with db.execute("PRAGMA table_info(requests)") as cursor:
-            present = {row["name"] for row in await cursor.fetchall()}
-        for name, sql_type in ADDED_COLUMNS:
-            if name not in present:
-                await db.execute(f"ALTER TABLE requests ADD COLUMN {name} {sql_type}")
+        for table, columns in (("requests", ADDED_COLUMNS), ("outbox", ADDED_OUTBOX_COLUMNS)):
+            async with db.execute(f"PRAGMA table_info({table})") as cursor:
+                present = {row["name"] for row in await cursor.fetchall()}
+            for name, sql_type in columns:
+                if name not in present:
+                    await db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+            if table == "outbox" and "recipient" not in present:
+                # Undelivered replies of the earlier version also meant a redraw: keep it.
+                await db.execute(
+                    "INSERT INTO outbox (request_id, kind, attempt, created_at, next_try_at)"
+                    " SELECT request_id, 'redraw', attempt, created_at, next_try_at FROM outbox"
+                    " WHERE delivered_at IS NULL AND kind IN (?, ?, ?, ?)",
+                    _KINDS_THAT_REDREW,
+                )
     except BaseException:
         await db.execute("ROLLBACK")
         raise

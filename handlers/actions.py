@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -16,6 +17,9 @@ from bot.service import DecisionResult
 from bot.settle_blocks import build_send_anyway
 
 logger = logging.getLogger(__name__)
+
+# What a decision click does once stored and acknowledged: (request, user, channel, message ts).
+Click = Callable[[str, str, str, str | None], Awaitable[None]]
 
 
 def _click(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, str, str | None]:
@@ -40,11 +44,35 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await deps.publisher.tell(channel_id, user_id, text)
         return True
 
+    async def remembered(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], decision: Decision, then: Click
+    ) -> None:
+        """Store the click before Slack gets its answer, then handle it: a process killed in
+        between leaves a stored click, and its user is told it was not taken."""
+        request_id, user_id, channel_id, message_ts = _click(body, action)
+        try:
+            click_id = await deps.service.record_click(
+                request_id, user_id, decision.value, channel_id
+            )
+        except Exception:
+            logger.exception("could not store the %s click of %s", decision, user_id)
+            await ack()
+            await deps.publisher.tell(channel_id, user_id, blocks.CLICK_NOT_TAKEN)
+            return
+        await ack()
+        try:
+            await then(request_id, user_id, channel_id, message_ts)
+        finally:
+            await deps.service.click_handled(click_id)
+
     async def handle_approve_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
-        await ack()
-        request_id, user_id, channel_id, message_ts = _click(body, action)
+        await remembered(ack, body, action, Decision.APPROVE, check_then_approve)
+
+    async def check_then_approve(
+        request_id: str, user_id: str, channel_id: str, message_ts: str | None
+    ) -> None:
         checked = await deps.service.check(
             Decision.APPROVE, request_id, user_id, message_ts=message_ts
         )
@@ -61,10 +89,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_send_anyway_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
-        await ack()
-        request_id, user_id, channel_id, _ephemeral_ts = _click(body, action)
         # The button lives in a private message, not on the request message.
-        await approve(request_id, user_id, channel_id, None)
+        async def approve_anyway(
+            request_id: str, user_id: str, channel_id: str, _ephemeral_ts: str | None
+        ) -> None:
+            await approve(request_id, user_id, channel_id, None)
+
+        await remembered(ack, body, action, Decision.APPROVE, approve_anyway)
 
     async def approve(
         request_id: str, user_id: str, channel_id: str, message_ts: str | None
@@ -85,8 +116,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_retry_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
-        await ack()
-        request_id, user_id, channel_id, message_ts = _click(body, action)
+        await remembered(ack, body, action, Decision.RETRY, retry)
+
+    async def retry(request_id: str, user_id: str, channel_id: str, message_ts: str | None) -> None:
         result = await deps.service.check_retry(request_id, user_id, message_ts=message_ts)
         if not await refused(result, f"retry of {request_id}", user_id, channel_id):
             # `execute` claims the request atomically: concurrent retries send one cancel.
@@ -95,8 +127,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_withdraw_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
-        await ack()
-        request_id, user_id, channel_id, message_ts = _click(body, action)
+        await remembered(ack, body, action, Decision.WITHDRAW, withdraw)
+
+    async def withdraw(
+        request_id: str, user_id: str, channel_id: str, message_ts: str | None
+    ) -> None:
         result = await deps.service.withdraw(request_id, user_id, message_ts=message_ts)
         await refused(result, f"withdrawal of {request_id}", user_id, channel_id)
 

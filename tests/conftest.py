@@ -191,6 +191,24 @@ class BotUnderTest:
         raise AssertionError("the outcome was never marked as posted")
 
 
+    async def wait_delivered(self, request_id: str, timeout: float = 5.0) -> None:
+        """Wait until every Slack effect queued for the request has been delivered."""
+        for _ in range(int(timeout / 0.01)):
+            if await self.runtime.store.undelivered_count(request_id) == 0:
+                return
+            await _tick()
+        raise AssertionError("some Slack effects of the request were never delivered")
+
+    async def wait_until_replies(
+        self, request: CancelRequest, count: int, timeout: float = 10.0
+    ) -> None:
+        await self.slack.wait_until(
+            lambda: len(self.slack.thread_replies(request.message_ts)) >= count,
+            timeout=timeout,
+            what=f"{count} thread replies",
+        )
+
+
 async def _tick() -> None:
     import asyncio
 

@@ -72,7 +72,7 @@ async def test_metrics_count_requests_decisions_calls_errors_and_retries(
     rejected = await bot.request_posted_for("CDE0000000043")
     await bot.click(ActionId.APPROVE, ok, user=APPROVER)
     await bot.wait_posted(ok.id)
-    bot.soget.script(Fault(status=503, body=""))  # the refused one is retried once first
+    bot.soget.script(Fault(status=429, body="", headers={"Retry-After": "0"}))  # the refused one is retried once first
     await bot.click(ActionId.APPROVE, refused, user=APPROVER)
     await bot.wait_posted(refused.id)
     await bot.submit_reject(rejected, user=APPROVER, reason=None)
@@ -88,9 +88,9 @@ async def test_metrics_count_requests_decisions_calls_errors_and_retries(
     latency = "soget_api_request_duration_seconds_count"
     assert _value(after, latency, method="DELETE", status="200") == 1
     assert _value(after, latency, method="DELETE", status="400") == 1
-    assert _value(after, latency, method="DELETE", status="503") == 1
+    assert _value(after, latency, method="DELETE", status="429") == 1
     assert _value(after, "soget_api_errors_total", code="R0008") == 1
-    assert _value(after, "soget_api_errors_total", code="server_error") == 1
-    assert _value(after, "soget_api_retries_total", method="DELETE", reason="503") == 1
+    assert _value(after, "soget_api_errors_total", code="rate_limited") == 1
+    assert _value(after, "soget_api_retries_total", method="DELETE", reason="429") == 1
     for secret in (SOGET_TOKEN, SOGET_KEY, BOT_TOKEN):
         assert secret not in str(after)

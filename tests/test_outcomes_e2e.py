@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from bot.catalogue import CATALOGUE, FAILURES, FailureKind, Language
 from bot.ids import ActionId
-from tests.conftest import APPROVER, BotUnderTest
+from tests.conftest import APPROVER, BotFactory, BotUnderTest
 from tests.fakes.soget_api import FakeOrder, Fault
 
 ORDER = "CDE0000000003"
@@ -23,6 +24,7 @@ async def _approve_and_get_reply(bot: BotUnderTest) -> tuple[str, str]:
     request = await bot.request_posted_for(ORDER)
     await bot.click(ActionId.APPROVE, request, user=APPROVER)
     done = await bot.wait_posted(request.id)
+    await bot.wait_delivered(request.id)
     [reply] = bot.slack.thread_replies(request.message_ts)
     final = bot.slack.updates(request.message_ts)[-1]
     return done.status.value, _shown(reply.body) + "\n" + _shown(final.body)
@@ -143,35 +145,80 @@ async def test_failures_outside_the_documented_body_are_explained(
     assert bot.soget.orders[ORDER].status == "Valid"
 
 
-@pytest.mark.parametrize(
-    ("fault", "deletes"),
-    [
-        # A 500 may come after the backend acted: not retried at once, unlike 502/503/504.
-        (Fault(status=500, body="<html>oops</html>", content_type="text/html"), 1),
-        (Fault(status=502, body="<html>bad gateway</html>", content_type="text/html"), 3),
-        (Fault(status=503, body=""), 3),
-        (Fault(status=429, body="", headers={"Retry-After": "0"}), 3),
-    ],
-)
-async def test_unavailable_api_keeps_the_approval_and_offers_retry(
-    bot: BotUnderTest, fault: Fault, deletes: int
-) -> None:
+async def test_rate_limited_api_keeps_the_approval_and_offers_retry(bot: BotUnderTest) -> None:
+    # A 429 comes from the gateway before the backend acts: resent (3 attempts), then Retry.
     bot.soget.add(ORDER)
-    bot.soget.script(*[fault] * deletes)
+    bot.soget.script(*[Fault(status=429, body="", headers={"Retry-After": "0"})] * 3)
 
     status, shown = await _approve_and_get_reply(bot)
 
     assert status == "approved"
     assert "MouvONE is unavailable" in shown
     assert ActionId.RETRY.value in shown
-    assert "<html>" not in shown
-    assert len(bot.soget.deletes(ORDER)) == deletes
+    assert len(bot.soget.deletes(ORDER)) == 3
     assert bot.soget.orders[ORDER].status == "Valid"
 
 
-async def test_503_then_success_is_retried_once_and_succeeds(bot: BotUnderTest) -> None:
+SERVER_ERRORS = [
+    Fault(status=500, body="<html>oops</html>", content_type="text/html"),
+    Fault(status=502, body="<html>bad gateway</html>", content_type="text/html"),
+    Fault(status=503, body=""),
+    Fault(status=504, body=""),
+]
+
+
+@pytest.mark.parametrize("fault", SERVER_ERRORS, ids=lambda f: str(f.status))
+async def test_server_error_after_the_cancel_was_applied_is_settled_by_reading(
+    bot_with: BotFactory, fault: Fault
+) -> None:
+    """A 5xx may come after MouvONE applied the cancel: never resent, outcome unknown, then
+    the order is read back and the thread says the first attempt probably went through."""
+    bot = await bot_with(settle_after_seconds=0.3)
     bot.soget.add(ORDER)
-    bot.soget.script(Fault(status=503, body=""))
+    bot.soget.script(dataclasses.replace(fault, then_apply=True))
+    request = await bot.request_posted_for(ORDER)
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    done = await bot.wait_status(request.id, "succeeded", timeout=10)
+    await bot.wait_delivered(request.id)
+
+    assert len(bot.soget.deletes(ORDER)) == 1
+    first, confirmed = bot.slack.thread_replies(request.message_ts)
+    assert "outcome unknown" in _shown(first.body)
+    assert "nothing was cancelled" not in _shown(first.body).lower()
+    shown = _shown(confirmed.body)
+    assert "is cancelled in MouvONE" in shown and "probably went through" in shown
+    assert "already cancelled before this request" not in shown
+    assert done.outcome_note is not None and "probably went through" in done.outcome_note
+
+
+@pytest.mark.parametrize("fault", SERVER_ERRORS, ids=lambda f: str(f.status))
+async def test_server_error_without_effect_stays_unknown_after_the_read(
+    bot_with: BotFactory, fault: Fault
+) -> None:
+    bot = await bot_with(settle_after_seconds=0.3)
+    bot.soget.add(ORDER)
+    bot.soget.script(dataclasses.replace(fault))
+    request = await bot.request_posted_for(ORDER)
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    await bot.wait_until_replies(request, 2)
+    await bot.wait_delivered(request.id)
+
+    done = await bot.request(request.id)
+    assert done.status.value == "unknown"
+    assert len(bot.soget.deletes(ORDER)) == 1  # never resent on its own
+    assert len(bot.soget.gets(ORDER)) >= 2  # the preview, then the read-back
+    first, verified = bot.slack.thread_replies(request.message_ts)
+    assert "outcome unknown" in _shown(first.body)
+    assert "Valid" in _shown(verified.body)
+    assert ActionId.RETRY.value in _shown(bot.slack.updates(request.message_ts)[-1].body)
+    assert bot.soget.orders[ORDER].status == "Valid"
+
+
+async def test_429_then_success_is_retried_once_and_succeeds(bot: BotUnderTest) -> None:
+    bot.soget.add(ORDER)
+    bot.soget.script(Fault(status=429, body="", headers={"Retry-After": "0"}))
 
     status, _shown_text = await _approve_and_get_reply(bot)
 

@@ -70,7 +70,7 @@ async def test_fifty_concurrent_approvals_send_exactly_one_cancel(
 
 async def test_retry_after_unavailable_sends_the_cancel_once_more(bot: BotUnderTest) -> None:
     bot.soget.add(ORDER)
-    bot.soget.script(*[Fault(status=503)] * 3)
+    bot.soget.script(*[Fault(status=429, headers={"Retry-After": "0"})] * 3)
     request = await bot.request_posted_for(ORDER)
     await bot.click(ActionId.APPROVE, request, user=APPROVER)
     waiting = await bot.wait_posted(request.id)

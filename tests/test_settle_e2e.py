@@ -74,13 +74,18 @@ async def test_unreadable_order_says_so_and_stays_unknown(settling_bot: BotUnder
     bot = settling_bot
     bot.soget.add(ORDER)
     request = await bot.request_posted_for(ORDER)
-    bot.soget.script(Fault(reset=True), *[Fault(status=503, method="GET")] * 4)
+    # The approval's re-read (3 attempts), then three read-backs of 3 attempts each all fail.
+    bot.soget.script(Fault(reset=True), *[Fault(status=503, method="GET")] * 12)
 
     await bot.click(ActionId.APPROVE, request, user=APPROVER)
 
-    await bot.slack.wait_until(lambda: len(bot.slack.thread_replies(request.message_ts)) == 2)
+    await bot.slack.wait_until(
+        lambda: len(bot.slack.thread_replies(request.message_ts)) == 2, timeout=10
+    )
     assert "could not be read" in _replies(bot, request.message_ts)[1]
-    assert (await bot.request(request.id)).status.value == "unknown"
+    done = await bot.request(request.id)
+    assert done.status.value == "unknown" and done.settle_at is None
+    assert done.settle_reads == 3  # read back three times, then left to an approver's Retry
     assert len(bot.soget.deletes(ORDER)) == 1
 
 
@@ -102,8 +107,8 @@ async def test_a_restart_checks_the_unknown_outcomes_it_finds(
     fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
 ) -> None:
     database = tmp_path / "restart.sqlite3"
-    # The first run never gets to check: its settle delay outlives it.
-    first_settings = make_settings(fake_slack, fake_soget, database, settle_after_seconds=600)
+    # The first run never gets to check: it stops before its read-back is due.
+    first_settings = make_settings(fake_slack, fake_soget, database, settle_after_seconds=1.5)
     runner, bot = await serve_bot(first_settings, fake_slack, fake_soget)
     fake_soget.add(ORDER)
     fake_soget.script(Fault(reset=True, then_apply=True))
@@ -112,6 +117,8 @@ async def test_a_restart_checks_the_unknown_outcomes_it_finds(
     await bot.wait_status(request.id, "unknown")
     await bot.http.aclose()
     await runner.cleanup()
+    assert fake_soget.orders[ORDER].status == "Cancelled"
+    reads_before_restart = len(fake_soget.gets(ORDER))
 
     settings = make_settings(fake_slack, fake_soget, database, settle_after_seconds=0.1)
     runner, restarted = await serve_bot(settings, fake_slack, fake_soget)
@@ -123,3 +130,4 @@ async def test_a_restart_checks_the_unknown_outcomes_it_finds(
 
     assert done.outcome_note == NOTE_CONFIRMED_BY_READING
     assert len(fake_soget.deletes(ORDER)) == 1  # read, never resent
+    assert len(fake_soget.gets(ORDER)) == reads_before_restart + 1

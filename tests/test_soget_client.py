@@ -380,11 +380,18 @@ async def test_retryable_status_maps_to_failure_kind(
 # -- retries -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [502, 503, 504, 429])
-async def test_transient_status_then_success_is_retried(harness: Harness, status: int) -> None:
-    client = harness.client(reply(status), reply(200))
+@pytest.mark.parametrize(
+    ("method", "status"),
+    [("get_order", 502), ("get_order", 503), ("get_order", 504), ("get_order", 429)]
+    + [("cancel_order", 429)],
+)
+async def test_transient_status_then_success_is_retried(
+    harness: Harness, method: str, status: int
+) -> None:
+    order = {"customerOrderId": ORDER, "type": "Master", "status": "Valid"}
+    client = harness.client(reply(status), reply(200, order))
 
-    await client.cancel_order(ORDER)
+    await getattr(client, method)(ORDER)
 
     assert harness.script.calls == 2
     assert len(harness.sleep.delays) == 1
@@ -417,6 +424,22 @@ async def test_unreadable_retry_after_falls_back_to_backoff(harness: Harness) ->
     assert 0 <= harness.sleep.delays[0] <= FAST_RETRY.base_delay_seconds
 
 
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 408])
+async def test_a_cancel_answered_by_a_server_error_is_never_resent(
+    harness: Harness, status: int
+) -> None:
+    """The backend may have applied the cancel before the 5xx: resending is the caller's call,
+    after reading the order back."""
+    client = harness.client(reply(status), reply(200))
+
+    with pytest.raises(SogetHttpError) as caught:
+        await client.cancel_order(ORDER)
+
+    assert caught.value.http_status == status
+    assert harness.script.calls == 1
+    assert harness.sleep.delays == []
+
+
 @pytest.mark.parametrize("max_attempts", [1, 2, 3, 5])
 async def test_retries_are_bounded_by_max_attempts(harness: Harness, max_attempts: int) -> None:
     policy = RetryPolicy(
@@ -425,7 +448,7 @@ async def test_retries_are_bounded_by_max_attempts(harness: Harness, max_attempt
     client = harness.client(reply(503), retry=policy)
 
     with pytest.raises(SogetHttpError) as caught:
-        await client.cancel_order(ORDER)
+        await client.get_order(ORDER)
 
     assert caught.value.http_status == 503
     assert harness.script.calls == max_attempts
