@@ -252,8 +252,9 @@ def build_outcome_blocks(
     if request.status is RequestStatus.SUCCEEDED:
         headline = say.cancelled.format(order=order)
         if request.outcome_code:
+            # MouvONE's own code, verbatim, whenever its answer carried one.
             explanation = entry_for_code(request.outcome_code).text(language)
-            headline += f"\n{escape(explanation.meaning)}"
+            headline += f"\n{escape(explanation.meaning)} (`{escape(request.outcome_code)}`)"
         signed = say.requested_and_approved.format(requester=requester, approver=approver)
         blocks: list[Block] = [SectionBlock(text=_md(f"{headline}\n{signed}"))]
         extra = []

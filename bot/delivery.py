@@ -129,6 +129,11 @@ class Deliverer:
             )
         except Exception as exc:
             return await self._failed(message, exc, channel, limited)
+        except asyncio.CancelledError:
+            # Stopped mid-call: give the message back at once rather than at the claim's end
+            # (Slack may have taken it: the at-least-once point).
+            await asyncio.shield(self._store.message_failed(message, "stopped", self._store.now()))
+            raise
         await self._store.message_delivered(message, outcome=message.kind in _REPLIES)
         return True
 

@@ -39,6 +39,7 @@ class CancelRunner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def launch(self, request_id: str) -> asyncio.Task[None]:
         """Send the cancel of an approved request (or an approver's Retry) in the background."""
@@ -56,6 +57,12 @@ class CancelRunner:
         """Let running cancels finish; what is cut off is taken over once its lease runs out
         (by the next start or another instance), read back first, never resent blindly."""
         if self._loop_task is not None:
+            # Let a sweep in progress finish its Slack calls (a call cut off leaves a claim
+            # that holds its message back until the claim runs out), then end the loop.
+            self._stopping = True
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._loop_task), timeout=10)
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
@@ -87,7 +94,7 @@ class CancelRunner:
                 logger.exception("background %s failed; trying again at the next sweep", name)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self.sweep()
             wait = self._sweep_seconds
             with contextlib.suppress(Exception):

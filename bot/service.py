@@ -514,7 +514,7 @@ class CancelService:
 
     async def seconds_until_background_due(self) -> float | None:
         """Seconds until a read-back is due or a lease runs out, or None if nothing waits."""
-        due = await self._store.next_background_due_at()
+        due = await self._store.next_background_due_at(self._lease)
         if due is None:
             return None
         return max(0.0, (due - self._store.now()).total_seconds())

@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -618,16 +618,22 @@ class Store:
         )
         return [_to_request(row) for row in rows]
 
-    async def next_background_due_at(self) -> datetime | None:
-        """The earliest planned read-back or lease expiry: when the sweep has work next."""
+    async def next_background_due_at(self, click_grace: timedelta) -> datetime | None:
+        """The earliest planned read-back, lease expiry or unhandled click's deadline: when the
+        sweep has work next."""
         row = _first(
             await self._db.execute_fetchall(
-                "SELECT min(at) FROM (SELECT min(settle_at) AS at FROM requests"
-                " WHERE status = 'unknown' AND settle_at IS NOT NULL"
-                " UNION ALL SELECT min(lease_until) FROM requests WHERE status = 'executing')"
+                "SELECT min(settle_at), (SELECT min(lease_until) FROM requests"
+                " WHERE status = 'executing'), (SELECT min(received_at) FROM clicks"
+                " WHERE handled_at IS NULL) FROM requests WHERE status = 'unknown'"
             )
         )
-        return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
+        if row is None:
+            return None
+        due = [datetime.fromisoformat(value) for value in row if value]
+        if row[2]:
+            due[-1] += click_grace
+        return min(due, default=None)
 
     # -- clicks ------------------------------------------------------------------------------
 

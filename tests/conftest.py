@@ -190,7 +190,6 @@ class BotUnderTest:
             await _tick()
         raise AssertionError("the outcome was never marked as posted")
 
-
     async def wait_delivered(self, request_id: str, timeout: float = 5.0) -> None:
         """Wait until every Slack effect queued for the request has been delivered."""
         for _ in range(int(timeout / 0.01)):

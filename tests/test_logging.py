@@ -45,7 +45,9 @@ async def test_every_line_of_a_request_carries_its_request_id(
     bot: BotUnderTest, json_log: io.StringIO
 ) -> None:
     bot.soget.add(ORDER)
-    bot.soget.script(Fault(status=429, body="", headers={"Retry-After": "0"}))  # a retry logs from the background task
+    bot.soget.script(
+        Fault(status=429, body="", headers={"Retry-After": "0"})
+    )  # a retry logs from the background task
     request = await bot.request_posted_for(ORDER)
 
     await bot.click(ActionId.APPROVE, request, user=APPROVER)

@@ -72,7 +72,9 @@ async def test_metrics_count_requests_decisions_calls_errors_and_retries(
     rejected = await bot.request_posted_for("CDE0000000043")
     await bot.click(ActionId.APPROVE, ok, user=APPROVER)
     await bot.wait_posted(ok.id)
-    bot.soget.script(Fault(status=429, body="", headers={"Retry-After": "0"}))  # the refused one is retried once first
+    bot.soget.script(
+        Fault(status=429, body="", headers={"Retry-After": "0"})
+    )  # the refused one is retried once first
     await bot.click(ActionId.APPROVE, refused, user=APPROVER)
     await bot.wait_posted(refused.id)
     await bot.submit_reject(rejected, user=APPROVER, reason=None)

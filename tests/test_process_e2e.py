@@ -204,12 +204,14 @@ async def test_crash_between_approval_and_answer_loses_nothing(
         [request] = await store.history_of_order(order)
         events = [e.kind for e in await store.events_of(request.id)]
         assert "cancel_interrupted" in events
-        # Only a direct message the killed process was sending may wait: its claim runs out,
-        # then it goes out (at least once: the single point the README names).
+        # Only what the killed process was sending at the kill (a redraw, a direct message)
+        # may wait: its claim runs out, then it goes out (the README's at-least-once point).
         undelivered = await store._db.execute_fetchall(
             "SELECT kind, claimed_by FROM outbox WHERE delivered_at IS NULL"
         )
-        assert all(kind.startswith("dm_") and owner for kind, owner in undelivered)
+        assert all(kind != "outcome" and owner for kind, owner in undelivered), [
+            tuple(row) for row in undelivered
+        ]
         if applied_before_crash:
             assert "is cancelled in MouvONE" in str(reply.body["text"])
             assert request.status is RequestStatus.SUCCEEDED
@@ -218,5 +220,64 @@ async def test_crash_between_approval_and_answer_loses_nothing(
             assert "status is Valid" in str(reply.body["text"])
             assert request.status is RequestStatus.UNKNOWN  # Retry is offered to an approver
             assert fake_soget.orders[order].status == "Valid"
+    finally:
+        await store.close()
+
+
+async def test_a_click_cut_off_by_a_crash_is_reported_to_the_clicker(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
+) -> None:
+    """SIGKILL after an Approve was acknowledged and before it was acted on: the click was
+    stored before the ack, so after the restart the approver is told it was not taken."""
+    order = "CDE0000000009"
+    fake_soget.add(order)
+    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    async with running_bot(env, tmp_path) as process:
+        body = payloads.slash_command(
+            f"{order} duplicate", user=REQUESTER, response_url=fake_slack.response_url
+        )
+        async with httpx.AsyncClient() as http:
+            url = f"http://127.0.0.1:{env['PORT']}/slack/events"
+            await http.post(
+                url, content=body, headers=payloads.signed_headers(body, SIGNING_SECRET)
+            )
+            [post] = await fake_slack.wait_for_calls("chat.postMessage", timeout=10)
+            request_id, _ = _approve_value(post.body)
+            reads_before = len(fake_soget.gets(order))
+            # The re-read of the order at approval hangs: the click is acknowledged, not acted on.
+            fake_soget.script(Fault(method="GET", hold=asyncio.Event()))
+            click = payloads.block_action(
+                ActionId.APPROVE,
+                user=APPROVER,
+                request_id=request_id,
+                message_ts=str(post.body.get("ts") or "1700000000.000001"),
+                response_url=fake_slack.response_url,
+            )
+            acked = await http.post(
+                url, content=click, headers=payloads.signed_headers(click, SIGNING_SECRET)
+            )
+            assert acked.status_code == 200
+        await fake_soget.wait_until(
+            lambda: len(fake_soget.gets(order)) > reads_before, what="the re-read"
+        )
+        process.kill()
+        await process.wait()
+
+    env["PORT"] = str(_free_port())
+    async with running_bot(env, tmp_path) as restarted:
+        await fake_slack.wait_until(
+            lambda: any("not taken" in str(dm.body) for dm in fake_slack.dms(APPROVER)),
+            timeout=15,
+            what="the not-taken notice",
+        )
+        restarted.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(restarted.wait(), timeout=20)
+
+    assert fake_soget.deletes(order) == []
+    store = await Store.open(tmp_path / "data" / "bot.sqlite3")
+    try:
+        request = await store.get(request_id)
+        assert request is not None and request.status is RequestStatus.PENDING
+        assert "click_lost" in [e.kind for e in await store.events_of(request_id)]
     finally:
         await store.close()

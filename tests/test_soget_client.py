@@ -382,8 +382,13 @@ async def test_retryable_status_maps_to_failure_kind(
 
 @pytest.mark.parametrize(
     ("method", "status"),
-    [("get_order", 502), ("get_order", 503), ("get_order", 504), ("get_order", 429)]
-    + [("cancel_order", 429)],
+    [
+        ("get_order", 502),
+        ("get_order", 503),
+        ("get_order", 504),
+        ("get_order", 429),
+        ("cancel_order", 429),
+    ],
 )
 async def test_transient_status_then_success_is_retried(
     harness: Harness, method: str, status: int

@@ -21,8 +21,11 @@ class ScriptedFailure:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     only_threads: bool = False  # answer only calls that reply in a thread
+    channel: str | None = None  # answer only calls to this channel (or user, for a DM)
 
     def applies_to(self, body: dict[str, Any]) -> bool:
+        if self.channel is not None and body.get("channel") != self.channel:
+            return False
         return not self.only_threads or bool(body.get("thread_ts"))
 
 
