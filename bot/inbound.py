@@ -130,8 +130,8 @@ def _block_actions_problem(body: dict[str, Any]) -> str | None:
     channel = body.get("channel")
     if isinstance(channel, dict) and not isinstance(channel.get("id"), str):
         return "a channel without id"
-    if not isinstance(body.get("trigger_id", ""), str):
-        return "a trigger_id that is not text"
+    if not isinstance(body.get("trigger_id"), str):
+        return "no trigger_id"
     return None
 
 
