@@ -177,6 +177,7 @@ async def _assert_form_refused(bot: BotUnderTest, channel: str) -> None:
     response = await bot.post_signed(_form_submission(channel))
 
     assert response.status_code == 200
+    assert response.text, "the form was taken"
     answer = response.json()
     assert answer["response_action"] == "errors"
     assert "Nothing was sent" in answer["errors"][BlockId.REQUEST_ORDER.value]
@@ -223,6 +224,7 @@ async def test_a_reject_reason_with_control_characters_is_refused_in_the_modal(
     response = await bot.submit_reject(request, user=APPROVER, reason=reason)
 
     assert response.status_code == 200
+    assert response.text, "the reason was taken"
     answer = response.json()
     assert answer["response_action"] == "errors"
     assert "control characters" in answer["errors"][BlockId.REJECT_REASON.value]
