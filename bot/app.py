@@ -11,19 +11,22 @@ import aiohttp
 import httpx
 from aiohttp import web
 from pydantic import SecretStr
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approval import ApproverDirectory
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.deps import Deps
+from bot.inbound import Refusal, check_request
 from bot.language import UserLanguages
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
@@ -260,11 +263,33 @@ class BotRuntime:
 
 
 def create_web_app(runtime: BotRuntime) -> web.Application:
-    """The HTTP mode's server: Slack's requests at /slack/events, plus /healthz."""
+    """The HTTP mode's server: Slack's requests at /slack/events, plus /healthz.
+
+    A request reaches Bolt only signed by Slack and shaped like what Slack sends: anything else
+    is answered here (401 / 400) and does nothing, whatever response_url its body names.
+    """
+    secret = runtime.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
 
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await runtime.bolt_app.async_dispatch(await to_bolt_request(request))
+        checked = check_request(await request.read(), request.headers, verifier)
+        if isinstance(checked, Refusal):
+            return refuse(checked)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=checked.text,
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except Exception as error:  # a shape Bolt's own parsing chokes on
+            return refuse(Refusal(400, f"malformed: {type(error).__name__} while parsing"))
+        bolt_response = await runtime.bolt_app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
+
+    def refuse(refusal: Refusal) -> web.Response:
+        # No body content in the log: it is unverified, or not understood.
+        logger.warning("Slack request refused (%d): %s", refusal.status, refusal.reason)
+        return web.json_response({"error": refusal.reason}, status=refusal.status)
 
     async def healthz(_request: web.Request) -> web.Response:
         health = await runtime.health()

@@ -46,12 +46,15 @@ class ListArgs:
 Parsed = CancelArgs | HelpArgs | StatusArgs | ListArgs
 
 
-def _check_characters(text: str) -> None:
-    for char in text:
-        if char in _ALLOWED_CONTROLS:
-            continue
-        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
-            raise UsageError("The text contains invisible or control characters; type it again.")
+HIDDEN_CHARACTERS = "The text contains invisible or control characters; type it again."
+
+
+def has_hidden_characters(text: str) -> bool:
+    """The rule for every text a person types to the bot (command, reason, reject note)."""
+    return any(
+        char not in _ALLOWED_CONTROLS and unicodedata.category(char) in _FORBIDDEN_CATEGORIES
+        for char in text
+    )
 
 
 def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> Parsed:
@@ -64,7 +67,8 @@ def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> Parsed
         raise UsageError(
             f"The text is too long ({len(text)} characters, at most {MAX_COMMAND_LENGTH})."
         )
-    _check_characters(text)
+    if has_hidden_characters(text):
+        raise UsageError(HIDDEN_CHARACTERS)
     stripped = text.strip()
     if not stripped:
         raise UsageError("Give the id of the order to cancel.")

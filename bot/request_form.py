@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,25 @@ CATEGORY_LABELS = {
 class RequestForm:
     args: CancelArgs
     category: str
+
+
+def channel_refusal(channel_id: str, allowed: Sequence[str]) -> str | None:
+    """Why a form submitted for `channel_id` (its private_metadata) opens nothing, or None.
+
+    The same rule as the slash command, checked again at submission: ALLOWED_CHANNELS may have
+    changed since the form was opened, and the metadata is only as good as what set it.
+    """
+    if not channel_id or channel_id.startswith("D"):
+        return (
+            "Cancel requests need a channel where approvers can see them: open this form "
+            "from a channel, not a direct message. Nothing was sent."
+        )
+    if allowed and channel_id not in allowed:
+        return (
+            "Cancel requests are taken only in the channels set for this bot: open this form "
+            "from one of them. Nothing was sent."
+        )
+    return None
 
 
 def build_request_modal(channel_id: str) -> View:

@@ -4,64 +4,112 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.approval import Decision
+from bot.approval import Decision, Denial
 from bot.deps import Deps
 from bot.ids import ActionId
+from bot.requests import CancelRequest
 from bot.service import DecisionResult
 from bot.settle_blocks import build_send_anyway
 
 logger = logging.getLogger(__name__)
 
-# What a decision click does once stored and acknowledged: (request, user, channel, message ts).
-Click = Callable[[str, str, str, str | None], Awaitable[None]]
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    request_id: str
+    user_id: str
+    channel_id: str
+    message_ts: str | None  # the clicked message; None if Slack did not say
 
 
-def _click(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, str, str | None]:
-    """(request id, user id, channel id, message ts) of a button click."""
-    container = body.get("container") or {}
-    message_ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    return (
-        str(action.get("value", "")),
-        body["user"]["id"],
-        (body.get("channel") or {}).get("id", ""),
-        message_ts,
+def _click(body: dict[str, Any], action: dict[str, Any]) -> Click:
+    """Who clicked which request's button where. The body's shape is checked at the door
+    (bot/inbound.py); a field of the wrong type reads as missing here."""
+    container = _object(body.get("container"))
+    message_ts = container.get("message_ts") or _object(body.get("message")).get("ts")
+    channel_id = _object(body.get("channel")).get("id") or container.get("channel_id")
+    return Click(
+        request_id=str(action.get("value", "")),
+        user_id=str(_object(body.get("user")).get("id", "")),
+        channel_id=channel_id if isinstance(channel_id, str) else "",
+        message_ts=message_ts if isinstance(message_ts, str) and message_ts else None,
     )
 
 
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def wrong_message(
+    click: Click, request: CancelRequest, message_channel: str, *, private: bool = False
+) -> bool:
+    """True if a click did not come from where the request's buttons are: its message (channel
+    and ts), or for a `private` (ephemeral) message, the channel of the request's message.
+
+    A request whose ts is not stored yet (the click raced the store write, or the bot stopped
+    between posting and storing) is checked on the channel only.
+    """
+    if click.channel_id != message_channel:
+        return True
+    if private:
+        return False
+    if click.message_ts is None:
+        return True
+    return request.message_ts not in (None, click.message_ts)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    async def refused(result: DecisionResult, what: str, user_id: str, channel_id: str) -> bool:
+    async def checked(decision: Decision, click: Click, *, private: bool = False) -> DecisionResult:
+        """The service's check, and that the click came from the request's message."""
+        on_message_ts = None if private else click.message_ts
+        result = await deps.service.check(
+            decision, click.request_id, click.user_id, message_ts=on_message_ts
+        )
+        request = result.request
+        if request is not None and wrong_message(
+            click, request, deps.publisher.message_channel(request), private=private
+        ):
+            return DecisionResult(request, Denial.WRONG_MESSAGE)
+        return result
+
+    async def refused(result: DecisionResult, what: str, click: Click) -> bool:
         """Tell the user privately why nothing happened; True if the action was refused."""
         if result.accepted:
             return False
-        logger.info("%s by %s refused: %s", what, user_id, result.denial)
+        logger.info("%s by %s refused: %s", what, click.user_id, result.denial)
         text = blocks.denial_text(result.denial, result.request, deps.approvers)
-        await deps.publisher.tell(channel_id, user_id, text)
+        await deps.publisher.tell(click.channel_id, click.user_id, text)
         return True
 
     async def remembered(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], decision: Decision, then: Click
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        decision: Decision,
+        then: Callable[[Click], Awaitable[None]],
     ) -> None:
         """Store the click before Slack gets its answer, then handle it: a process killed in
         between leaves a stored click, and its user is told it was not taken."""
-        request_id, user_id, channel_id, message_ts = _click(body, action)
+        click = _click(body, action)
         try:
             click_id = await deps.service.record_click(
-                request_id, user_id, decision.value, channel_id
+                click.request_id, click.user_id, decision.value, click.channel_id
             )
         except Exception:
-            logger.exception("could not store the %s click of %s", decision, user_id)
+            logger.exception("could not store the %s click of %s", decision, click.user_id)
             await ack()
-            await deps.publisher.tell(channel_id, user_id, blocks.CLICK_NOT_TAKEN)
+            await deps.publisher.tell(click.channel_id, click.user_id, blocks.CLICK_NOT_TAKEN)
             return
         await ack()
         try:
-            await then(request_id, user_id, channel_id, message_ts)
+            await then(click)
         finally:
             await deps.service.click_handled(click_id)
 
@@ -70,43 +118,39 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await remembered(ack, body, action, Decision.APPROVE, check_then_approve)
 
-    async def check_then_approve(
-        request_id: str, user_id: str, channel_id: str, message_ts: str | None
-    ) -> None:
-        checked = await deps.service.check(
-            Decision.APPROVE, request_id, user_id, message_ts=message_ts
-        )
-        if await refused(checked, f"approve of {request_id}", user_id, channel_id):
+    async def check_then_approve(click: Click) -> None:
+        checked_click = await checked(Decision.APPROVE, click)
+        if await refused(checked_click, f"approve of {click.request_id}", click):
             return
-        assert checked.request is not None
-        refusal = await deps.service.refusal_at_approval(checked.request, deps.previewer)
+        assert checked_click.request is not None
+        refusal = await deps.service.refusal_at_approval(checked_click.request, deps.previewer)
         if refusal is not None:
-            text, warning = build_send_anyway(checked.request, refusal)
-            await deps.publisher.tell_blocks(channel_id, user_id, text, warning)
+            text, warning = build_send_anyway(checked_click.request, refusal)
+            await deps.publisher.tell_blocks(click.channel_id, click.user_id, text, warning)
             return
-        await approve(request_id, user_id, channel_id, message_ts)
+        await approve(click, click.message_ts)
 
     async def handle_send_anyway_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
-        # The button lives in a private message, not on the request message.
-        async def approve_anyway(
-            request_id: str, user_id: str, channel_id: str, _ephemeral_ts: str | None
-        ) -> None:
-            await approve(request_id, user_id, channel_id, None)
-
         await remembered(ack, body, action, Decision.APPROVE, approve_anyway)
 
-    async def approve(
-        request_id: str, user_id: str, channel_id: str, message_ts: str | None
-    ) -> None:
+    async def approve_anyway(click: Click) -> None:
+        # The button lives in a private message in the request message's channel.
+        checked_click = await checked(Decision.APPROVE, click, private=True)
+        if await refused(checked_click, f"approve of {click.request_id}", click):
+            return
+        await approve(click, None)
+
+    async def approve(click: Click, message_ts: str | None) -> None:
+        request_id, user_id = click.request_id, click.user_id
         result = await deps.service.approve(request_id, user_id, message_ts=message_ts)
-        if await refused(result, f"approve of {request_id}", user_id, channel_id):
+        if await refused(result, f"approve of {request_id}", click):
             return
         assert result.request is not None
         if result.request.is_pending:  # counted; the quorum needs more approvers
             await deps.publisher.tell(
-                channel_id,
+                click.channel_id,
                 user_id,
                 blocks.approval_counted_text(result.request, deps.service.required_approvals),
             )
@@ -118,32 +162,33 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await remembered(ack, body, action, Decision.RETRY, retry)
 
-    async def retry(request_id: str, user_id: str, channel_id: str, message_ts: str | None) -> None:
-        result = await deps.service.check_retry(request_id, user_id, message_ts=message_ts)
-        if not await refused(result, f"retry of {request_id}", user_id, channel_id):
+    async def retry(click: Click) -> None:
+        result = await checked(Decision.RETRY, click)
+        if not await refused(result, f"retry of {click.request_id}", click):
             # `execute` claims the request atomically: concurrent retries send one cancel.
-            deps.runner.launch(request_id)
+            deps.runner.launch(click.request_id)
 
     async def handle_withdraw_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await remembered(ack, body, action, Decision.WITHDRAW, withdraw)
 
-    async def withdraw(
-        request_id: str, user_id: str, channel_id: str, message_ts: str | None
-    ) -> None:
-        result = await deps.service.withdraw(request_id, user_id, message_ts=message_ts)
-        await refused(result, f"withdrawal of {request_id}", user_id, channel_id)
+    async def withdraw(click: Click) -> None:
+        what = f"withdrawal of {click.request_id}"
+        if await refused(await checked(Decision.WITHDRAW, click), what, click):
+            return
+        result = await deps.service.withdraw(
+            click.request_id, click.user_id, message_ts=click.message_ts
+        )
+        await refused(result, what, click)
 
     async def handle_reject_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        request_id, user_id, channel_id, message_ts = _click(body, action)
-        result = await deps.service.check(
-            Decision.REJECT, request_id, user_id, message_ts=message_ts
-        )
-        if await refused(result, f"reject of {request_id}", user_id, channel_id):
+        click = _click(body, action)
+        result = await checked(Decision.REJECT, click)
+        if await refused(result, f"reject of {click.request_id}", click):
             return
         assert result.request is not None
         await client.views_open(

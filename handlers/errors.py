@@ -6,16 +6,30 @@ import logging
 import uuid
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+
+from handlers.middleware import VERIFIED
 
 logger = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp) -> None:
     async def handle_unexpected_error(
-        error: Exception, body: dict[str, Any], respond: AsyncRespond | None
+        error: Exception,
+        body: dict[str, Any],
+        respond: AsyncRespond | None,
+        context: AsyncBoltContext,
     ) -> None:
         reference = uuid.uuid4().hex[:8]
+        if not context.get(VERIFIED):
+            # Failed before the signature was checked: the body (and its response_url) may be
+            # anyone's. Nothing of it is read or answered.
+            logger.warning(
+                "error before the request was verified (ref %s): %s",
+                reference,
+                type(error).__name__,
+            )
+            return
         logger.error(
             "unexpected error (ref %s) in %s: %s",
             reference,

@@ -18,6 +18,10 @@ Next = Callable[[], Awaitable[BoltResponse]]
 
 _REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 
+# Set once Bolt's signature check has passed: app.use middleware runs after Bolt's built-in
+# verification. The error handler acts on a body (its response_url) only with this set.
+VERIFIED = "cancel_order_request_verified"
+
 
 def cancel_request_id(body: dict[str, Any]) -> str | None:
     """The cancel request a click or modal is about (button value / modal metadata)."""
@@ -27,6 +31,11 @@ def cancel_request_id(body: dict[str, Any]) -> str | None:
         if isinstance(candidate, str) and _REQUEST_ID.fullmatch(candidate):
             return candidate
     return None
+
+
+async def mark_verified(req: AsyncBoltRequest, resp: BoltResponse, next_: Next) -> BoltResponse:
+    req.context[VERIFIED] = True
+    return await next_()
 
 
 async def bind_log_context(req: AsyncBoltRequest, resp: BoltResponse, next_: Next) -> BoltResponse:
@@ -48,6 +57,7 @@ async def mark_sandbox(req: AsyncBoltRequest, resp: BoltResponse, next_: Next) -
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    app.use(mark_verified)  # first: nothing of ours runs on an unverified body
     app.use(bind_log_context)
     if deps.settings.sandbox:
         app.use(mark_sandbox)

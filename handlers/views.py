@@ -1,4 +1,4 @@
-"""The reject modal's submission."""
+"""The submissions of the reject modal and the request form."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.models.blocks import Block
 
 from bot import blocks
+from bot.commands import HIDDEN_CHARACTERS, has_hidden_characters
 from bot.deps import Deps
 from bot.ids import BlockId, CallbackId, InputActionId
-from bot.request_form import RequestForm, parse_request_form
+from bot.request_form import RequestForm, channel_refusal, parse_request_form
 from handlers.commands import open_and_post
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         user_id = body["user"]["id"]
         request_id = str(view.get("private_metadata", ""))
-        result = await deps.service.reject(request_id, user_id, note=_reject_reason(view)[:500])
+        reason = _reject_reason(view)
+        if has_hidden_characters(reason):  # shown in the thread: the slash command's rule
+            await ack(
+                response_action="errors", errors={BlockId.REJECT_REASON.value: HIDDEN_CHARACTERS}
+            )
+            return
+        result = await deps.service.reject(request_id, user_id, note=reason[:500])
         if result.denial is not None or result.request is None:
             logger.info("reject of %s by %s refused: %s", request_id, user_id, result.denial)
             text = blocks.denial_text(result.denial, result.request, deps.approvers)
@@ -43,6 +50,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         user_id = body["user"]["id"]
         channel_id = str(view.get("private_metadata", ""))
+        refusal = channel_refusal(channel_id, deps.settings.allowed_channels)
+        if refusal is not None:
+            logger.info("request form of %s for channel %r refused", user_id, channel_id)
+            await ack(response_action="errors", errors={BlockId.REQUEST_ORDER.value: refusal})
+            return
         form = parse_request_form(view, deps.order_id_pattern)
         if not isinstance(form, RequestForm):
             await ack(response_action="errors", errors=form)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.ids import ActionId
+from tests import payloads
 from tests.conftest import (
     APPROVER,
     REQUESTER,
@@ -104,7 +105,16 @@ async def test_approval_channel_gets_the_requests_with_a_link_back(
     listed = (await bot.command("list", channel=APPROVALS)).json()
     assert ORDER in shown(listed)
 
-    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    assert request.message_ts is not None
+    click = payloads.block_action(  # on the request message, in the approval channel
+        ActionId.APPROVE,
+        user=APPROVER,
+        request_id=request.id,
+        message_ts=request.message_ts,
+        response_url=bot.slack.response_url,
+        channel=APPROVALS,
+    )
+    await bot.post_signed(click)
     await bot.wait_posted(request.id)
     [reply] = bot.slack.thread_replies(request.message_ts)
     assert reply.body["channel"] == APPROVALS
