@@ -40,6 +40,7 @@ class FakeSlack(FakeServer):
         self.member_channels: set[str] | None = None
         self.unknown_channels: set[str] = set()
         self.locales: dict[str, str] = {}  # user id → Slack locale, served by users.info
+        self.webhook_status = 200  # e.g. 404: a response_url used up or expired
         self._ts = itertools.count(1)
         self._failures: dict[str, list[ScriptedFailure]] = {}
         self._lasting_failures: dict[str, ScriptedFailure] = {}
@@ -153,6 +154,8 @@ class FakeSlack(FakeServer):
 
     async def _webhook(self, request: web.Request) -> web.Response:
         await self.record(request)
+        if self.webhook_status != 200:
+            return web.Response(status=self.webhook_status, text="expired_url")
         return web.Response(text="ok")
 
     async def _api(self, request: web.Request) -> web.Response:
