@@ -13,9 +13,11 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.ids import ActionId, BlockId, CallbackId, InputActionId
+from bot.notice_blocks import SANDBOX_MARKER
 from tests import payloads
 from tests.conftest import OUTSIDER, REQUESTER, BotFactory, BotUnderTest
 from tests.fakes.server import RecordedRequest
+from tests.ops_helpers import shown
 
 ORDER = "CDE0000000071"
 NOT_JOINED = "C0NOTJOIND"
@@ -150,3 +152,23 @@ async def test_refusal_falls_back_to_a_direct_message_when_response_url_is_spent
     assert response.status_code == 200
     await dm_containing(bot, OUTSIDER, NOT_APPROVER_TEXT)
     assert len(bot.slack.webhooks()) == 1
+
+
+async def test_answers_through_response_url_carry_the_sandbox_marker(
+    bot_with: BotFactory,
+) -> None:
+    bot = await bot_with(
+        sandbox=True,
+        soget_api_url="https://unreachable.example.invalid/customer-orders/v1",
+        soget_access_token=None,
+        soget_api_key=None,
+    )
+    request = await bot.request_posted_for("CDE0000000001")  # a stand-in example order
+    bot.slack.not_in_channels.add(payloads.CHANNEL)
+
+    await bot.click(ActionId.APPROVE, request, user=OUTSIDER)
+
+    await bot.slack.wait_until(lambda: bool(bot.slack.webhooks()), what="a response_url answer")
+    [answer] = bot.slack.webhooks()
+    assert str(answer.body["text"]).startswith(f"[{SANDBOX_MARKER}]")
+    assert SANDBOX_MARKER in shown(answer.body)
