@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 SLACK_TIMEOUT_SECONDS = 15
+# How long start waits for the approvers' user groups; a slower read finishes in the background.
+APPROVER_WARM_UP_SECONDS = 3.0
 
 
 def create_slack_client(
@@ -99,6 +101,7 @@ class BotRuntime:
         self.metrics = Metrics()
         self._ops: Ops | None = None
         self._sandbox: SogetStandIn | None = None
+        self._directory: ApproverDirectory | None = None
 
     @property
     def bolt_app(self) -> AsyncApp:
@@ -136,6 +139,8 @@ class BotRuntime:
         )
         languages = UserLanguages(publisher.user_locale, default=settings.default_language)
         directory = ApproverDirectory(settings.cancel_approvers, publisher.group_members)
+        self._directory = directory
+        await directory.start(wait_seconds=APPROVER_WARM_UP_SECONDS)
         service = CancelService(
             self._store,
             self._soget,
@@ -236,6 +241,8 @@ class BotRuntime:
             await self._runner.stop()
         if self._ops is not None:
             await self._ops.drain()
+        if self._directory is not None:
+            await self._directory.stop()
         if self._soget is not None:
             await self._soget.aclose()
         if self._sandbox is not None:

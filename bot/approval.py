@@ -66,13 +66,23 @@ def denial_for(
 
 MemberFetcher = Callable[[str], Awaitable[Sequence[str]]]
 
+# How often a group never read (or whose last read failed) is tried again in the background.
+UNKNOWN_RETRY_SECONDS = 30.0
+
 
 class MembershipUnknownError(RuntimeError):
     """A configured user group could not be read, so membership cannot be confirmed."""
 
 
 class ApproverDirectory:
-    """CANCEL_APPROVERS resolved: user ids directly, user-group ids through Slack, cached."""
+    """CANCEL_APPROVERS resolved: user ids directly, user-group ids through Slack.
+
+    Group members come from a cache that is never read through: Slack is only asked in the
+    background (warm-up at start, a periodic refresh, and a refresh when a read finds the cache
+    stale), so a click or command is never held up by `usergroups.users.list`, which Slack
+    rate-limits with waits longer than its 3-second deadline. A stale list is served while it
+    is refreshed; a group never read successfully is "unknown", and unknown never approves.
+    """
 
     def __init__(
         self,
@@ -87,40 +97,85 @@ class ApproverDirectory:
         self._fetch = fetch_group_members
         self._cache_seconds = cache_seconds
         self._clock = clock
-        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
-        self._lock = asyncio.Lock()
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}  # group → (read at, members)
+        self._reads: dict[str, asyncio.Task[None]] = {}  # the one read in flight per group
+        self._refresher: asyncio.Task[None] | None = None
 
     @property
     def configured(self) -> tuple[str, ...]:
         return (*sorted(self._users), *self._groups)
 
-    async def is_approver(self, user_id: str) -> bool:
-        """True if listed directly or a member of a listed group.
+    @property
+    def unknown_groups(self) -> tuple[str, ...]:
+        """Configured groups never read successfully."""
+        return tuple(g for g in self._groups if g not in self._cache)
 
-        Raises MembershipUnknownError when the user is not listed directly and some group
-        could not be read: "no" would be a guess.
+    async def is_approver(self, user_id: str) -> bool:
+        """True if listed directly or a member of a listed group, from the cache only.
+
+        Raises MembershipUnknownError when the user is not listed directly, is in no group
+        known, and some group was never read: "no" would be a guess.
         """
         if user_id in self._users:
             return True
-        unreadable = False
+        unknown = False
         for group_id in self._groups:
-            try:
-                members = await self._members(group_id)
-            except Exception:
-                logger.warning("could not read members of user group %s", group_id, exc_info=True)
-                unreadable = True
-                continue
-            if user_id in members:
+            cached = self._cache.get(group_id)
+            if cached is None or self._clock() - cached[0] >= self._cache_seconds:
+                self._read_in_background(group_id)
+            if cached is None:
+                unknown = True
+            elif user_id in cached[1]:
                 return True
-        if unreadable:
+        if unknown:
             raise MembershipUnknownError("a user group of CANCEL_APPROVERS could not be read")
         return False
 
-    async def _members(self, group_id: str) -> frozenset[str]:
-        async with self._lock:
-            cached = self._cache.get(group_id)
-            if cached is not None and self._clock() - cached[0] < self._cache_seconds:
-                return cached[1]
+    async def refresh(self) -> None:
+        """Read every group now (one read per group in flight); failures keep the old list."""
+        reads = [self._read_in_background(g) for g in self._groups]
+        if reads:
+            await asyncio.wait(reads)
+
+    async def start(self, *, wait_seconds: float) -> None:
+        """Warm the cache, waiting at most `wait_seconds` for it, then keep it fresh."""
+        reads = [self._read_in_background(g) for g in self._groups]
+        if reads:
+            # asyncio.wait, not wait_for: a slow read goes on in the background.
+            await asyncio.wait(reads, timeout=wait_seconds)
+            self._refresher = asyncio.get_running_loop().create_task(
+                self._refresh_periodically(), name="approver-groups-refresh"
+            )
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._refresher, *self._reads.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        self._refresher = None
+
+    async def _refresh_periodically(self) -> None:
+        while True:
+            known = not self.unknown_groups
+            await asyncio.sleep(self._cache_seconds if known else UNKNOWN_RETRY_SECONDS)
+            await self.refresh()
+
+    def _read_in_background(self, group_id: str) -> asyncio.Task[None]:
+        running = self._reads.get(group_id)
+        if running is not None:
+            return running
+        task = asyncio.get_running_loop().create_task(
+            self._read(group_id), name=f"read-user-group-{group_id}"
+        )
+        self._reads[group_id] = task
+        task.add_done_callback(lambda _done: self._reads.pop(group_id, None))
+        return task
+
+    async def _read(self, group_id: str) -> None:
+        try:
             members = frozenset(await self._fetch(group_id))
-            self._cache[group_id] = (self._clock(), members)
-            return members
+        except Exception:
+            logger.warning("could not read members of user group %s", group_id, exc_info=True)
+            return
+        self._cache[group_id] = (self._clock(), members)

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import blocks, notice_blocks, settle_blocks
 from bot.catalogue import Language
 from bot.requests import CancelRequest, MessageKind
+from bot.sandbox_slack import SandboxWebClient, mark_message
 
 logger = logging.getLogger(__name__)
+
+# chat.postEphemeral errors meaning the user cannot be reached in that channel: the bot is not
+# a member or cannot see it, it is archived, or the user is not in it.
+CHANNEL_UNREACHABLE_ERRORS = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "user_not_in_channel"}
+)
+RESPONSE_URL_TIMEOUT_SECONDS = 10
 
 
 class SlackPublisher:
@@ -141,27 +152,91 @@ class SlackPublisher:
     async def post_rejection(self, request: CancelRequest) -> None:
         await self._thread_reply(request, blocks.build_rejection_reply(request))
 
-    async def tell(self, channel_id: str, user_id: str, text: str) -> None:
-        """A private message to one user in a channel; failures are logged, not raised."""
-        try:
-            await self._client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
-        except SlackApiError as exc:
-            logger.warning(
-                "could not tell %s in %s: %s", user_id, channel_id, exc.response.get("error")
-            )
+    async def tell(
+        self, channel_id: str, user_id: str, text: str, *, response_url: str | None = None
+    ) -> None:
+        """A private message to one user in a channel; failures are logged, not raised.
+
+        Where the bot cannot post in the channel (not invited, a private channel or a DM it
+        is not part of) the message goes through `response_url` (the interaction's own
+        reply route, which needs no membership) when there is one, else as a direct message.
+        """
+        await self._tell(channel_id, user_id, text, None, response_url)
 
     async def tell_blocks(
-        self, channel_id: str, user_id: str, text: str, message_blocks: Sequence[Block]
+        self,
+        channel_id: str,
+        user_id: str,
+        text: str,
+        message_blocks: Sequence[Block],
+        *,
+        response_url: str | None = None,
     ) -> None:
         """Like `tell`, with Block Kit (buttons in a private message)."""
+        await self._tell(channel_id, user_id, text, list(message_blocks), response_url)
+
+    async def _tell(
+        self,
+        channel_id: str,
+        user_id: str,
+        text: str,
+        message_blocks: list[Block] | None,
+        response_url: str | None,
+    ) -> None:
         try:
             await self._client.chat_postEphemeral(
-                channel=channel_id, user=user_id, text=text, blocks=list(message_blocks)
+                channel=channel_id, user=user_id, text=text, blocks=message_blocks
+            )
+            return
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in CHANNEL_UNREACHABLE_ERRORS:
+                logger.warning("could not tell %s in %s: %s", user_id, channel_id, error)
+                return
+            logger.info(
+                "cannot tell %s in %s (%s): answering another way", user_id, channel_id, error
+            )
+        if response_url and await self._respond_privately(response_url, text, message_blocks):
+            return
+        try:
+            await self._client.chat_postMessage(
+                channel=user_id, text=text, blocks=message_blocks, unfurl_links=False
             )
         except SlackApiError as exc:
             logger.warning(
-                "could not tell %s in %s: %s", user_id, channel_id, exc.response.get("error")
+                "could not tell %s in a direct message either: %s",
+                user_id,
+                exc.response.get("error"),
             )
+
+    async def _respond_privately(
+        self, response_url: str, text: str, message_blocks: list[Block] | None
+    ) -> bool:
+        """An ephemeral answer through an interaction's response_url; True if Slack took it.
+
+        The URL carries its own authorisation: it is never logged.
+        """
+        payload_text: str | None = text
+        payload_blocks: Sequence[Block | dict[str, Any]] | None = message_blocks
+        if isinstance(self._client, SandboxWebClient):
+            payload_text, payload_blocks = mark_message(text, message_blocks)
+        webhook = AsyncWebhookClient(
+            response_url, timeout=RESPONSE_URL_TIMEOUT_SECONDS, session=self._client.session
+        )
+        try:
+            response = await webhook.send(
+                text=payload_text,
+                blocks=payload_blocks,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("could not answer through response_url: %s", type(exc).__name__)
+            return False
+        if response.status_code != 200:
+            logger.warning("response_url refused the answer: HTTP %s", response.status_code)
+            return False
+        return True
 
     async def user_locale(self, user_id: str) -> str | None:
         """The user's Slack locale, e.g. 'fr-FR' (needs the users:read scope)."""

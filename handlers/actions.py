@@ -27,6 +27,9 @@ class Click:
     user_id: str
     channel_id: str
     message_ts: str | None  # the clicked message; None if Slack did not say
+    # The click's own reply route: private answers reach the user even where the bot is not
+    # a member of the channel.
+    response_url: str | None = None
 
 
 def _click(body: dict[str, Any], action: dict[str, Any]) -> Click:
@@ -35,11 +38,13 @@ def _click(body: dict[str, Any], action: dict[str, Any]) -> Click:
     container = _object(body.get("container"))
     message_ts = container.get("message_ts") or _object(body.get("message")).get("ts")
     channel_id = _object(body.get("channel")).get("id") or container.get("channel_id")
+    response_url = body.get("response_url")
     return Click(
         request_id=str(action.get("value", "")),
         user_id=str(_object(body.get("user")).get("id", "")),
         channel_id=channel_id if isinstance(channel_id, str) else "",
         message_ts=message_ts if isinstance(message_ts, str) and message_ts else None,
+        response_url=response_url if isinstance(response_url, str) and response_url else None,
     )
 
 
@@ -85,7 +90,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return False
         logger.info("%s by %s refused: %s", what, click.user_id, result.denial)
         text = blocks.denial_text(result.denial, result.request, deps.approvers)
-        await deps.publisher.tell(click.channel_id, click.user_id, text)
+        await deps.publisher.tell(
+            click.channel_id, click.user_id, text, response_url=click.response_url
+        )
         return True
 
     async def remembered(
@@ -105,7 +112,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except Exception:
             logger.exception("could not store the %s click of %s", decision, click.user_id)
             await ack()
-            await deps.publisher.tell(click.channel_id, click.user_id, blocks.CLICK_NOT_TAKEN)
+            await deps.publisher.tell(
+                click.channel_id,
+                click.user_id,
+                blocks.CLICK_NOT_TAKEN,
+                response_url=click.response_url,
+            )
             return
         await ack()
         try:
@@ -126,7 +138,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         refusal = await deps.service.refusal_at_approval(checked_click.request, deps.previewer)
         if refusal is not None:
             text, warning = build_send_anyway(checked_click.request, refusal)
-            await deps.publisher.tell_blocks(click.channel_id, click.user_id, text, warning)
+            await deps.publisher.tell_blocks(
+                click.channel_id, click.user_id, text, warning, response_url=click.response_url
+            )
             return
         await approve(click, click.message_ts)
 
@@ -153,6 +167,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 click.channel_id,
                 user_id,
                 blocks.approval_counted_text(result.request, deps.service.required_approvals),
+                response_url=click.response_url,
             )
             return
         deps.runner.launch(request_id)

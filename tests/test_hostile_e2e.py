@@ -61,6 +61,7 @@ def test_the_corpus_is_big_and_distinct() -> None:
 @pytest.mark.parametrize("text", BAD_COMMANDS)
 async def test_every_bad_command_gets_only_a_private_reply(bot: BotUnderTest, text: str) -> None:
     bot.soget.add("CDE0000000001")
+    before = len(bot.slack.requests)  # the approver-group warm-up at start
 
     response = await bot.command(text)
 
@@ -71,7 +72,7 @@ async def test_every_bad_command_gets_only_a_private_reply(bot: BotUnderTest, te
     assert "<!channel>" not in json.dumps(reply) and "<!here>" not in json.dumps(reply)
     assert await bot.runtime.store.with_status(*RequestStatus) == []
     # Bolt's own auth.test aside, the bot said nothing to Slack.
-    assert [r.path for r in bot.slack.requests if r.path != "/api/auth.test"] == []
+    assert [r.path for r in bot.slack.requests[before:] if r.path != "/api/auth.test"] == []
     assert bot.soget.requests == []
 
 

@@ -37,9 +37,17 @@ class FakeSlack(FakeServer):
         self.token = token
         self.user_groups: dict[str, list[str]] = {}
         self.not_in_channels: set[str] = set()
+        # Channel membership: by default the bot is in every channel. `member_channels` set
+        # makes it a member of those only; `unknown_channels` are ids Slack does not show it
+        # (private channels and DMs it is not part of).
+        self.member_channels: set[str] | None = None
+        self.unknown_channels: set[str] = set()
         self.locales: dict[str, str] = {}  # user id → Slack locale, served by users.info
+        self.webhook_status = 200  # e.g. 404: a response_url used up or expired
         self._ts = itertools.count(1)
         self._failures: dict[str, list[ScriptedFailure]] = {}
+        self._lasting_failures: dict[str, ScriptedFailure] = {}
+        self._delays: dict[str, float] = {}
 
     @property
     def api_url(self) -> str:
@@ -57,6 +65,38 @@ class FakeSlack(FakeServer):
 
     def fail_next(self, method: str, *failures: ScriptedFailure) -> None:
         self._failures.setdefault(method, []).extend(failures)
+
+    def fail_always(self, method: str, failure: ScriptedFailure | None) -> None:
+        """Answer every call to `method` with `failure` (after any `fail_next`); None stops."""
+        if failure is None:
+            self._lasting_failures.pop(method, None)
+        else:
+            self._lasting_failures[method] = failure
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Answer `method` only after `seconds` (0 answers at once again)."""
+        self._delays[method] = seconds
+
+    def bot_only_in(self, *channels: str) -> None:
+        """The bot is a member of these channels and no other."""
+        self.member_channels = set(channels)
+
+    def reach_error(self, channel: str) -> str | None:
+        """Slack's error for posting in `channel` as the bot, or None if it may post there.
+
+        Without chat:write.public a bot posts (and posts ephemeral messages) only where it is
+        a member: `not_in_channel`; ids it cannot see at all: `channel_not_found`. A user id
+        is a direct message, which the bot may always send.
+        """
+        if _is_user(channel):
+            return None
+        if channel in self.unknown_channels:
+            return "channel_not_found"
+        if channel in self.not_in_channels or (
+            self.member_channels is not None and channel not in self.member_channels
+        ):
+            return "not_in_channel"
+        return None
 
     # -- what tests look at ------------------------------------------------------------
 
@@ -117,6 +157,8 @@ class FakeSlack(FakeServer):
 
     async def _webhook(self, request: web.Request) -> web.Response:
         await self.record(request)
+        if self.webhook_status != 200:
+            return web.Response(status=self.webhook_status, text="expired_url")
         return web.Response(text="ok")
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -128,6 +170,11 @@ class FakeSlack(FakeServer):
         failure = next((f for f in scripted if f.applies_to(recorded.body)), None)
         if failure is not None:
             scripted.remove(failure)
+        elif (lasting := self._lasting_failures.get(method)) and lasting.applies_to(recorded.body):
+            failure = lasting
+        if self._delays.get(method):
+            await asyncio.sleep(self._delays[method])
+        if failure is not None:
             return web.json_response(
                 failure.body or {"ok": False, "error": "fatal_error"},
                 status=failure.status,
@@ -150,13 +197,15 @@ class FakeSlack(FakeServer):
                     "bot_id": "BBOT00001",
                 }
             case "chat.postMessage":
-                if channel in self.not_in_channels:
-                    return {"ok": False, "error": "not_in_channel"}
+                if error := self.reach_error(channel):
+                    return {"ok": False, "error": error}
                 ts = f"1700000000.{next(self._ts):06d}"
                 return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
             case "chat.update":
                 return {"ok": True, "channel": channel, "ts": body.get("ts")}
             case "chat.postEphemeral":
+                if error := self.reach_error(channel):
+                    return {"ok": False, "error": error}
                 return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
             case "views.open":
                 return {"ok": True, "view": {"id": "V0000001"}}
