@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -186,6 +187,9 @@ class Store:
     async def open(cls, path: Path | str, *, clock: Clock = utc_now) -> Store:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # aiosqlite's thread outlives a failed connect and then trips over the closed event
+            # loop (a traceback at exit): a file that cannot even be opened fails here first.
+            await asyncio.to_thread(_open_and_close, str(path))
         connection = await aiosqlite.connect(str(path), isolation_level=None)
         try:
             connection.row_factory = aiosqlite.Row
@@ -663,6 +667,10 @@ async def _add_missing_columns(db: aiosqlite.Connection) -> None:
         await db.execute("ROLLBACK")
         raise
     await db.execute("COMMIT")
+
+
+def _open_and_close(path: str) -> None:
+    sqlite3.connect(path).close()
 
 
 # Reads use execute_fetchall: statement and fetch run in one hop of aiosqlite's thread. With a
