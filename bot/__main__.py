@@ -16,7 +16,7 @@ import sys
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.app import SLACK_EVENTS_PATH, BotRuntime, create_web_app
+from bot.app import SLACK_EVENTS_PATH, BotRuntime, DatabaseUnusableError, create_web_app
 from bot.check import run_check
 from bot.config import Settings, describe_settings_error
 from bot.logging_setup import configure_logging
@@ -24,6 +24,7 @@ from bot.logging_setup import configure_logging
 logger = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
+EXIT_DATABASE = 3
 # Slack sends a busy channel's commands in bursts, each on its own connection. aiohttp's
 # default listen backlog (128) drops the SYNs beyond it, and those clients retry only after
 # a second (docs/benchmarks.md). The kernel caps this at net.core.somaxconn.
@@ -73,17 +74,22 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(run_check(sandbox=args.sandbox))
     settings = load_settings(sandbox=args.sandbox)
     configure_logging(settings.log_level, settings.log_format)
-    if args.http or not settings.socket_mode:
-        if settings.slack_signing_secret is None:
-            print(
-                "The bot cannot start: SLACK_SIGNING_SECRET is missing (HTTP mode needs it).",
-                file=sys.stderr,
-            )
-            raise SystemExit(EXIT_CONFIG)
-        logger.info("HTTP mode on %s:%d%s", settings.host, settings.port, SLACK_EVENTS_PATH)
-        run_http(create_web_app(BotRuntime(settings)), settings)
-    else:
-        asyncio.run(run_socket_mode(settings))
+    if (args.http or not settings.socket_mode) and settings.slack_signing_secret is None:
+        print(
+            "The bot cannot start: SLACK_SIGNING_SECRET is missing (HTTP mode needs it).",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_CONFIG)
+    try:
+        if args.http or not settings.socket_mode:
+            logger.info("HTTP mode on %s:%d%s", settings.host, settings.port, SLACK_EVENTS_PATH)
+            run_http(create_web_app(BotRuntime(settings)), settings)
+        else:
+            asyncio.run(run_socket_mode(settings))
+    except DatabaseUnusableError as error:
+        # One line, no traceback: the operator's next step is in the reason.
+        print(f"The bot cannot start: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_DATABASE) from None
 
 
 def freeze_startup_objects() -> None:

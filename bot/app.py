@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sqlite3
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -48,6 +51,23 @@ SLACK_EVENTS_PATH = "/slack/events"
 SLACK_TIMEOUT_SECONDS = 15
 # How long start waits for the approvers' user groups; a slower read finishes in the background.
 APPROVER_WARM_UP_SECONDS = 3.0
+
+# /healthz writes to the database; a success is reused this long (a flood of checks must not
+# become a flood of fsyncs), a failure never.
+HEALTH_PROBE_MAX_AGE_SECONDS = 5.0
+HEALTH_PROBE_TIMEOUT_SECONDS = 2.0
+
+
+class DatabaseUnusableError(Exception):
+    """The database file cannot be opened, read or written: the bot must not start."""
+
+
+def _file_identity(path: os.PathLike[str] | str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def create_slack_client(
@@ -102,6 +122,9 @@ class BotRuntime:
         self._ops: Ops | None = None
         self._sandbox: SogetStandIn | None = None
         self._directory: ApproverDirectory | None = None
+        self._database_identity: tuple[int, int] | None = None
+        self._database_probe: asyncio.Task[str] | None = None
+        self._database_ok_at: float | None = None
 
     @property
     def bolt_app(self) -> AsyncApp:
@@ -123,7 +146,7 @@ class BotRuntime:
 
     async def start(self) -> None:
         settings = self.settings
-        self._store = await Store.open(settings.database_path, clock=self._clock)
+        self._store = await self._open_store()
         self._soget = await self._start_soget()
         # One pooled session for all Web API calls: approve → result makes two in a row.
         # slack_sdk applies its timeout only to sessions it creates, so it is set here.
@@ -205,6 +228,16 @@ class BotRuntime:
         self._bolt_app = app
         await self._runner.start()
 
+    async def _open_store(self) -> Store:
+        path = self.settings.database_path
+        try:
+            store = await Store.open(path, clock=self._clock)
+        except (OSError, sqlite3.Error) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise DatabaseUnusableError(f"the database {path} is unusable: {reason}") from None
+        self._database_identity = _file_identity(path)
+        return store
+
     async def _start_soget(self) -> SogetClient:
         settings = self.settings
         if settings.sandbox:
@@ -243,6 +276,9 @@ class BotRuntime:
             await self._ops.drain()
         if self._directory is not None:
             await self._directory.stop()
+        probe = self._database_probe
+        if probe is not None and not probe.done():
+            await asyncio.wait({probe}, timeout=HEALTH_PROBE_TIMEOUT_SECONDS)
         if self._soget is not None:
             await self._soget.aclose()
         if self._sandbox is not None:
@@ -255,18 +291,60 @@ class BotRuntime:
     async def health(self) -> dict[str, object]:
         """Unauthenticated and free of secrets: what a load balancer or Docker needs."""
         loaded = self._bolt_app is not None
-        try:
-            database = loaded and await asyncio.wait_for(self.store.ping(), timeout=2)
-        except Exception:
-            database = False
-        ok = loaded and database
+        database = await self._database_state() if loaded else "unreachable"
+        ok = loaded and database == "ok"
+        if ok:
+            detail = "ok"
+        elif loaded:
+            detail = f"database {database}"
+        else:
+            detail = "starting"
         return {
             "ok": ok,
-            "detail": "ok" if ok else ("database unreachable" if loaded else "starting"),
-            "database": "ok" if database else "unreachable",
+            "detail": detail,
+            "database": database,
             "configuration": "loaded" if loaded else "not loaded",
             "sandbox": self.settings.sandbox,
         }
+
+    async def _database_state(self) -> str:
+        """ "ok", "unreachable", "not writable", "not answering" or "replaced"."""
+        now = time.monotonic()
+        if self._database_ok_at is not None and now - self._database_ok_at < (
+            HEALTH_PROBE_MAX_AGE_SECONDS
+        ):
+            return "ok"
+        # One probe at a time, shielded: a write cut off halfway would leave its transaction
+        # open on the shared connection.
+        if self._database_probe is None or self._database_probe.done():
+            self._database_probe = asyncio.create_task(self._probe_database())
+        try:
+            state = await asyncio.wait_for(
+                asyncio.shield(self._database_probe), timeout=HEALTH_PROBE_TIMEOUT_SECONDS
+            )
+        except TimeoutError:
+            return "not answering"
+        self._database_ok_at = time.monotonic() if state == "ok" else None
+        return state
+
+    async def _probe_database(self) -> str:
+        store = self.store
+        try:
+            await store.ping()
+        except Exception:
+            return "unreachable"
+        path = self.settings.database_path
+        if self._database_identity is not None and _file_identity(path) != (
+            self._database_identity
+        ):
+            # Deleted or replaced under the running bot: its writes go to a file nobody sees.
+            return "replaced"
+        try:
+            await store.write_heartbeat()
+        except Exception as exc:
+            logger.error("the database %s cannot take a write: %s", path, exc)
+            return "not writable"
+        return "ok"
 
 
 def create_web_app(runtime: BotRuntime) -> web.Application:

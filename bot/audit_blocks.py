@@ -14,7 +14,15 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.audit import RequestHistory
-from bot.blocks import escape, outcome_entry, slack_date
+from bot.blocks import (
+    HEADER_TEXT_LIMIT,
+    clip,
+    escape,
+    fallback_text,
+    outcome_entry,
+    plain,
+    slack_date,
+)
 from bot.catalogue import Language
 from bot.requests import CancelRequest, RequestEvent, RequestStatus
 
@@ -48,7 +56,7 @@ _EVENT_LABELS = {
 
 
 def md(text: str, limit: int = _TEXT_LIMIT) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text if len(text) <= limit else text[: limit - 1] + "…")
+    return MarkdownTextObject(text=clip(text, limit))
 
 
 def status_label(status: RequestStatus) -> str:
@@ -71,7 +79,7 @@ def outcome_line(request: CancelRequest) -> str | None:
 def request_line(request: CancelRequest, *, show_reason: bool = True) -> str:
     """One request in a few lines: who asked, where, when, why, and where it stands."""
     lines = [
-        f"*{status_label(request.status)}* — `{request.order_id}` asked by "
+        f"*{status_label(request.status)}* — `{escape(request.order_id)}` asked by "
         f"<@{request.requester_id}> in <#{request.channel_id}> {slack_date(request.created_at)}"
     ]
     if show_reason:
@@ -100,12 +108,13 @@ def build_status_blocks(
     Reasons are shown only for the ids in `visible_reasons` (a private channel's reasons stay
     with the people who could see them there).
     """
+    shown = escape(order_id)
     if not histories:
-        text = f"No cancel request for order {order_id} in the bot's records."
-        return text, [SectionBlock(text=md(f"No cancel request for `{order_id}` in my records."))]
-    text = f"Cancel requests for order {order_id}: {len(histories)}"
+        text = fallback_text(f"No cancel request for order {shown} in the bot's records.")
+        return text, [SectionBlock(text=md(f"No cancel request for `{shown}` in my records."))]
+    text = fallback_text(f"Cancel requests for order {shown}: {len(histories)}")
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=f"Cancel requests for {order_id}", emoji=True))
+        HeaderBlock(text=plain(f"Cancel requests for {order_id}", HEADER_TEXT_LIMIT))
     ]
     for history in histories:
         request = history.request
@@ -138,7 +147,7 @@ def build_list_blocks(
         blocks.append(
             SectionBlock(
                 text=md(
-                    f"`{request.order_id}` asked by <@{request.requester_id}> "
+                    f"`{escape(request.order_id)}` asked by <@{request.requester_id}> "
                     f"{slack_date(request.created_at)}{reason}",
                     1000,
                 )

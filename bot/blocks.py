@@ -32,12 +32,41 @@ from bot.ids import SLASH_COMMAND, ActionId, BlockId, CallbackId, InputActionId
 from bot.phrases import phrases
 from bot.requests import CancelRequest, RequestStatus
 
+# Slack's Block Kit limits, in characters of the text as sent (after escaping).
 SECTION_TEXT_LIMIT = 3000
+FIELD_TEXT_LIMIT = 2000
+CONTEXT_TEXT_LIMIT = 3000
+HEADER_TEXT_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+CONFIRM_TITLE_LIMIT = 100
+CONFIRM_TEXT_LIMIT = 300
+# chat.postMessage's `text` (the notification and screen-reader fallback) is cut at 40,000.
+FALLBACK_TEXT_LIMIT = 4000
 
 
 def escape(text: str) -> str:
     """Escape user or API text for mrkdwn, so it cannot mention, link or format by accident."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` (mrkdwn, already escaped) cut to `limit` characters with "…", never inside an
+    entity (`&amp;`) or a Slack token (`<@U…>`, `<!date^…>`): a cut one would show raw."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    token = cut.rfind("<")
+    if token != -1 and ">" not in cut[token:]:
+        cut = cut[:token]
+    return cut + "…"
+
+
+def plain(text: str, limit: int) -> PlainTextObject:
+    """A plain_text object (Slack shows it as is: no escaping), cut to `limit`."""
+    return PlainTextObject(text=text if len(text) <= limit else text[: limit - 1] + "…", emoji=True)
 
 
 def slack_date(moment: datetime) -> str:
@@ -50,12 +79,19 @@ def mention(approver_id: str) -> str:
     return f"<!subteam^{approver_id}>" if approver_id.startswith("S") else f"<@{approver_id}>"
 
 
-def _clip(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:
+def _clip(text: str, limit: int) -> str:
+    """Raw text (not yet escaped) cut to a length that reads well."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=_clip(text))
+def _md(text: str, limit: int = SECTION_TEXT_LIMIT) -> MarkdownTextObject:
+    """Escaped mrkdwn, clipped to the limit of where it goes (a field's is 2,000)."""
+    return MarkdownTextObject(text=clip(text, limit))
+
+
+def fallback_text(text: str) -> str:
+    """A message's `text`: Slack renders it as mrkdwn in notifications, so escaped parts only."""
+    return clip(text, FALLBACK_TEXT_LIMIT)
 
 
 # -- the approval request message --------------------------------------------------------
@@ -63,8 +99,8 @@ def _md(text: str) -> MarkdownTextObject:
 
 def request_summary_text(request: CancelRequest) -> str:
     """Notification text: what shows in push notifications and screen readers."""
-    return (
-        f"Cancel request for order {request.order_id} by <@{request.requester_id}>: "
+    return clip(
+        f"Cancel request for order {escape(request.order_id)} by <@{request.requester_id}>: "
         + {
             RequestStatus.PENDING: "waiting for approval",
             RequestStatus.APPROVED: (
@@ -77,7 +113,8 @@ def request_summary_text(request: CancelRequest) -> str:
             RequestStatus.REJECTED: "rejected",
             RequestStatus.EXPIRED: "expired",
             RequestStatus.WITHDRAWN: "withdrawn",
-        }[request.status]
+        }[request.status],
+        FALLBACK_TEXT_LIMIT,
     )
 
 
@@ -134,7 +171,8 @@ def _status_line(request: CancelRequest, approvers: Sequence[str], required: int
         case RequestStatus.EXPIRED:
             return (
                 ":hourglass: *Expired*: nobody approved it in time. Nothing was sent to MouvONE; "
-                f"ask again with `{SLASH_COMMAND} {request.order_id}` if it is still needed."
+                f"ask again with `{SLASH_COMMAND} {escape(request.order_id)}` if it is still "
+                "needed."
             )
         case RequestStatus.WITHDRAWN:
             note = f": {escape(request.decision_note)}" if request.decision_note else ""
@@ -160,13 +198,13 @@ def build_request_blocks(
         label = CATEGORY_LABELS.get(request.reason_category, request.reason_category)
         reason = f"{escape(label)}: {reason}" if request.reason else escape(label)
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=f"Cancel order {request.order_id}?", emoji=True)),
+        HeaderBlock(text=plain(f"Cancel order {request.order_id}?", HEADER_TEXT_LIMIT)),
         SectionBlock(
             fields=[
-                _md(f"*Order*\n`{request.order_id}`"),
-                _md(f"*Requested by*\n<@{request.requester_id}>"),
-                _md(f"*Reason*\n{_clip(reason, 1900)}"),
-                _md(f"*Requested*\n{slack_date(request.created_at)}"),
+                _md(f"*Order*\n`{escape(request.order_id)}`", FIELD_TEXT_LIMIT),
+                _md(f"*Requested by*\n<@{request.requester_id}>", FIELD_TEXT_LIMIT),
+                _md(f"*Reason*\n{reason}", FIELD_TEXT_LIMIT),
+                _md(f"*Requested*\n{slack_date(request.created_at)}", FIELD_TEXT_LIMIT),
             ]
         ),
         *_preview_blocks(request),
@@ -193,8 +231,9 @@ def _buttons(request: CancelRequest) -> list[ButtonElement]:
                 confirm=ConfirmObject(
                     title="Cancel this order?",
                     text=_md(
-                        f"Order `{request.order_id}` will be cancelled in MouvONE. "
-                        "This cannot be undone from Slack."
+                        f"Order `{escape(request.order_id)}` will be cancelled in MouvONE. "
+                        "This cannot be undone from Slack.",
+                        CONFIRM_TEXT_LIMIT,
                     ),
                     confirm="Yes, cancel it",
                     deny="Back",
@@ -216,8 +255,9 @@ def _buttons(request: CancelRequest) -> list[ButtonElement]:
                 confirm=ConfirmObject(
                     title="Send the cancel again?",
                     text=_md(
-                        f"The cancel of `{request.order_id}` is sent to MouvONE again. If an "
-                        "earlier attempt went through, MouvONE says so and nothing changes."
+                        f"The cancel of `{escape(request.order_id)}` is sent to MouvONE again. "
+                        "If an earlier attempt went through, MouvONE says so and nothing changes.",
+                        CONFIRM_TEXT_LIMIT,
                     ),
                     confirm="Retry",
                     deny="Back",
@@ -265,8 +305,8 @@ def build_outcome_blocks(
             message = escape(_clip(request.outcome_message, 500))
             extra.append(say.api_said.format(message=message))
         if extra:
-            blocks.append(ContextBlock(elements=[_md(" · ".join(extra))]))
-        return say.cancelled_fallback.format(order=request.order_id), blocks
+            blocks.append(ContextBlock(elements=[_md(" · ".join(extra), CONTEXT_TEXT_LIMIT)]))
+        return fallback_text(say.cancelled_fallback.format(order=order)), blocks
 
     entry = outcome_entry(request)
     text = entry.text(language)
@@ -290,8 +330,9 @@ def build_outcome_blocks(
     if request.outcome_http_status:
         details.append(f"HTTP {request.outcome_http_status}")
     details.append(say.retry_may_help if entry.retry_can_help else say.retry_will_not_help)
-    blocks.append(ContextBlock(elements=[_md(" · ".join(details))]))
-    return fallback.format(order=request.order_id, title=text.title, code=code), blocks
+    blocks.append(ContextBlock(elements=[_md(" · ".join(details), CONTEXT_TEXT_LIMIT)]))
+    shown = fallback.format(order=order, title=escape(text.title), code=escape(code))
+    return fallback_text(shown), blocks
 
 
 # -- rejection ------------------------------------------------------------------------------
@@ -299,9 +340,9 @@ def build_outcome_blocks(
 
 def build_rejection_reply(request: CancelRequest) -> str:
     note = f"\n>{escape(request.decision_note)}" if request.decision_note else ""
-    return (
+    return fallback_text(
         f":no_entry_sign: <@{request.requester_id}>, <@{request.decided_by}> rejected the "
-        f"cancel of `{request.order_id}`. Nothing was sent to MouvONE.{note}"
+        f"cancel of `{escape(request.order_id)}`. Nothing was sent to MouvONE.{note}"
     )
 
 
@@ -316,7 +357,7 @@ def build_reject_modal(request: CancelRequest) -> View:
         blocks=[
             SectionBlock(
                 text=_md(
-                    f"Reject the cancel of `{request.order_id}` requested by "
+                    f"Reject the cancel of `{escape(request.order_id)}` requested by "
                     f"<@{request.requester_id}>?"
                 )
             ),
@@ -396,7 +437,7 @@ def denial_text(
 def approval_counted_text(request: CancelRequest, required: int) -> str:
     return (
         f"Your approval is recorded ({approvals_progress(request, required)}). The cancel of "
-        f"`{request.order_id}` is sent once {required} approvers have approved."
+        f"`{escape(request.order_id)}` is sent once {required} approvers have approved."
     )
 
 

@@ -7,7 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.catalogue import Language
@@ -20,6 +27,30 @@ _APPROVER_ID = re.compile(r"[UWS][A-Z0-9]{2,}")
 # Slack channel ids: public (C…) and private (G…, older ones) channels.
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
 _CLIENT_CREDENTIALS = ("soget_token_url", "soget_client_id", "soget_client_secret")
+
+
+DURATION_FORMATS = "seconds (86400), ISO 8601 (PT24H) or a number with s, m, h or d (30m, 24h, 2d)"
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SHORT_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])", re.IGNORECASE)
+_SECONDS = re.compile(r"\d+(?:\.\d+)?")
+_ISO_DURATION = TypeAdapter(timedelta)
+
+
+def parse_duration(value: object) -> object:
+    """A duration as the README documents it: `86400`, `PT24H`, `30m`, `24h`, `2d`."""
+    if not isinstance(value, str):
+        return value  # a timedelta or a number of seconds, from code
+    text = value.strip()
+    if _SECONDS.fullmatch(text):
+        return timedelta(seconds=float(text))
+    if short := _SHORT_DURATION.fullmatch(text):
+        return timedelta(seconds=float(short[1]) * _DURATION_UNITS[short[2].lower()])
+    if text[:1].upper() == "P":
+        try:
+            return _ISO_DURATION.validate_python(text.upper())
+        except ValidationError:
+            pass
+    raise ValueError(f"not a duration: use {DURATION_FORMATS}")
 
 
 def _check_http_url(value: str) -> str:
@@ -69,7 +100,7 @@ class Settings(BaseSettings):
     # Distinct approvers needed before the cancel is sent; any one rejection ends the request.
     required_approvals: int = Field(default=1, ge=1, le=10)
     order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN
-    # Seconds (86400) or ISO 8601 (PT24H).
+    # Seconds (86400), ISO 8601 (PT24H) or 30m / 24h / 2d (parse_duration).
     request_ttl: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
     # One reminder in the thread, mentioning the approvers, for a request pending this long.
     remind_after: timedelta = Field(default=timedelta(hours=2), gt=timedelta(0))
@@ -89,6 +120,11 @@ class Settings(BaseSettings):
 
     approval_channel: str | None = None
     allowed_channels: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("request_ttl", "remind_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value)
 
     @field_validator("slack_api_url", "soget_api_url")
     @classmethod

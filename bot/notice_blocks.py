@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
 from bot.audit_blocks import md, outcome_line
-from bot.blocks import escape
+from bot.blocks import escape, fallback_text
 from bot.ids import SLASH_COMMAND
 from bot.requests import CancelRequest, RequestStatus
 
@@ -28,43 +28,45 @@ def _link(permalink: str | None) -> str:
 def build_decided_dm(request: CancelRequest, permalink: str | None) -> tuple[str, list[Block]]:
     """To the requester when an approver decided on their request."""
     who = f"<@{request.decided_by}>" if request.decided_by else "An approver"
+    order_id = escape(request.order_id)
     if request.status is RequestStatus.REJECTED:
         note = f"\n>{escape(request.decision_note)}" if request.decision_note else ""
-        text = f"Your cancel request for {request.order_id} was rejected."
+        text = f"Your cancel request for {order_id} was rejected."
         body = (
-            f":no_entry_sign: {who} rejected your request to cancel `{request.order_id}`. "
+            f":no_entry_sign: {who} rejected your request to cancel `{order_id}`. "
             f"Nothing was sent to MouvONE.{_link(permalink)}{note}"
         )
     else:
-        text = f"Your cancel request for {request.order_id} was approved."
+        text = f"Your cancel request for {order_id} was approved."
         body = (
             f":arrows_counterclockwise: {who} approved your request to cancel "
-            f"`{request.order_id}`; the bot is cancelling it in MouvONE now. "
+            f"`{order_id}`; the bot is cancelling it in MouvONE now. "
             f"I will tell you how it ended.{_link(permalink)}"
         )
-    return text, [SectionBlock(text=md(body))]
+    return fallback_text(text), [SectionBlock(text=md(body))]
 
 
 def build_finished_dm(request: CancelRequest, permalink: str | None) -> tuple[str, list[Block]]:
     """To the requester when the cancel got its answer (or none) from MouvONE."""
-    order = f"`{request.order_id}`"
+    order_id = escape(request.order_id)
+    order = f"`{order_id}`"
     if request.status is RequestStatus.SUCCEEDED:
-        text = f"Order {request.order_id} is cancelled in MouvONE."
+        text = f"Order {order_id} is cancelled in MouvONE."
         body = f":white_check_mark: Order {order} is cancelled in MouvONE."
     elif request.status is RequestStatus.UNKNOWN:
-        text = f"Order {request.order_id}: outcome unknown."
+        text = f"Order {order_id}: outcome unknown."
         body = (
             f":warning: MouvONE did not answer the cancel of {order} in time: check the order "
             "in MouvONE."
         )
     else:
-        text = f"Order {request.order_id} was not cancelled."
+        text = f"Order {order_id} was not cancelled."
         body = f":x: Order {order} was not cancelled."
     detail = outcome_line(request)
     if detail and request.status is not RequestStatus.SUCCEEDED:
         body += f"\n{detail}"
     body += " The thread explains what happened and what to do." + _link(permalink)
-    return text, [SectionBlock(text=md(body))]
+    return fallback_text(text), [SectionBlock(text=md(body))]
 
 
 def build_approval_pointer(
@@ -73,7 +75,7 @@ def build_approval_pointer(
     """To the requester, privately, where they asked: where their request waits."""
     link = f" (<{permalink}|open it>)" if permalink else ""
     return (
-        f"Your request to cancel `{request.order_id}` waits for approval in "
+        f"Your request to cancel `{escape(request.order_id)}` waits for approval in "
         f"<#{approval_channel}>{link}. The outcome will be posted in its thread, and I will "
         "send you a direct message when it is decided."
     )

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks import escape, slack_date
+from bot.blocks import (
+    CONTEXT_TEXT_LIMIT,
+    FIELD_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    clip,
+    escape,
+    fallback_text,
+    slack_date,
+)
 from bot.catalogue import FAILURES, CatalogueEntry, FailureKind, Language, entry_for_code
 from bot.phrases import phrases
 from bot.preview import IN_PROGRESS, NOT_MASTER, Preview, PreviewState
@@ -16,14 +24,19 @@ _FIELD_LIMIT = 200
 _MISSING = "—"
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text)
+def _md(text: str, limit: int = SECTION_TEXT_LIMIT) -> MarkdownTextObject:
+    return MarkdownTextObject(text=clip(text, limit))
+
+
+def _field(text: str) -> MarkdownTextObject:
+    return _md(text, FIELD_TEXT_LIMIT)
 
 
 def _value(text: str | None) -> str:
     if not text or not text.strip():
         return _MISSING
     text = text.strip()
+    # Short enough to read at a glance; the whole field is clipped again once escaped.
     return escape(text if len(text) <= _FIELD_LIMIT else text[: _FIELD_LIMIT - 1] + "…")
 
 
@@ -46,14 +59,14 @@ def _container(order: CustomerOrder) -> str:
 def order_fields(order: CustomerOrder) -> list[MarkdownTextObject]:
     """What an approver needs in order to decide, as section fields (at most 10)."""
     return [
-        _md(f"*Type*\n{_value(order.type)}"),
-        _md(f"*Status*\n{_value(order.status)}"),
-        _md(f"*Transport order*\n{_value(order.transport_order_number)}"),
-        _md(f"*Container*\n{_container(order)}"),
-        _md(f"*Carrier*\n{_actor(order.carrier)}"),
-        _md(f"*Contractor*\n{_actor(order.contractor)}"),
-        _md(f"*Client reference*\n{_value(order.client_reference)}"),
-        _md(f"*Order date*\n{slack_date(order.date) if order.date else _MISSING}"),
+        _field(f"*Type*\n{_value(order.type)}"),
+        _field(f"*Status*\n{_value(order.status)}"),
+        _field(f"*Transport order*\n{_value(order.transport_order_number)}"),
+        _field(f"*Container*\n{_container(order)}"),
+        _field(f"*Carrier*\n{_actor(order.carrier)}"),
+        _field(f"*Contractor*\n{_actor(order.contractor)}"),
+        _field(f"*Client reference*\n{_value(order.client_reference)}"),
+        _field(f"*Order date*\n{slack_date(order.date) if order.date else _MISSING}"),
     ]
 
 
@@ -95,7 +108,8 @@ def build_preview_blocks(request: CancelRequest) -> list[Block]:
                     _md(
                         ":grey_question: *Preview unavailable*: the bot could not read the order "
                         f"in MouvONE ({escape(entry.text(Language.EN).title)}, "
-                        f"`{escape(code)}`). Check the order in MouvONE before approving."
+                        f"`{escape(code)}`). Check the order in MouvONE before approving.",
+                        CONTEXT_TEXT_LIMIT,
                     )
                 ]
             )
@@ -136,7 +150,9 @@ def build_not_requested_reply(
     details.append(say.not_requested_footer)
     blocks: list[Block] = [
         SectionBlock(text=_md(body)),
-        ContextBlock(elements=[_md(" · ".join(details))]),
+        ContextBlock(elements=[_md(" · ".join(details), CONTEXT_TEXT_LIMIT)]),
     ]
-    fallback = say.not_requested_fallback.format(order=order_id, title=text.title, code=code)
-    return fallback, blocks
+    fallback = say.not_requested_fallback.format(
+        order=escape(order_id), title=escape(text.title), code=escape(code)
+    )
+    return fallback_text(fallback), blocks

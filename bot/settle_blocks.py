@@ -7,11 +7,16 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
 
-from bot.blocks import _md, escape, mention, slack_date
+from bot.blocks import _md, escape, fallback_text, mention, slack_date
 from bot.catalogue import Language, entry_for_code
 from bot.ids import ActionId
 from bot.preview import Preview
 from bot.requests import CancelRequest
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """API text, cut before escaping so the sentence around it stays whole."""
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def build_verified_text(request: CancelRequest) -> str:
@@ -39,10 +44,10 @@ def build_send_anyway(request: CancelRequest, preview: Preview) -> tuple[str, li
     request was posted, and MouvONE would now refuse it."""
     assert preview.order is not None and preview.code is not None
     title = entry_for_code(preview.code).text(Language.EN).title
-    text = (
+    text = fallback_text(
         f":warning: MouvONE now shows order `{escape(request.order_id)}` as "
-        f"{escape(preview.order.type)}, {escape(preview.order.status)}: the cancel would be "
-        f"refused ({escape(title)}, `{escape(preview.code)}`). Your approval is *not* recorded."
+        f"{_short(preview.order.type)}, {_short(preview.order.status)}: the cancel would be "
+        f"refused ({escape(title)}, `{_short(preview.code)}`). Your approval is *not* recorded."
     )
     return text, [
         SectionBlock(text=_md(text)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -112,6 +113,15 @@ CREATE TABLE IF NOT EXISTS approvals (
 );
 """
 
+# One row, rewritten by each health probe: proof that a write reaches the file now.
+HEARTBEAT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    beats INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
 # Columns added after the first release: a database file created before them gets them at open.
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("preview_state", "TEXT"),
@@ -208,22 +218,52 @@ class Store:
     async def open(cls, path: Path | str, *, clock: Clock = utc_now) -> Store:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # aiosqlite's thread outlives a failed connect and then trips over the closed event
+            # loop (a traceback at exit): a file that cannot even be opened fails here first.
+            await asyncio.to_thread(_open_and_close, str(path))
         connection = await aiosqlite.connect(str(path), isolation_level=None)
-        connection.row_factory = aiosqlite.Row
-        await connection.execute("PRAGMA journal_mode=WAL")
-        # FULL: an approval acknowledged to Slack must survive a power cut, not only a crash.
-        await connection.execute("PRAGMA synchronous=FULL")
-        await connection.execute("PRAGMA busy_timeout=30000")
-        await connection.execute("PRAGMA foreign_keys=ON")
-        await connection.executescript(SCHEMA)
-        await _add_missing_columns(connection)
-        return cls(connection, clock)
+        try:
+            connection.row_factory = aiosqlite.Row
+            await connection.execute("PRAGMA journal_mode=WAL")
+            # FULL: an approval acknowledged to Slack must survive a power cut, not only a crash.
+            await connection.execute("PRAGMA synchronous=FULL")
+            await connection.execute("PRAGMA busy_timeout=30000")
+            await connection.execute("PRAGMA foreign_keys=ON")
+            await connection.executescript(SCHEMA)
+            await connection.executescript(HEARTBEAT_SCHEMA)
+            await _add_missing_columns(connection)
+            store = cls(connection, clock)
+            await store.write_heartbeat()  # a file that cannot take a write fails at start
+        except BaseException:
+            # An open aiosqlite connection's thread keeps the process alive after the error.
+            await connection.close()
+            raise
+        return store
 
     async def close(self) -> None:
         await self._db.close()
 
     async def ping(self) -> bool:
         return bool(await self._db.execute_fetchall("SELECT 1"))
+
+    async def write_heartbeat(self) -> None:
+        """Commit a one-row change: raises when the file cannot take a write now (disk full,
+        read-only, locked by another process, I/O error)."""
+        async with self._write_lock:
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                # A changed value: SQLite writes no page for an update that changes nothing.
+                await self._db.execute(
+                    "INSERT INTO heartbeat (id, beats, at) VALUES (1, 1, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET beats = beats + 1, at = excluded.at",
+                    (_iso(self._clock()),),
+                )
+                await self._db.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT (SQLITE_FULL, BUSY) can leave the transaction open.
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                raise
 
     def now(self) -> datetime:
         return self._clock()
@@ -831,6 +871,10 @@ async def _add_missing_columns(db: aiosqlite.Connection) -> None:
         await db.execute("ROLLBACK")
         raise
     await db.execute("COMMIT")
+
+
+def _open_and_close(path: str) -> None:
+    sqlite3.connect(path).close()
 
 
 # Reads use execute_fetchall: statement and fetch run in one hop of aiosqlite's thread. With a

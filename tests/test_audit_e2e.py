@@ -33,7 +33,14 @@ async def test_status_shows_each_request_its_decision_and_outcome_privately(
     second = await bot.request_posted_for(ORDER)
     await bot.submit_reject(second, user=APPROVER, reason="duplicate of the first")
     await bot.wait_status(second.id, "rejected")
-    await bot.runtime.ops.drain()  # the requester's direct messages are sent by now
+    # Everything the decisions post is posted before counting: the rejection reply (from the
+    # outbox, delivered in the background) and the requester's three direct messages.
+    await bot.slack.wait_until(
+        lambda: len(bot.slack.thread_replies(second.message_ts)) == 1, what="rejection reply"
+    )
+    await bot.slack.wait_until(lambda: len(bot.slack.dms(REQUESTER)) == 3, what="the DMs")
+    await bot.runtime.ops.drain()
+    assert await bot.runtime.store.undelivered_count() == 0
     posts_before = len(bot.slack.calls("chat.postMessage"))
 
     response = await bot.command(f"status {ORDER.lower()}", user=OUTSIDER)
