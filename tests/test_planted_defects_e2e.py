@@ -50,7 +50,8 @@ async def test_the_requester_cannot_retry_their_own_request_without_self_approva
 ) -> None:
     bot = await bot_with(allow_self_approval=False)  # REQUESTER is an approver too
     bot.soget.add(ORDER)
-    bot.soget.script(*[Fault(status=503)] * 3)  # MouvONE unavailable: Retry is offered
+    # MouvONE rate-limits every attempt: the approval stands, Retry is offered.
+    bot.soget.script(*[Fault(status=429, headers={"Retry-After": "0"})] * 3)
     request = await bot.request_posted_for(ORDER)
     await bot.click(ActionId.APPROVE, request, user=APPROVER)
     waiting = await bot.wait_posted(request.id)
