@@ -227,6 +227,8 @@ async def test_two_instances_post_each_outcome_once(
         for order in orders:
             fake_soget.add(order)
         requests = [await first.request_posted_for(order) for order in orders]
+        # Slow thread replies: both instances' sweeps find the same messages due meanwhile.
+        fake_slack.delay("chat.postMessage", 0.4)
         await asyncio.gather(
             *(
                 (first if n % 2 else second).click(ActionId.APPROVE, request, user=APPROVER)
