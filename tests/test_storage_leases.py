@@ -1,0 +1,164 @@
+"""Leases on EXECUTING requests and claims on outbox messages, two connections on one file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.requests import MessageKind
+from bot.requests import RequestStatus as S
+from bot.storage import Store
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def stores(tmp_path: Path, clock: Clock) -> AsyncIterator[tuple[Store, Store]]:
+    """Two instances' stores on one database file."""
+    first = await Store.open(tmp_path / "leases.sqlite3", clock=clock)
+    second = await Store.open(tmp_path / "leases.sqlite3", clock=clock)
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+async def _executing(store: Store, owner: str, until: datetime) -> str:
+    request = await store.create_request(
+        order_id="CDE0000000001", channel_id="C1", requester_id="U1", reason=""
+    )
+    await store.transition(request.id, expected=S.PENDING, target=S.APPROVED, actor="U2", event="a")
+    claimed = await store.transition(
+        request.id,
+        expected=S.APPROVED,
+        target=S.EXECUTING,
+        actor=None,
+        event="cancel_sent",
+        lease_owner=owner,
+        lease_until=until,
+    )
+    assert claimed is not None
+    return request.id
+
+
+async def test_a_live_lease_is_not_an_orphan_and_cannot_be_taken_over(
+    stores: tuple[Store, Store], clock: Clock
+) -> None:
+    first, second = stores
+    request_id = await _executing(first, "instance-a", clock.now + timedelta(seconds=30))
+
+    assert await second.orphaned_executions() == []
+    taken = await second.transition(
+        request_id,
+        expected=S.EXECUTING,
+        target=S.UNKNOWN,
+        actor=None,
+        event="cancel_interrupted",
+        lease_expired_before=clock.now,
+    )
+    assert taken is None  # the lease still runs: the owner may get its answer any moment
+
+
+async def test_an_expired_lease_is_taken_over_once_and_the_owner_can_no_longer_record(
+    stores: tuple[Store, Store], clock: Clock
+) -> None:
+    first, second = stores
+    request_id = await _executing(first, "instance-a", clock.now + timedelta(seconds=30))
+    clock.now += timedelta(seconds=31)
+
+    [orphan] = await second.orphaned_executions()
+    assert orphan.id == request_id and orphan.lease_owner == "instance-a"
+    move = {
+        "expected": S.EXECUTING,
+        "target": S.UNKNOWN,
+        "actor": None,
+        "event": "cancel_interrupted",
+        "lease_expired_before": clock.now,
+        "lease_owner": None,
+    }
+    assert await second.transition(request_id, **move) is not None
+    assert await first.transition(request_id, **move) is None  # exactly one takes it over
+    # The late owner's answer is not recorded over the take-over: the read-back decides.
+    late = await first.transition(
+        request_id,
+        expected=S.EXECUTING,
+        target=S.SUCCEEDED,
+        actor=None,
+        event="outcome_succeeded",
+        owner="instance-a",
+    )
+    assert late is None
+    assert not await first.renew_lease(request_id, "instance-a", clock.now)
+
+
+async def test_renewing_keeps_the_lease_alive(stores: tuple[Store, Store], clock: Clock) -> None:
+    first, second = stores
+    request_id = await _executing(first, "instance-a", clock.now + timedelta(seconds=30))
+    for _ in range(5):
+        clock.now += timedelta(seconds=10)
+        assert await first.renew_lease(request_id, "instance-a", clock.now + timedelta(seconds=30))
+        assert await second.orphaned_executions() == []
+    assert not await second.renew_lease(request_id, "instance-b", clock.now)
+
+
+async def test_an_outbox_message_is_claimed_by_one_instance_at_a_time(
+    stores: tuple[Store, Store], clock: Clock
+) -> None:
+    first, second = stores
+    request = await first.create_request(
+        order_id="CDE0000000002", channel_id="C1", requester_id="U1", reason=""
+    )
+    await first.transition(
+        request.id,
+        expected=S.PENDING,
+        target=S.WITHDRAWN,
+        actor="U1",
+        event="withdrawn",
+        notify=(MessageKind.REDRAW,),
+    )
+    [message] = await first.due_messages()
+    until = clock.now + timedelta(seconds=20)
+
+    assert await first.claim_message(message, "instance-a", until)
+    assert not await second.claim_message(message, "instance-b", until)
+    assert await second.due_messages() == []  # claimed: not due for anyone else
+    clock.now += timedelta(seconds=21)  # the claimer died: the message is due again
+    [again] = await second.due_messages()
+    assert await second.claim_message(again, "instance-b", clock.now + timedelta(seconds=20))
+    await second.message_delivered(again, outcome=False)
+    assert not await first.claim_message(message, "instance-a", clock.now + timedelta(seconds=20))
+    assert await first.undelivered_count() == 0
+
+
+async def test_a_newer_redraw_stands_for_the_older_ones(store_path: Path, clock: Clock) -> None:
+    store = await Store.open(store_path, clock=clock)
+    try:
+        request = await store.create_request(
+            order_id="CDE0000000003", channel_id="C1", requester_id="U1", reason=""
+        )
+        for _ in range(3):
+            await store.update_fields(request.id, notify=(MessageKind.REDRAW,), message_ts="1.2")
+        messages = await store.due_messages()
+        assert len(messages) == 3
+        await store.message_delivered(messages[-1], outcome=False)
+        assert await store.undelivered_count() == 0
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "redraws.sqlite3"
