@@ -17,12 +17,13 @@ from pathlib import Path
 from bench import report
 from bench.ack import run_ack
 from bench.approve import run_approve
+from bench.burst import run_burst
 from bench.flows import running_fakes
 from bench.memory import run_memory
 from bench.processes import REPO_ROOT, raise_open_files_limit
 from bench.storage import run_storage
 
-SCENARIOS = ("ack", "approve", "storage", "memory")
+SCENARIOS = ("ack", "approve", "storage", "memory", "burst")
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "benchmarks.md"
 
 
@@ -38,6 +39,7 @@ class Plan:
     memory_flows: int
     memory_batch: int
     memory_concurrency: int
+    burst_size: int
 
 
 FULL = Plan(
@@ -51,6 +53,7 @@ FULL = Plan(
     memory_flows=10_000,
     memory_batch=1_000,
     memory_concurrency=8,
+    burst_size=300,
 )
 QUICK = Plan(
     ack_sizes=(5, 20),
@@ -63,6 +66,7 @@ QUICK = Plan(
     memory_flows=20,
     memory_batch=10,
     memory_concurrency=4,
+    burst_size=10,
 )
 
 
@@ -135,6 +139,11 @@ async def run(args: argparse.Namespace, workdir: Path, command: str) -> report.R
                 flows=plan.memory_flows,
                 batch=plan.memory_batch,
                 concurrency=plan.memory_concurrency,
+            )
+        if "burst" in chosen:
+            _say("burst")
+            results.burst = await run_burst(
+                fakes, workdir / "burst", size=plan.burst_size, soget_delay=plan.soget_delay
             )
     if "storage" in chosen:
         _say("storage")
