@@ -40,6 +40,8 @@ class Plan:
     memory_batch: int
     memory_concurrency: int
     burst_size: int
+    burst_soget_delay: float  # longer than the preview waits: every read times out
+    burst_preview_timeout: float
 
 
 FULL = Plan(
@@ -54,6 +56,8 @@ FULL = Plan(
     memory_batch=1_000,
     memory_concurrency=8,
     burst_size=300,
+    burst_soget_delay=4.0,
+    burst_preview_timeout=3.0,  # the default PREVIEW_TIMEOUT_SECONDS
 )
 QUICK = Plan(
     ack_sizes=(5, 20),
@@ -67,6 +71,8 @@ QUICK = Plan(
     memory_batch=10,
     memory_concurrency=4,
     burst_size=10,
+    burst_soget_delay=0.3,
+    burst_preview_timeout=0.2,
 )
 
 
@@ -143,7 +149,11 @@ async def run(args: argparse.Namespace, workdir: Path, command: str) -> report.R
         if "burst" in chosen:
             _say("burst")
             results.burst = await run_burst(
-                fakes, workdir / "burst", size=plan.burst_size, soget_delay=plan.soget_delay
+                fakes,
+                workdir / "burst",
+                size=plan.burst_size,
+                soget_delay=plan.burst_soget_delay,
+                preview_timeout=plan.burst_preview_timeout,
             )
     if "storage" in chosen:
         _say("storage")

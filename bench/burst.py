@@ -3,7 +3,9 @@
 The promises under a burst (issue 10): no ack over 3 s (commands and approvals counted
 apart), exactly one DELETE per approved order, and a request made after the burst still
 completes. The bot runs in its own process at INFO logging, against the fakes; the fake SOGET
-answers every call after a fixed delay.
+answers every call after a fixed delay, longer than the preview waits, so every order read
+made for a preview (at the command and at the approval) times out, as under the reported
+burst.
 
 What reached Slack is counted from the fake Slack's recorded calls (a thread reply on the
 request's message is its outcome), and DELETEs from the fake SOGET's, so the count does not
@@ -51,6 +53,7 @@ class AckPhase:
 class BurstResult:
     size: int
     soget_delay_ms: float
+    preview_timeout_ms: float
     commands: AckPhase
     approvals: AckPhase
     floor_commands: AckPhase  # the same burst of commands on the floor app
@@ -71,8 +74,12 @@ class BurstResult:
         return self.after_flow_ms / self.idle_flow_ms
 
 
-async def run_burst(fakes: Fakes, workdir: Path, *, size: int, soget_delay: float) -> BurstResult:
-    bot_env = server_env(fakes.slack, fakes.soget, workdir / "bot", free_port())
+async def run_burst(
+    fakes: Fakes, workdir: Path, *, size: int, soget_delay: float, preview_timeout: float
+) -> BurstResult:
+    bot_env = server_env(fakes.slack, fakes.soget, workdir / "bot", free_port()) | {
+        "PREVIEW_TIMEOUT_SECONDS": str(preview_timeout)
+    }
     floor_env = server_env(fakes.slack, fakes.soget, workdir / FLOOR, free_port())
     fakes.soget.delay_seconds = soget_delay
     try:
@@ -118,6 +125,7 @@ async def run_burst(fakes: Fakes, workdir: Path, *, size: int, soget_delay: floa
     return BurstResult(
         size=size,
         soget_delay_ms=soget_delay * 1000,
+        preview_timeout_ms=preview_timeout * 1000,
         commands=commands,
         approvals=approvals,
         floor_commands=floor_commands,

@@ -259,11 +259,13 @@ def _burst(burst: BurstResult, verdicts: list[str]) -> list[str]:
     lines = [
         "### 5. Burst",
         "",
-        f"{n} signed `/cancel-order` commands on distinct orders sent at once, then, once the",
-        f"requests are posted, {n} Approve clicks at once, then one more request on the idle",
-        f"bot. The fake SOGET answers after {burst.soget_delay_ms:.0f} ms; the bot logs at INFO.",
-        "Acks in ms; ratios to the floor app's p99 for the same burst of commands, in the same",
-        "run. Over 3 s counts the failed requests too.",
+        f"{n} signed `/cancel-order` commands on distinct orders sent at once; once the requests",
+        f"are posted, {n} Approve clicks at once; then one more request on the idle bot. The fake",
+        f"SOGET answers after {burst.soget_delay_ms:.0f} ms, longer than the preview waits "
+        f"({burst.preview_timeout_ms:.0f} ms),",
+        "so every preview's read times out. The bot logs at INFO. Acks in ms; ratios to the floor",
+        "app's p99 for the same burst of commands, in the same run. Over 3 s counts failed",
+        "requests too.",
         "",
     ]
     lines += _table(
@@ -314,7 +316,8 @@ def _burst(burst: BurstResult, verdicts: list[str]) -> list[str]:
     )
     exactly_one = burst.requests_posted == n and burst.deletes_min == 1 and burst.deletes_max == 1
     verdicts.append(
-        f"Exactly one DELETE per approved order ({burst.requests_posted} of {n} approved): "
+        f"Exactly one DELETE per approved order ({burst.requests_posted} of {n} posted and "
+        f"approved): "
         f"min {burst.deletes_min}, max {burst.deletes_max} — {verdict(exactly_one)}"
     )
     completed = burst.after_completed and burst.after_deletes == 1
