@@ -300,7 +300,7 @@ def _burst(burst: BurstResult, verdicts: list[str]) -> list[str]:
             ["outcomes replied in the thread", f"{burst.outcomes_posted} of {n}"],
             [
                 "approvals sent → last outcome reply",
-                f"{burst.drain_s:.1f} s ({burst.drain_s * 1000 / burst.idle_flow_ms:.0f} "
+                f"{burst.drain_s:.1f} s ({burst.drain_s * 1000 / burst.idle_flow_ms:.1f} "
                 "× the idle flow)",
             ],
             ["DELETEs per approved order", f"min {burst.deletes_min}, max {burst.deletes_max}"],
