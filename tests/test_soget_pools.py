@@ -89,7 +89,9 @@ async def test_a_cancel_never_waits_behind_reads(
     answer_reads = asyncio.Event()
     fake_soget.script(*[Fault(method="GET", hold=answer_reads)] * len(read_orders))
     client = _client(fake_soget, clients)
-    reads = [asyncio.create_task(client.get_order(order)) for order in read_orders]
+    # The reads wait far longer than the client's 1 s, which bounds the DELETE's wait for a
+    # connection.
+    reads = [asyncio.create_task(client.get_order(order, timeout=30)) for order in read_orders]
     await fake_soget.wait_until(
         lambda: len(fake_soget.gets()) == len(read_orders), what="every read in flight"
     )
