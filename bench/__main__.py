@@ -17,12 +17,13 @@ from pathlib import Path
 from bench import report
 from bench.ack import run_ack
 from bench.approve import run_approve
+from bench.burst import run_burst
 from bench.flows import running_fakes
 from bench.memory import run_memory
 from bench.processes import REPO_ROOT, raise_open_files_limit
 from bench.storage import run_storage
 
-SCENARIOS = ("ack", "approve", "storage", "memory")
+SCENARIOS = ("ack", "approve", "storage", "memory", "burst")
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "benchmarks.md"
 
 
@@ -38,6 +39,9 @@ class Plan:
     memory_flows: int
     memory_batch: int
     memory_concurrency: int
+    burst_size: int
+    burst_soget_delay: float  # longer than the preview waits: every read times out
+    burst_preview_timeout: float
 
 
 FULL = Plan(
@@ -51,6 +55,9 @@ FULL = Plan(
     memory_flows=10_000,
     memory_batch=1_000,
     memory_concurrency=8,
+    burst_size=300,
+    burst_soget_delay=4.0,
+    burst_preview_timeout=3.0,  # the default PREVIEW_TIMEOUT_SECONDS
 )
 QUICK = Plan(
     ack_sizes=(5, 20),
@@ -63,6 +70,9 @@ QUICK = Plan(
     memory_flows=20,
     memory_batch=10,
     memory_concurrency=4,
+    burst_size=10,
+    burst_soget_delay=0.3,
+    burst_preview_timeout=0.2,
 )
 
 
@@ -135,6 +145,15 @@ async def run(args: argparse.Namespace, workdir: Path, command: str) -> report.R
                 flows=plan.memory_flows,
                 batch=plan.memory_batch,
                 concurrency=plan.memory_concurrency,
+            )
+        if "burst" in chosen:
+            _say("burst")
+            results.burst = await run_burst(
+                fakes,
+                workdir / "burst",
+                size=plan.burst_size,
+                soget_delay=plan.burst_soget_delay,
+                preview_timeout=plan.burst_preview_timeout,
             )
     if "storage" in chosen:
         _say("storage")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.ack import BOT, CONNECTION_MODES, FLOOR, AckResult
 from bench.approve import ApproveResult
+from bench.burst import BurstResult
 from bench.memory import MemoryResult
 from bench.storage import StorageResult
 
@@ -35,6 +36,7 @@ class Results:
     approve: ApproveResult | None = None
     storage: StorageResult | None = None
     memory: MemoryResult | None = None
+    burst: BurstResult | None = None
 
 
 def verdict(met: bool) -> str:
@@ -61,6 +63,8 @@ def render(results: Results) -> str:
         lines += _storage(results.storage, verdicts)
     if results.memory is not None:
         lines += _memory(results.memory, verdicts)
+    if results.burst is not None:
+        lines += _burst(results.burst, verdicts)
     lines += ["### Targets", "", *(f"- {item}" for item in verdicts), ""]
     return "\n".join(lines)
 
@@ -245,6 +249,82 @@ def _memory(memory: MemoryResult, verdicts: list[str]) -> list[str]:
         f"No growth after the first batch (< {SLOPE_MIB_PER_THOUSAND} MiB per 1,000 flows): "
         f"{memory.slope_per_thousand:+.2f} — "
         f"{verdict(memory.slope_per_thousand < SLOPE_MIB_PER_THOUSAND)}"
+    )
+    return lines
+
+
+def _burst(burst: BurstResult, verdicts: list[str]) -> list[str]:
+    n = burst.size
+    floor_p99 = burst.floor_commands.p99_ms
+    lines = [
+        "### 5. Burst",
+        "",
+        f"{n} signed `/cancel-order` commands on distinct orders sent at once; once the requests",
+        f"are posted, {n} Approve clicks at once; then one more request on the idle bot. The fake",
+        f"SOGET answers after {burst.soget_delay_ms:.0f} ms, longer than the preview waits "
+        f"({burst.preview_timeout_ms:.0f} ms),",
+        "so every preview's read times out. The bot logs at INFO. Acks in ms; ratios to the floor",
+        "app's p99 for the same burst of commands, in the same run. Over 3 s counts failed",
+        "requests too.",
+        "",
+    ]
+    lines += _table(
+        ["burst", "app", "p50", "p99", "max", "p99 / floor p99", "over 3 s", "errors"],
+        (
+            [
+                f"{phase.count} {what}",
+                app,
+                f"{phase.p50_ms:.0f}",
+                f"{phase.p99_ms:.0f}",
+                f"{phase.max_ms:.0f}",
+                f"{phase.p99_ms / floor_p99:.2f}",
+                str(phase.over_limit),
+                str(phase.errors),
+            ]
+            for what, app, phase in (
+                ("commands", "floor", burst.floor_commands),
+                ("commands", "bot", burst.commands),
+                ("approvals", "bot", burst.approvals),
+            )
+        ),
+    )
+    after = (
+        f"{burst.after_flow_ms:.0f} ms ({burst.after_ratio:.2f} × the idle flow)"
+        if burst.after_flow_ms is not None and burst.after_ratio is not None
+        else "never answered"
+    )
+    lines += _table(
+        ["what", "result"],
+        [
+            ["requests posted", f"{burst.requests_posted} of {n}"],
+            ["outcomes replied in the thread", f"{burst.outcomes_posted} of {n}"],
+            [
+                "approvals sent → last outcome reply",
+                f"{burst.drain_s:.1f} s ({burst.drain_s * 1000 / burst.idle_flow_ms:.1f} "
+                "× the idle flow)",
+            ],
+            ["DELETEs per approved order", f"min {burst.deletes_min}, max {burst.deletes_max}"],
+            ["one flow on the idle bot before (click → reply)", f"{burst.idle_flow_ms:.0f} ms"],
+            ["one request after the burst (click → reply)", after],
+            ["DELETEs of the request after", str(burst.after_deletes)],
+        ],
+    )
+    over = burst.commands.over_limit + burst.approvals.over_limit
+    verdicts.append(
+        f"No ack over 3 s in a burst of {n}: {burst.commands.over_limit} commands, "
+        f"{burst.approvals.over_limit} approvals — {verdict(over == 0)}"
+    )
+    exactly_one = burst.requests_posted == n and burst.deletes_min == 1 and burst.deletes_max == 1
+    verdicts.append(
+        f"Exactly one DELETE per approved order ({burst.requests_posted} of {n} posted and "
+        f"approved): "
+        f"min {burst.deletes_min}, max {burst.deletes_max} — {verdict(exactly_one)}"
+    )
+    completed = burst.after_completed and burst.after_deletes == 1
+    verdicts.append(
+        f"A request after the burst completes (one DELETE, outcome posted): "
+        f"{'yes' if burst.after_completed else 'no'}, {burst.after_deletes} DELETE(s) — "
+        f"{verdict(completed)}"
     )
     return lines
 

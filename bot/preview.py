@@ -105,7 +105,9 @@ class OrderPreviewer:
     """Reads an order with a hard time limit; never raises, never retries.
 
     The limit bounds the whole read (httpx's own timeout is per network operation), so a
-    preview never holds the flow longer than `timeout_seconds`.
+    preview never holds the flow longer than `timeout_seconds`. Giving up only stops the
+    waiting: SogetClient lets the read end on httpx's timeouts (the same `timeout_seconds`),
+    since cancelling it inside httpx's pool could lose a connection for good.
     """
 
     def __init__(self, soget: SogetClient, *, timeout_seconds: float) -> None:

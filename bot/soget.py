@@ -179,6 +179,10 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 
+# Per pool (reads, cancels): httpx's defaults, stated so that a change of httpx cannot
+# silently change how many calls the bot makes at once.
+POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
 Sleeper = Callable[[float], Awaitable[None]]
 
 
@@ -193,24 +197,37 @@ class CallObserver(Protocol):
 
 
 class SogetClient:
-    """One long-lived client per process; the app owns its lifecycle through `aclose()`."""
+    """One long-lived client per process; the app owns its lifecycle through `aclose()`.
+
+    Two rules keep a burst from locking the client up (see `_attempt`):
+    - reads and cancels use separate connection pools, so reads piling up (previews nobody
+      waits for any more, slow answers) never hold the connections a DELETE needs;
+    - a caller's cancellation or timeout never reaches httpx: each attempt runs in a task of
+      its own, ended by httpx's own timeouts. Cancelling a request inside httpcore's pool can
+      leave a connection slot that is never reclaimed (encode/httpcore#1093); once every slot
+      is lost, each call fails with PoolTimeout until the process restarts.
+    """
 
     def __init__(
         self,
         http: httpx.AsyncClient,
         *,
+        reads: httpx.AsyncClient | None = None,
         tokens: TokenProvider,
         api_key: SecretStr,
         retry: RetryPolicy = RetryPolicy(),
         sleep: Sleeper = asyncio.sleep,
         observer: CallObserver | None = None,
     ) -> None:
-        self._http = http
+        self._cancels = http  # DELETEs, and reads too unless `reads` is given
+        self._reads = reads if reads is not None else http
         self._tokens = tokens  # owned: closed by aclose()
         self._api_key = api_key
         self._retry = retry
         self._sleep = sleep
         self._observer = observer
+        # Attempts whose caller stopped waiting: they end on httpx's timeouts, or at aclose().
+        self._abandoned: set[asyncio.Task[httpx.Response]] = set()
 
     @classmethod
     def create(
@@ -224,17 +241,35 @@ class SogetClient:
         retry: RetryPolicy = RetryPolicy(),
         transport: httpx.AsyncBaseTransport | None = None,
         observer: CallObserver | None = None,
+        limits: httpx.Limits = POOL_LIMITS,
     ) -> SogetClient:
-        http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/",
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            headers={"Accept": "application/json", "User-Agent": "cancel-order-bot"},
-            transport=transport,
+        """A client with one pool for reads and one for cancels, each within `limits`.
+
+        A `transport` (tests) replaces both pools with itself.
+        """
+
+        def pool() -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                base_url=base_url.rstrip("/") + "/",
+                # The pool timeout is `timeout` too: a call waiting that long for a
+                # connection fails as SogetUnreachable (nothing was sent), which is retried.
+                timeout=httpx.Timeout(timeout, connect=connect_timeout),
+                headers={"Accept": "application/json", "User-Agent": "cancel-order-bot"},
+                transport=transport,
+                limits=limits,
+            )
+
+        return cls(
+            pool(), reads=pool(), tokens=tokens, api_key=api_key, retry=retry, observer=observer
         )
-        return cls(http, tokens=tokens, api_key=api_key, retry=retry, observer=observer)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for attempt in self._abandoned:
+            attempt.cancel()  # the pools close next: nothing is left to protect
+        await asyncio.gather(*self._abandoned, return_exceptions=True)
+        await self._cancels.aclose()
+        if self._reads is not self._cancels:
+            await self._reads.aclose()
         await self._tokens.aclose()
 
     async def cancel_order(self, order_id: str) -> None:
@@ -273,7 +308,7 @@ class SogetClient:
         while True:
             attempt += 1
             try:
-                return await self._send_authorised(method, path, timeout)
+                return await self._attempt(method, path, timeout)
             except (SogetUnreachable, SogetHttpError) as exc:
                 statuses = RETRYABLE_STATUSES if method == "GET" else CANCEL_RETRYABLE_STATUSES
                 retryable = isinstance(exc, SogetUnreachable) or (exc.http_status in statuses)
@@ -294,6 +329,26 @@ class SogetClient:
                     delay,
                 )
                 await self._sleep(delay)
+
+    async def _attempt(self, method: str, path: str, timeout: float | None) -> httpx.Response:
+        """One attempt, in a task of its own: cancelling the caller only stops the waiting.
+
+        The attempt then ends by itself, within httpx's timeouts (`timeout` when given), so
+        no cancellation ever lands inside httpx's pool (encode/httpcore#1093).
+        """
+        attempt = asyncio.create_task(self._send_authorised(method, path, timeout))
+        try:
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            if not attempt.done():
+                self._abandoned.add(attempt)
+                attempt.add_done_callback(self._forget)
+            raise
+
+    def _forget(self, attempt: asyncio.Task[httpx.Response]) -> None:
+        self._abandoned.discard(attempt)
+        if not attempt.cancelled():
+            attempt.exception()  # nobody waits for it any more; the observer counted it
 
     async def _send_authorised(
         self, method: str, path: str, timeout: float | None = None
@@ -337,8 +392,9 @@ class SogetClient:
             "Authorization": f"Bearer {token.get_secret_value()}",
             "Ocp-Apim-Subscription-Key": self._api_key.get_secret_value(),
         }
+        http = self._reads if method == "GET" else self._cancels
         try:
-            response = await self._http.request(
+            response = await http.request(
                 method,
                 path,
                 headers=headers,

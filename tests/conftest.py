@@ -265,14 +265,22 @@ async def bot_with(
 ) -> AsyncIterator[BotFactory]:
     """Start bots with overridden settings (`await bot_with(allow_self_approval=True)`).
 
-    A `clock=` goes to the runtime; every bot started is stopped after the test.
+    A `clock=` or `soget_transport=` goes to the runtime; every bot started is stopped after
+    the test.
     """
     started: list[tuple[web.AppRunner, BotUnderTest]] = []
 
-    async def start(*, clock: MutableClock | None = None, **overrides: Any) -> BotUnderTest:
+    async def start(
+        *,
+        clock: MutableClock | None = None,
+        soget_transport: httpx.AsyncBaseTransport | None = None,
+        **overrides: Any,
+    ) -> BotUnderTest:
         database = tmp_path / f"bot-{len(started)}.sqlite3"
         settings = make_settings(fake_slack, fake_soget, database, **overrides)
         runtime_kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        if soget_transport is not None:
+            runtime_kw["soget_transport"] = soget_transport
         runner, under_test = await serve_bot(settings, fake_slack, fake_soget, **runtime_kw)
         started.append((runner, under_test))
         return under_test

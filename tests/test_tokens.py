@@ -150,6 +150,26 @@ async def test_missing_expires_in_gives_a_short_default_lifetime(
     await provider.aclose()
 
 
+async def test_without_expires_in_the_token_is_kept_for_the_default_lifetime(
+    token_server: FakeTokenServer,
+) -> None:
+    """No `expires_in`: cached for 300 s less the 60 s margin, neither forever nor never."""
+    clock = Clock()
+    provider = _provider(token_server, clock)
+    token_server.expires_in = None
+
+    assert (await provider.token()).get_secret_value() == "issued-token-1"
+    assert (await provider.token()).get_secret_value() == "issued-token-1"
+    clock.now += 239  # still inside 300 - 60: the cached token
+    assert (await provider.token()).get_secret_value() == "issued-token-1"
+    assert len(token_server.requests) == 1
+    clock.now += 2  # past 240 s: renewed before the assumed lifetime runs out
+    assert (await provider.token()).get_secret_value() == "issued-token-2"
+    assert (await provider.token()).get_secret_value() == "issued-token-2"
+    assert len(token_server.requests) == 2
+    await provider.aclose()
+
+
 async def test_unreachable_token_endpoint_means_nothing_was_sent(
     token_server: FakeTokenServer,
 ) -> None:

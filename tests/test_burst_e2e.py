@@ -1,0 +1,99 @@
+"""A burst of approvals whose order reads time out must leave the bot able to cancel (issue 10).
+
+The approval-time preview gives up on a slow read after PREVIEW_TIMEOUT_SECONDS. Under a burst,
+many previews start in the same instant, more than the SOGET pool has connections, and give up
+in the same instant. Cancelling requests that wait inside httpcore's pool can leave connection
+slots that are never reclaimed (encode/httpcore#1093): once all are lost, every later call
+fails with PoolTimeout and nothing reaches SOGET again until a restart.
+
+A pool of 10 connections under 60 approvals stands for the default 100 under the reported 300.
+The previews start together the way a busy bot starts them: the approvals queue behind a held
+database, and the event loop stalls while the database catches up (a loop saturated by a burst
+wakes its waiting tasks in batches too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from bot.ids import ActionId
+from tests.conftest import APPROVER, BotFactory, BotUnderTest
+from tests.fakes.soget_api import Fault
+
+BURST = 60
+POOL_SIZE = 10
+PREVIEW_TIMEOUT = 0.3
+BLOCKER = "CDE8000000000"
+
+
+def _stall_event_loop(seconds: float) -> None:
+    """Block the event loop, as a saturated one is: everything due meanwhile runs at once."""
+    time.sleep(seconds)
+
+
+async def _store_is_blocked(bot: BotUnderTest) -> bool:
+    try:
+        await asyncio.wait_for(bot.runtime.store.ping(), timeout=0.05)
+    except TimeoutError:
+        return True
+    return False
+
+
+@asynccontextmanager
+async def _store_held(bot: BotUnderTest) -> AsyncIterator[None]:
+    """Hold the database's write lock from outside while the bot tries to write: every store
+    call the bot makes meanwhile queues behind that write."""
+    lock = sqlite3.connect(bot.runtime.settings.database_path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        bot.soget.add(BLOCKER)
+        await bot.command(f"{BLOCKER} customer asked")  # its write waits for the lock
+        for _ in range(200):
+            if await _store_is_blocked(bot):
+                break
+        else:
+            raise AssertionError("the bot's store never waited for the lock")
+        yield
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+
+async def test_a_burst_of_timed_out_previews_leaves_the_client_serving(
+    bot_with: BotFactory,
+) -> None:
+    small_pool = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=POOL_SIZE))
+    bot = await bot_with(preview_timeout_seconds=PREVIEW_TIMEOUT, soget_transport=small_pool)
+    orders = [f"CDE{9000000000 + n}" for n in range(BURST + 1)]
+    for order in orders:
+        bot.soget.add(order)
+    *burst, last = orders
+    requests = await asyncio.gather(*(bot.request_posted_for(order) for order in burst))
+    answer_reads = asyncio.Event()
+    bot.soget.script(*[Fault(method="GET", hold=answer_reads)] * BURST)  # no read answers
+
+    async with _store_held(bot):
+        clicks = await asyncio.gather(
+            *(bot.click(ActionId.APPROVE, request, user=APPROVER) for request in requests)
+        )
+    _stall_event_loop(0.5)  # the store catches up: every approval's preview starts at once
+    assert all(click.status_code == 200 for click in clicks)
+    # Every preview gives up; the approval goes on and sends its cancel.
+    finished = [await bot.wait_posted(request.id, timeout=30) for request in requests]
+    answer_reads.set()
+
+    request = await bot.request_posted_for(last)
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    done = await bot.wait_posted(request.id, timeout=30)
+
+    assert done.status.value == "succeeded"
+    assert len(bot.soget.deletes(last)) == 1
+    assert bot.slack.thread_replies(request.message_ts)
+    assert [r.status.value for r in finished] == ["succeeded"] * BURST
+    assert all(len(bot.soget.deletes(order)) == 1 for order in burst)
