@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from bot.service import DecisionResult
 from bot.settle_blocks import build_send_anyway
 
 logger = logging.getLogger(__name__)
+
+CLICK_STORE_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +109,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         between leaves a stored click, and its user is told it was not taken."""
         click = _click(body, action)
         try:
-            click_id = await deps.service.record_click(
-                click.request_id, click.user_id, decision.value, click.channel_id
-            )
+            # Slack waits 3 s for the answer: a database that cannot take the click by then
+            # gets the user a "not taken" instead of a silent time-out.
+            async with asyncio.timeout(CLICK_STORE_SECONDS):
+                click_id = await deps.service.record_click(
+                    click.request_id, click.user_id, decision.value, click.channel_id
+                )
         except Exception:
             logger.exception("could not store the %s click of %s", decision, click.user_id)
             await ack()

@@ -81,16 +81,20 @@ async def test_an_expired_lease_is_taken_over_once_and_the_owner_can_no_longer_r
 
     [orphan] = await second.orphaned_executions()
     assert orphan.id == request_id and orphan.lease_owner == "instance-a"
-    move = {
-        "expected": S.EXECUTING,
-        "target": S.UNKNOWN,
-        "actor": None,
-        "event": "cancel_interrupted",
-        "lease_expired_before": clock.now,
-        "lease_owner": None,
-    }
-    assert await second.transition(request_id, **move) is not None
-    assert await first.transition(request_id, **move) is None  # exactly one takes it over
+
+    async def take_over(store: Store) -> object:
+        return await store.transition(
+            request_id,
+            expected=S.EXECUTING,
+            target=S.UNKNOWN,
+            actor=None,
+            event="cancel_interrupted",
+            lease_expired_before=clock.now,
+            lease_owner=None,
+        )
+
+    assert await take_over(second) is not None
+    assert await take_over(first) is None  # exactly one takes it over
     # The late owner's answer is not recorded over the take-over: the read-back decides.
     late = await first.transition(
         request_id,
