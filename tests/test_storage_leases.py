@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,3 +167,23 @@ async def test_a_newer_redraw_stands_for_the_older_ones(store_path: Path, clock:
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     return tmp_path / "redraws.sqlite3"
+
+
+async def test_clicks_arriving_together_are_all_stored_and_marked(
+    stores: tuple[Store, Store],
+) -> None:
+    first, second = stores
+    request = await first.create_request(
+        order_id="CDE0000000004", channel_id="C1", requester_id="U1", reason=""
+    )
+    ids = await asyncio.gather(
+        *(first.record_click(request.id, f"U{n:03d}", "approve", "C1") for n in range(200))
+    )
+    assert len(set(ids)) == 200
+    for click_id in ids[:150]:
+        await first.click_handled(click_id)
+    await first.record_click(request.id, "U999", "approve", "C1")  # flushes the marks
+    rows = await second._db.execute_fetchall(
+        "SELECT count(*), count(handled_at) FROM clicks WHERE request_id = ?", (request.id,)
+    )
+    assert tuple(next(iter(rows))) == (201, 150)
