@@ -187,3 +187,35 @@ async def test_clicks_arriving_together_are_all_stored_and_marked(
         "SELECT count(*), count(handled_at) FROM clicks WHERE request_id = ?", (request.id,)
     )
     assert tuple(next(iter(rows))) == (201, 150)
+
+
+async def test_only_clicks_without_effect_are_reported_as_lost(
+    stores: tuple[Store, Store], clock: Clock
+) -> None:
+    first, second = stores
+    request = await first.create_request(
+        order_id="CDE0000000005", channel_id="C1", requester_id="U1", reason=""
+    )
+    taken = await first.record_click(request.id, "U0APPROVER", "approve", "C1")
+    lost = await first.record_click(request.id, "U0OTHER", "approve", "C1")
+    retried = await first.record_click(request.id, "U0RETRY", "retry", "C1")
+    # The approval went through; the process died before any click was marked handled.
+    await first.transition(
+        request.id, expected=S.PENDING, target=S.APPROVED, actor="U0APPROVER", event="approved"
+    )
+    await first.transition(
+        request.id,
+        expected=S.APPROVED,
+        target=S.EXECUTING,
+        actor=None,
+        event="cancel_sent",
+        lease_owner="a",
+        lease_until=clock.now,
+    )
+    assert {taken, lost, retried}
+    clock.now += timedelta(seconds=60)
+
+    assert await second.drop_unhandled_clicks(clock.now - timedelta(seconds=30)) == 1
+    [dm] = [m for m in await second.due_messages() if m.kind is MessageKind.DM_CLICK_LOST]
+    assert dm.recipient == "U0OTHER"
+    assert await second.drop_unhandled_clicks(clock.now) == 0  # reported once
