@@ -16,8 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.__main__ import load_settings, run_http
 from bot.app import SLACK_EVENTS_PATH
 from bot.config import Settings
-from bot.ids import SLASH_COMMAND
-from bot.logging_setup import configure_logging
+from bot.observability.logs import configure_logging
+from bot.slack.ids import SLASH_COMMAND
 
 
 def create_floor_app(settings: Settings) -> web.Application:

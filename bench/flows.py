@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import SLACK_EVENTS_PATH
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests import payloads
 from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, SIGNING_SECRET, SOGET_KEY, SOGET_TOKEN
 from tests.fakes.server import RecordedRequest

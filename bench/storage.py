@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.stats import percentile
-from bot.requests import RequestStatus
-from bot.storage import Store
+from bot.domain.requests import RequestStatus
+from bot.storage.store import Store
 
 # The fate of historical requests: most are cancelled, and few stay pending (0.1 %).
 _FATES = (

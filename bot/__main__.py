@@ -17,9 +17,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.app import SLACK_EVENTS_PATH, BotRuntime, DatabaseUnusableError, create_web_app
-from bot.check import run_check
 from bot.config import Settings, describe_settings_error
-from bot.logging_setup import configure_logging
+from bot.observability.check import run_check
+from bot.observability.logs import configure_logging
 
 logger = logging.getLogger("bot")
 

@@ -25,24 +25,24 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.approval import ApproverDirectory
 from bot.config import Settings
-from bot.delivery import Deliverer
 from bot.deps import Deps
-from bot.inbound import Refusal, check_request
-from bot.language import UserLanguages
-from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from bot.metrics import Metrics
-from bot.ops import Ops, build_ops
-from bot.preview import OrderPreviewer
-from bot.publisher import SlackPublisher
-from bot.runner import CancelRunner
-from bot.sandbox import SANDBOX_ORDERS, SogetStandIn
-from bot.sandbox_slack import SandboxWebClient
-from bot.service import CancelService
-from bot.soget import RetryPolicy, SogetClient
-from bot.storage import Store, utc_now
-from bot.tokens import StaticToken, TokenProvider, token_provider
+from bot.domain.approval import ApproverDirectory
+from bot.i18n.language import UserLanguages
+from bot.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.observability.metrics import Metrics
+from bot.services.cancel import CancelService
+from bot.services.ops import Ops, build_ops
+from bot.services.outbox import Deliverer
+from bot.services.preview import OrderPreviewer
+from bot.services.runner import CancelRunner
+from bot.slack.inbound import Refusal, check_request
+from bot.slack.publisher import SlackPublisher
+from bot.slack.sandbox import SandboxWebClient
+from bot.soget.client import RetryPolicy, SogetClient
+from bot.soget.sandbox import SANDBOX_ORDERS, SogetStandIn
+from bot.soget.tokens import StaticToken, TokenProvider, token_provider
+from bot.storage.store import Store, utc_now
 from handlers import register_all
 
 logger = logging.getLogger(__name__)

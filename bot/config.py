@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.catalogue import Language
+from bot.i18n.catalogue import Language
 
 DEFAULT_SOGET_API_URL = "https://soget-api-integration.azure-api.net/customer-orders/v1"
 DEFAULT_ORDER_ID_PATTERN = r"CDE\d{10}"

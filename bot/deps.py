@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.language import UserLanguages
-from bot.ops import Ops
-from bot.preview import OrderPreviewer
-from bot.publisher import SlackPublisher
-from bot.runner import CancelRunner
-from bot.service import CancelService
+from bot.i18n.language import UserLanguages
+from bot.services.cancel import CancelService
+from bot.services.ops import Ops
+from bot.services.preview import OrderPreviewer
+from bot.services.runner import CancelRunner
+from bot.slack.publisher import SlackPublisher
 
 
 @dataclass(frozen=True, slots=True)

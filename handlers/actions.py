@@ -11,13 +11,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
-from bot.approval import Decision, Denial
 from bot.deps import Deps
-from bot.ids import ActionId
-from bot.requests import CancelRequest
-from bot.service import DecisionResult
-from bot.settle_blocks import build_send_anyway
+from bot.domain.approval import Decision, Denial
+from bot.domain.requests import CancelRequest
+from bot.services.cancel import DecisionResult
+from bot.slack.ids import ActionId
+from bot.slack.messages import blocks
+from bot.slack.messages.thread import build_send_anyway
 
 logger = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck
 
-from bot.audit_blocks import build_list_blocks, build_status_blocks
-from bot.commands import ListArgs, StatusArgs
 from bot.deps import Deps
-from bot.ids import SLASH_COMMAND
+from bot.domain.commands import ListArgs, StatusArgs
+from bot.slack.ids import SLASH_COMMAND
+from bot.slack.messages.audit import build_list_blocks, build_status_blocks
 
 
 async def answer_audit_command(

@@ -10,15 +10,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
-from bot.commands import HelpArgs, ListArgs, StatusArgs, UsageError, parse_cancel_command
 from bot.deps import Deps
-from bot.guard_blocks import build_duplicate_text
-from bot.ids import SLASH_COMMAND
-from bot.logging_setup import bind_request
-from bot.notice_blocks import channel_refusal_text
-from bot.preview_blocks import build_not_requested_reply
-from bot.request_form import build_request_modal
+from bot.domain.commands import HelpArgs, ListArgs, StatusArgs, UsageError, parse_cancel_command
+from bot.observability.logs import bind_request
+from bot.slack.ids import SLASH_COMMAND
+from bot.slack.messages import blocks
+from bot.slack.messages.dm import channel_refusal_text
+from bot.slack.messages.preview import build_not_requested_reply
+from bot.slack.messages.private import build_duplicate_text
+from bot.slack.messages.request_form import build_request_modal
 from handlers.audit import answer_audit_command
 
 logger = logging.getLogger(__name__)

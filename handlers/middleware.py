@@ -11,8 +11,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.deps import Deps
-from bot.logging_setup import bind_request, new_trace
-from bot.sandbox_slack import SandboxAck, SandboxRespond, SandboxWebClient
+from bot.observability.logs import bind_request, new_trace
+from bot.slack.sandbox import SandboxAck, SandboxRespond, SandboxWebClient
 
 Next = Callable[[], Awaitable[BoltResponse]]
 

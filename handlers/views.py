@@ -9,11 +9,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.models.blocks import Block
 
-from bot import blocks
-from bot.commands import HIDDEN_CHARACTERS, has_hidden_characters
 from bot.deps import Deps
-from bot.ids import BlockId, CallbackId, InputActionId
-from bot.request_form import RequestForm, channel_refusal, parse_request_form
+from bot.domain.commands import HIDDEN_CHARACTERS, has_hidden_characters
+from bot.slack.ids import BlockId, CallbackId, InputActionId
+from bot.slack.messages import blocks
+from bot.slack.messages.request_form import RequestForm, channel_refusal, parse_request_form
 from handlers.commands import open_and_post
 
 logger = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from aiohttp import web
 
 from bot.app import SLACK_EVENTS_PATH, BotRuntime, create_web_app
 from bot.config import Settings
-from bot.ids import ActionId
-from bot.requests import CancelRequest
-from bot.soget import RetryPolicy
+from bot.domain.requests import CancelRequest
+from bot.slack.ids import ActionId
+from bot.soget.client import RetryPolicy
 from tests import payloads
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.ids import SLASH_COMMAND, ActionId, BlockId, CallbackId, InputActionId
+from bot.slack.ids import SLASH_COMMAND, ActionId, BlockId, CallbackId, InputActionId
 from tests.fakes.slack_api import TEAM_ID
 
 CHANNEL = "C0CHANNEL1"

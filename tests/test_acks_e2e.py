@@ -15,8 +15,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from bot.ids import ActionId
-from bot.requests import CancelRequest
+from bot.domain.requests import CancelRequest
+from bot.slack.ids import ActionId
 from tests import payloads
 from tests.conftest import APPROVER_GROUP, GROUP_MEMBER, OUTSIDER, BotFactory, BotUnderTest
 from tests.fakes.slack_api import FakeSlack, ScriptedFailure

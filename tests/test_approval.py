@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.approval import (
+from bot.domain.approval import (
     ApproverDirectory,
     Decision,
     Denial,
     MembershipUnknownError,
     denial_for,
 )
-from bot.requests import CancelRequest, RequestStatus
+from bot.domain.requests import CancelRequest, RequestStatus
 
 REQUESTER = "U0REQUEST1"
 APPROVER = "U0APPROVE1"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests.conftest import (
     APPROVER,
     OUTSIDER,
@@ -40,7 +40,8 @@ async def test_status_shows_each_request_its_decision_and_outcome_privately(
     )
     await bot.slack.wait_until(lambda: len(bot.slack.dms(REQUESTER)) == 3, what="the DMs")
     await bot.runtime.ops.drain()
-    assert await bot.runtime.store.undelivered_count() == 0
+    await bot.wait_delivered(first.id)
+    await bot.wait_delivered(second.id)
     posts_before = len(bot.slack.calls("chat.postMessage"))
 
     response = await bot.command(f"status {ORDER.lower()}", user=OUTSIDER)

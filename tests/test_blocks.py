@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
 
-from bot.approval import Denial
-from bot.blocks import (
+from bot.domain.approval import Denial
+from bot.domain.requests import TERMINAL_STATUSES, CancelRequest, RequestStatus
+from bot.i18n.catalogue import CATALOGUE, FAILURES, FailureKind, Language
+from bot.slack.ids import ActionId, BlockId, CallbackId
+from bot.slack.messages.blocks import (
     already_decided_text,
     build_not_posted_text,
     build_outcome_blocks,
@@ -25,9 +28,6 @@ from bot.blocks import (
     mention,
     request_summary_text,
 )
-from bot.catalogue import CATALOGUE, FAILURES, FailureKind, Language
-from bot.ids import ActionId, BlockId, CallbackId
-from bot.requests import TERMINAL_STATUSES, CancelRequest, RequestStatus
 
 S = RequestStatus
 CREATED = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -455,7 +455,7 @@ def test_escape_and_mention() -> None:
 def test_approvals_progress_names_who_approved_so_far() -> None:
     from dataclasses import replace
 
-    from bot.blocks import approvals_progress
+    from bot.slack.messages.blocks import approvals_progress
 
     request = make_request(approved_by="U0A,U0B")
     assert approvals_progress(request, 3) == "2 of 3 approvals: <@U0A>, <@U0B>"

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests.conftest import APPROVER, BotFactory, BotUnderTest
 from tests.fakes.soget_api import Fault
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.catalogue import (
+from bot.i18n.catalogue import (
     CATALOGUE,
     DOCUMENTED_CODES,
     FAILURES,

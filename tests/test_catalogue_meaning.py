@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.blocks import build_outcome_blocks
-from bot.catalogue import Language
-from bot.requests import CancelRequest, RequestStatus
+from bot.domain.requests import CancelRequest, RequestStatus
+from bot.i18n.catalogue import Language
+from bot.slack.messages.blocks import build_outcome_blocks
 
 EN, FR = Language.EN, Language.FR
 AT = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.requests import RequestStatus
+from bot.domain.requests import RequestStatus
 from tests import payloads
 from tests.conftest import REQUESTER, BotUnderTest
 from tests.fakes.server import RecordedRequest

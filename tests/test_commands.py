@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.commands import (
+from bot.domain.commands import (
     MAX_COMMAND_LENGTH,
     MAX_REASON_LENGTH,
     CancelArgs,

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.catalogue import Language
 from bot.config import Settings, describe_settings_error
+from bot.i18n.catalogue import Language
 
 REQUIRED = {
     "slack_bot_token": "xoxb-1",

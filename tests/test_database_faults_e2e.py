@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.storage import Store
+from bot.storage.store import Store
 from tests.conftest import BotUnderTest
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget

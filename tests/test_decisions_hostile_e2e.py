@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from bot.ids import ActionId, BlockId, CallbackId, InputActionId
-from bot.requests import CancelRequest, RequestStatus
+from bot.domain.requests import CancelRequest, RequestStatus
+from bot.slack.ids import ActionId, BlockId, CallbackId, InputActionId
 from tests import payloads
 from tests.conftest import APPROVER, REQUESTER, BotFactory, BotUnderTest
 

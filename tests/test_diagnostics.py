@@ -6,8 +6,7 @@ import logging
 
 import pytest
 
-from bot.diagnostics import credential_hint, log_soget_failure
-from bot.soget import (
+from bot.soget.client import (
     SogetApiError,
     SogetError,
     SogetHttpError,
@@ -15,6 +14,7 @@ from bot.soget import (
     SogetTimeout,
     SogetUnreachable,
 )
+from bot.soget.diagnostics import credential_hint, log_soget_failure
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_no_hint_for_other_statuses() -> None:
 def test_log_level_and_words(
     caplog: pytest.LogCaptureFixture, error: SogetError, level: int, words: str
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot.diagnostics")
+    caplog.set_level(logging.DEBUG, logger="bot.soget.diagnostics")
     log_soget_failure("cancel", "CDE0000000001", error)
     [record] = caplog.records
     assert record.levelno == level

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests.conftest import APPROVER, REQUESTER, BotUnderTest
 from tests.fakes.server import RecordedRequest
 from tests.fakes.soget_api import Fault

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests.conftest import (
     APPROVER,
     APPROVER_2,

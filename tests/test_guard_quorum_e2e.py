@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests.conftest import (
     APPROVER,
     APPROVER_2,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests.conftest import APPROVER, GROUP_MEMBER, OUTSIDER, REQUESTER, BotUnderTest
 from tests.ops_helpers import open_home, shown
 

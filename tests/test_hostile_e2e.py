@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from bot.ids import ActionId
-from bot.requests import RequestStatus
+from bot.domain.requests import RequestStatus
+from bot.slack.ids import ActionId
 from tests import payloads
 from tests.conftest import (
     APPROVER,

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.inbound import Accepted, Refusal, check_request
-from bot.requests import CancelRequest, RequestStatus
+from bot.domain.requests import CancelRequest, RequestStatus
+from bot.slack.inbound import Accepted, Refusal, check_request
 from handlers.actions import Click, wrong_message
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)

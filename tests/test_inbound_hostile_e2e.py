@@ -21,8 +21,8 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import SLACK_EVENTS_PATH
-from bot.ids import ActionId, BlockId, CallbackId, InputActionId
-from bot.requests import RequestStatus
+from bot.domain.requests import RequestStatus
+from bot.slack.ids import ActionId, BlockId, CallbackId, InputActionId
 from tests import payloads
 from tests.conftest import APPROVER, OUTSIDER, REQUESTER, SIGNING_SECRET, BotUnderTest
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.catalogue import Language
-from bot.language import UserLanguages
+from bot.i18n.catalogue import Language
+from bot.i18n.language import UserLanguages
 
 
 class Locales:

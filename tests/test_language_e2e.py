@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.catalogue import CATALOGUE, DOCUMENTED_CODES, FAILURES, FailureKind, Language
-from bot.ids import ActionId
-from bot.phrases import PHRASES
+from bot.i18n.catalogue import CATALOGUE, DOCUMENTED_CODES, FAILURES, FailureKind, Language
+from bot.i18n.phrases import PHRASES
+from bot.slack.ids import ActionId
 from tests.conftest import APPROVER, REQUESTER, BotUnderTest, make_settings, serve_bot
 from tests.fakes.slack_api import FakeSlack, ScriptedFailure
 from tests.fakes.soget_api import FakeSoget, Fault

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.ids import ActionId
-from bot.logging_setup import (
+from bot.observability.logs import (
     bind_request,
     configure_logging,
     make_handler,
     new_trace,
     request_context,
 )
+from bot.slack.ids import ActionId
 from tests.conftest import APPROVER, SOGET_KEY, SOGET_TOKEN, BotUnderTest
 from tests.fakes.soget_api import Fault
 

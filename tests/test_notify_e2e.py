@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests import payloads
 from tests.conftest import (
     APPROVER,

@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.models.blocks import SectionBlock
 
-from bot.audit_blocks import status_label
-from bot.catalogue import FailureKind
-from bot.commands import ListArgs, StatusArgs, UsageError, parse_cancel_command
-from bot.home_blocks import build_home_view
-from bot.metrics import error_code_label
-from bot.notice_blocks import SANDBOX_MARKER, build_decided_dm, build_finished_dm
-from bot.notify import notice_for
-from bot.requests import CancelRequest, RequestStatus
-from bot.sandbox_slack import mark_api_payload, mark_message, mark_view
-from bot.soget import SogetApiError, SogetHttpError, SogetTimeout
+from bot.domain.commands import ListArgs, StatusArgs, UsageError, parse_cancel_command
+from bot.domain.requests import CancelRequest, RequestStatus
+from bot.i18n.catalogue import FailureKind
+from bot.observability.metrics import error_code_label
+from bot.services.notices import notice_for
+from bot.slack.messages.audit import status_label
+from bot.slack.messages.dm import SANDBOX_MARKER, build_decided_dm, build_finished_dm
+from bot.slack.messages.home import build_home_view
+from bot.slack.sandbox import mark_api_payload, mark_message, mark_view
+from bot.soget.client import SogetApiError, SogetHttpError, SogetTimeout
 from handlers.middleware import cancel_request_id
 
 PATTERN = re.compile(r"CDE\d{10}", re.I)
@@ -174,9 +174,9 @@ def test_cancel_request_id_of_clicks_and_modals() -> None:
 
 
 def test_the_largest_audit_and_home_views_stay_within_slack_limits() -> None:
-    from bot.audit import MAX_HISTORY, MAX_LISTED, RequestHistory
-    from bot.audit_blocks import build_list_blocks, build_status_blocks
-    from bot.requests import RequestEvent
+    from bot.domain.requests import RequestEvent
+    from bot.services.audit import MAX_HISTORY, MAX_LISTED, RequestHistory
+    from bot.slack.messages.audit import build_list_blocks, build_status_blocks
 
     long = replace(REQUEST, reason="r" * 500, decision_note="n" * 500, decided_by="U0APPROVE1")
     events = [RequestEvent(REQUEST.id, NOW, "cancel_resent", None, None)] * 40

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from bot.catalogue import CATALOGUE, FAILURES, FailureKind, Language
-from bot.ids import ActionId
+from bot.i18n.catalogue import CATALOGUE, FAILURES, FailureKind, Language
+from bot.slack.ids import ActionId
 from tests.conftest import APPROVER, BotFactory, BotUnderTest
 from tests.fakes.soget_api import FakeOrder, Fault
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests.conftest import (
     APPROVER,
     APPROVER_2,

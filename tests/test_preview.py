@@ -12,8 +12,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.catalogue import FailureKind
-from bot.preview import (
+from bot.i18n.catalogue import FailureKind
+from bot.services.preview import (
     ALREADY_CANCELLED,
     IN_PROGRESS,
     NOT_MASTER,
@@ -23,7 +23,7 @@ from bot.preview import (
     predicted_refusal,
     preview_of,
 )
-from bot.soget import (
+from bot.soget.client import (
     CustomerOrder,
     RetryPolicy,
     SogetApiError,
@@ -33,7 +33,7 @@ from bot.soget import (
     SogetTimeout,
     SogetUnreachable,
 )
-from bot.tokens import StaticToken
+from bot.soget.tokens import StaticToken
 
 TYPES = [
     "Master",

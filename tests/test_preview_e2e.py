@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.catalogue import CATALOGUE, FAILURES, FailureKind, Language
-from bot.ids import ActionId
-from bot.requests import CancelRequest
+from bot.domain.requests import CancelRequest
+from bot.i18n.catalogue import CATALOGUE, FAILURES, FailureKind, Language
+from bot.slack.ids import ActionId
 from tests.conftest import (
     APPROVER,
     BOT_TOKEN,

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.ids import ActionId, BlockId, CallbackId, InputActionId
-from bot.notice_blocks import SANDBOX_MARKER
+from bot.slack.ids import ActionId, BlockId, CallbackId, InputActionId
+from bot.slack.messages.dm import SANDBOX_MARKER
 from tests import payloads
 from tests.conftest import OUTSIDER, REQUESTER, BotFactory, BotUnderTest
 from tests.fakes.server import RecordedRequest

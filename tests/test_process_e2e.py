@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.ids import ActionId
-from bot.requests import RequestStatus
-from bot.storage import Store
+from bot.domain.requests import RequestStatus
+from bot.slack.ids import ActionId
+from bot.storage.store import Store
 from tests import payloads
 from tests.conftest import (
     APPROVER,

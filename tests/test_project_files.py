@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from bot.ids import SLASH_COMMAND
+from bot.slack.ids import SLASH_COMMAND
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def test_manifest_declares_the_registered_command() -> None:
 
 def test_manifest_asks_only_for_the_scopes_the_code_uses() -> None:
     scopes = set(_manifest()["oauth_config"]["scopes"]["bot"])
-    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").glob("*.py"))
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.py"))
     used_methods = set(re.findall(r"self\._client\.([a-z_]+)\(", code))
     needed = {"commands"}
     method_scopes: dict[str, str | None] = {
@@ -68,7 +68,7 @@ def test_manifest_enables_interactivity_and_socket_mode() -> None:
 
 def test_readme_documents_every_setting_and_the_sandbox_orders() -> None:
     from bot.config import Settings
-    from bot.sandbox import SANDBOX_ORDERS
+    from bot.soget.sandbox import SANDBOX_ORDERS
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in Settings.model_fields:

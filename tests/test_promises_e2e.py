@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.ids import ActionId
-from bot.requests import CancelRequest
+from bot.domain.requests import CancelRequest
+from bot.slack.ids import ActionId
 from tests import payloads
 from tests.conftest import (
     APPROVER,

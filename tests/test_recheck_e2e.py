@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests import payloads
 from tests.conftest import APPROVER, APPROVER_2, BotUnderTest
 from tests.fakes.soget_api import Fault

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests.conftest import (
     APPROVER,
     APPROVER_2,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests.conftest import (
     APPROVER,
     APPROVER_2,

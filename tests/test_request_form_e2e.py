@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.ids import BlockId, CallbackId, InputActionId
-from bot.request_form import RequestForm, parse_request_form
+from bot.slack.ids import BlockId, CallbackId, InputActionId
+from bot.slack.messages.request_form import RequestForm, parse_request_form
 from tests import payloads
 from tests.conftest import REQUESTER, BotFactory, BotUnderTest
 

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.ids import ActionId
-from bot.notice_blocks import SANDBOX_MARKER
-from bot.sandbox import SANDBOX_ORDERS, SogetStandIn
-from bot.soget import SogetApiError, SogetClient
-from bot.tokens import StaticToken
+from bot.slack.ids import ActionId
+from bot.slack.messages.dm import SANDBOX_MARKER
+from bot.soget.client import SogetApiError, SogetClient
+from bot.soget.sandbox import SANDBOX_ORDERS, SogetStandIn
+from bot.soget.tokens import StaticToken
 from tests import payloads
 from tests.conftest import (
     APPROVER,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.ids import ActionId
-from bot.phrases import NOTE_CONFIRMED_BY_READING
+from bot.i18n.phrases import NOTE_CONFIRMED_BY_READING
+from bot.slack.ids import ActionId
 from tests.conftest import APPROVER, BotFactory, BotUnderTest, make_settings, serve_bot
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget, Fault
@@ -90,13 +90,13 @@ async def test_unreadable_order_says_so_and_stays_unknown(settling_bot: BotUnder
 
 
 def test_settle_note_and_no_second_notice_for_a_settle() -> None:
-    from bot.notify import notice_for
-    from bot.service import settle_note
+    from bot.services.cancel import settle_note
+    from bot.services.notices import notice_for
     from tests.test_blocks import make_request
 
     assert settle_note("Accepted") == "the order's status is Accepted"
     assert settle_note(None) == "the order could not be read"
-    from bot.requests import RequestStatus
+    from bot.domain.requests import RequestStatus
 
     unknown = make_request(RequestStatus.UNKNOWN)
     assert notice_for(unknown, "settle_unconfirmed") is None

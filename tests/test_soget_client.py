@@ -11,8 +11,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.catalogue import FailureKind
-from bot.soget import (
+from bot.i18n.catalogue import FailureKind
+from bot.soget.client import (
     NO_RETRY,
     RETRYABLE_STATUSES,
     CustomerOrder,
@@ -25,7 +25,7 @@ from bot.soget import (
     SogetTimeout,
     SogetUnreachable,
 )
-from bot.tokens import StaticToken
+from bot.soget.tokens import StaticToken
 
 BASE_URL = "https://soget-api.example/customer-orders/v1"
 ORDER = "CDE0000000001"
@@ -689,7 +689,7 @@ async def test_no_error_message_contains_the_credentials(
     harness: Harness, caplog: pytest.LogCaptureFixture, method: str, step: Step
 ) -> None:
     client = harness.client(step)
-    caplog.set_level(logging.DEBUG, logger="bot.soget")
+    caplog.set_level(logging.DEBUG, logger="bot.soget.client")
 
     with pytest.raises(SogetError) as caught:
         await getattr(client, method)(ORDER)

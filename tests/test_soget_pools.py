@@ -13,9 +13,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.preview import OrderPreviewer, PreviewState
-from bot.soget import NO_RETRY, CallObserver, SogetClient, SogetError
-from bot.tokens import StaticToken
+from bot.services.preview import OrderPreviewer, PreviewState
+from bot.soget.client import NO_RETRY, CallObserver, SogetClient, SogetError
+from bot.soget.tokens import StaticToken
 from tests.conftest import SOGET_KEY, SOGET_TOKEN
 from tests.fakes.soget_api import FakeSoget, Fault
 

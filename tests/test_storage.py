@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.requests import (
+from bot.domain.requests import (
     TERMINAL_STATUSES,
     TRANSITIONS,
     CancelRequest,
     RequestStatus,
     can_move,
 )
-from bot.storage import Store
+from bot.storage.store import Store
 
 S = RequestStatus
 START = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
@@ -608,7 +608,7 @@ def test_can_move_matches_the_table(current: RequestStatus, target: RequestStatu
 
 
 async def test_quorum_approval_counts_distinct_approvers_once(store: Store) -> None:
-    from bot.storage import ApprovalResult
+    from bot.storage.store import ApprovalResult
 
     created = await new_request(store)
 

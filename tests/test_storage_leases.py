@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.requests import MessageKind
-from bot.requests import RequestStatus as S
-from bot.storage import Store
+from bot.domain.requests import MessageKind
+from bot.domain.requests import RequestStatus as S
+from bot.storage.store import Store
 
 
 class Clock:

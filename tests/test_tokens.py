@@ -9,10 +9,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.catalogue import FailureKind
-from bot.ids import ActionId
-from bot.soget import NO_RETRY, SogetClient, SogetHttpError, SogetUnreachable
-from bot.tokens import ClientCredentialsToken, SogetTokenError, StaticToken
+from bot.i18n.catalogue import FailureKind
+from bot.slack.ids import ActionId
+from bot.soget.client import NO_RETRY, SogetClient, SogetHttpError, SogetUnreachable
+from bot.soget.tokens import ClientCredentialsToken, SogetTokenError, StaticToken
 from tests.conftest import APPROVER, SOGET_KEY, BotFactory, BotUnderTest
 from tests.fakes.soget_api import FakeSoget
 from tests.fakes.token_server import FakeTokenServer, TokenFailure

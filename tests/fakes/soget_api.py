@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from bot.sandbox import API_BASE_PATH as BASE_PATH
-from bot.sandbox import ORDER_ID, SogetStandIn, cancel_refusal, error_response
-from bot.sandbox import StandInOrder as FakeOrder
+from bot.soget.sandbox import API_BASE_PATH as BASE_PATH
+from bot.soget.sandbox import ORDER_ID, SogetStandIn, cancel_refusal, error_response
+from bot.soget.sandbox import StandInOrder as FakeOrder
 from tests.fakes.server import RecordedRequest, record_request, wait_until
 
 __all__ = [

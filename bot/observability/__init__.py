@@ -1,0 +1,5 @@
+"""What an operator watches: Prometheus metrics, structured logs with request and trace ids, and
+the `check` command that tries every dependency once.
+
+May import: anything below services (it is wired at start), prometheus-client.
+"""

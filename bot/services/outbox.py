@@ -1,0 +1,198 @@
+"""Delivers the queued Slack effects (the outbox) until Slack has taken each one.
+
+Effects are queued in the same transaction as the state change they announce, and rendered
+from the request's state when sent, so a Slack outage or a restart delays them but loses none.
+Each effect (a thread reply, a redraw, a direct message) is its own delivery with its own done
+mark: a failing redraw never sends a reply again. Before each Web API call the message is
+claimed in the database, so two instances never send it together; what remains is one point:
+a process killed after Slack took a message and before the mark sends it again once its claim
+runs out (at least once there, never more than twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.requests import MessageKind, OutboxMessage
+from bot.i18n.catalogue import Language
+from bot.i18n.language import UserLanguages
+from bot.observability.logs import request_context
+from bot.slack.publisher import SlackPublisher
+from bot.storage.store import Store
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(minutes=5)
+# Slack errors that no retry can fix: the message is dropped with an error in the log.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "message_not_found",
+        "invalid_blocks",
+        "msg_too_long",
+        "not_in_channel",
+        "cant_update_message",
+        "user_not_found",
+        "cannot_dm_bot",
+    }
+)
+GIVE_UP_AFTER_TRIES = 50
+# How long a claimed message stays with its instance: longer than its Web API calls may take
+# (SLACK_TIMEOUT_SECONDS each); after a crash, the message waits this long to go out again.
+CLAIM_SECONDS = 20.0
+# Deliveries in flight at once. Lanes (a request's thread, its redraws, its DMs) are sent in
+# order; different lanes go side by side, so one slow or rate-limited call holds back no other.
+MAX_PARALLEL_LANES = 8
+_REPLIES = frozenset({MessageKind.OUTCOME, MessageKind.UNAVAILABLE})
+
+
+class Deliverer:
+    def __init__(
+        self,
+        store: Store,
+        publisher: SlackPublisher,
+        *,
+        instance_id: str = "local",
+        languages: UserLanguages | None = None,
+        base_delay_seconds: float = 2.0,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._instance_id = instance_id
+        self._languages = languages
+        self._base_delay_seconds = base_delay_seconds
+        self._lanes = asyncio.Semaphore(MAX_PARALLEL_LANES)
+
+    async def seconds_until_next(self) -> float | None:
+        """Seconds until the earliest undelivered message is due, or None if none waits."""
+        due = await self._store.next_message_due_at()
+        if due is None:
+            return None
+        return max(0.0, (due - self._store.now()).total_seconds())
+
+    async def deliver_due(self) -> int:
+        """Send every message that is due, in order within each lane. Returns how many were
+        delivered (or dropped for good)."""
+        lanes: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
+        for message in await self._store.due_messages():
+            lanes[(message.request_id, message.kind.lane)].append(message)
+        if not lanes:
+            return 0
+        # A channel that answered 429 waits for its Retry-After; other channels go on.
+        limited: dict[str, float] = {}
+        counts = await asyncio.gather(
+            *(self._deliver_lane(messages, limited) for messages in lanes.values())
+        )
+        return sum(counts)
+
+    async def _deliver_lane(self, messages: list[OutboxMessage], limited: dict[str, float]) -> int:
+        sent = 0
+        async with self._lanes:
+            for message in messages:
+                with request_context(message.request_id):
+                    done = await self._deliver(message, limited)
+                if not done:
+                    break  # keep the lane's order: the next one waits for this one
+                sent += 1
+        return sent
+
+    async def _deliver(self, message: OutboxMessage, limited: dict[str, float]) -> bool:
+        request = await self._store.get(message.request_id)
+        if request is None or (message.kind in _REPLIES and message.attempt != request.attempts):
+            # A later attempt superseded this announcement; its own message will follow.
+            await self._store.message_delivered(message, outcome=False)
+            return True
+        channel = message.recipient or self._publisher.message_channel(request)
+        if channel in limited:
+            await self._store.message_failed(
+                message, "ratelimited", self._store.now() + timedelta(seconds=limited[channel])
+            )
+            return False
+        until = self._store.now() + timedelta(seconds=CLAIM_SECONDS)
+        if not await self._store.claim_message(message, self._instance_id, until):
+            return False  # another instance is sending it, or it was delivered meanwhile
+        # Outcome replies are public: they speak the requester's language. The other effects
+        # have no translated text, so they cost no look-up.
+        language = Language.EN
+        if self._languages is not None and message.kind in _REPLIES:
+            language = await self._languages.of(request.requester_id)
+        try:
+            await self._publisher.deliver(
+                message.kind, request, language, recipient=message.recipient
+            )
+        except Exception as exc:
+            return await self._failed(message, exc, channel, limited)
+        except asyncio.CancelledError:
+            # Stopped mid-call: give the message back at once rather than at the claim's end
+            # (Slack may have taken it: the at-least-once point).
+            await asyncio.shield(self._store.message_failed(message, "stopped", self._store.now()))
+            raise
+        await self._store.message_delivered(message, outcome=message.kind in _REPLIES)
+        return True
+
+    async def _failed(
+        self,
+        message: OutboxMessage,
+        exc: Exception,
+        channel: str,
+        limited: dict[str, float],
+    ) -> bool:
+        error = _describe(exc)
+        tries = message.tries + 1
+        if error in PERMANENT_ERRORS or tries >= GIVE_UP_AFTER_TRIES:
+            logger.error(
+                "dropping %s message of request %s after %d tries: %s",
+                message.kind,
+                message.request_id,
+                tries,
+                error,
+            )
+            await self._store.message_delivered(message, outcome=False)
+            return True
+        retry_after = _retry_after(exc)
+        if retry_after is not None:
+            limited[channel] = retry_after
+            delay = timedelta(seconds=retry_after)
+        else:
+            delay = _backoff(message.tries, self._base_delay_seconds)
+        logger.warning(
+            "Slack did not take the %s message of request %s (%s); retrying in %ds",
+            message.kind,
+            message.request_id,
+            error,
+            delay.total_seconds(),
+        )
+        await self._store.message_failed(message, error, self._store.now() + delay)
+        return False
+
+
+def _backoff(tries: int, base_delay_seconds: float) -> timedelta:
+    base = min(MAX_BACKOFF.total_seconds(), base_delay_seconds * 2**tries)
+    return timedelta(seconds=random.uniform(base / 2, base))  # noqa: S311 - jitter
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """Slack's Retry-After of a 429, in seconds (bounded), or None for other failures."""
+    if not isinstance(exc, SlackApiError) or exc.response.status_code != 429:
+        return None
+    value = (exc.response.headers or {}).get("Retry-After") or (exc.response.headers or {}).get(
+        "retry-after"
+    )
+    try:
+        seconds = float(value) if value is not None else 1.0
+    except (TypeError, ValueError):
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_BACKOFF.total_seconds())
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or exc.response.status_code)
+    return type(exc).__name__

@@ -1,0 +1,158 @@
+"""Block Kit for the order preview: its part of the request message, and the private reply
+when the preview shows there is nothing to approve."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot.domain.requests import CancelRequest
+from bot.i18n.catalogue import FAILURES, CatalogueEntry, FailureKind, Language, entry_for_code
+from bot.i18n.phrases import phrases
+from bot.services.preview import IN_PROGRESS, NOT_MASTER, Preview, PreviewState
+from bot.slack.messages.blocks import (
+    CONTEXT_TEXT_LIMIT,
+    FIELD_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    clip,
+    escape,
+    fallback_text,
+    slack_date,
+)
+from bot.soget.client import Actor, CustomerOrder
+
+_FIELD_LIMIT = 200
+_MISSING = "—"
+
+
+def _md(text: str, limit: int = SECTION_TEXT_LIMIT) -> MarkdownTextObject:
+    return MarkdownTextObject(text=clip(text, limit))
+
+
+def _field(text: str) -> MarkdownTextObject:
+    return _md(text, FIELD_TEXT_LIMIT)
+
+
+def _value(text: str | None) -> str:
+    if not text or not text.strip():
+        return _MISSING
+    text = text.strip()
+    # Short enough to read at a glance; the whole field is clipped again once escaped.
+    return escape(text if len(text) <= _FIELD_LIMIT else text[: _FIELD_LIMIT - 1] + "…")
+
+
+def _actor(actor: Actor | None) -> str:
+    if actor is None or not (actor.name or actor.code):
+        return _MISSING
+    if actor.name and actor.code:
+        return f"{_value(actor.name)} ({_value(actor.code)})"
+    return _value(actor.name or actor.code)
+
+
+def _container(order: CustomerOrder) -> str:
+    container = order.container
+    if container is None or not container.reference:
+        return _MISSING
+    size = f" ({_value(container.type)})" if container.type else ""
+    return _value(container.reference) + size
+
+
+def order_fields(order: CustomerOrder) -> list[MarkdownTextObject]:
+    """What an approver needs in order to decide, as section fields (at most 10)."""
+    return [
+        _field(f"*Type*\n{_value(order.type)}"),
+        _field(f"*Status*\n{_value(order.status)}"),
+        _field(f"*Transport order*\n{_value(order.transport_order_number)}"),
+        _field(f"*Container*\n{_container(order)}"),
+        _field(f"*Carrier*\n{_actor(order.carrier)}"),
+        _field(f"*Contractor*\n{_actor(order.contractor)}"),
+        _field(f"*Client reference*\n{_value(order.client_reference)}"),
+        _field(f"*Order date*\n{slack_date(order.date) if order.date else _MISSING}"),
+    ]
+
+
+def _why(code: str, order: CustomerOrder) -> str:
+    if code == NOT_MASTER:
+        return (
+            f"This is a {_value(order.type)} order, and MouvONE only cancels Master orders: "
+            "cancel the Master order that contains it instead."
+        )
+    if code == IN_PROGRESS:
+        return (
+            f"The order's status is {_value(order.status)}: it is with the carrier, and "
+            "MouvONE refuses to cancel it in this status."
+        )
+    return ""
+
+
+def _entry(code: str | None, failure: str | None) -> CatalogueEntry:
+    if code:
+        return entry_for_code(code)
+    try:
+        return FAILURES[FailureKind(failure or "")]
+    except ValueError:
+        return FAILURES[FailureKind.UNEXPECTED_STATUS]
+
+
+def build_preview_blocks(request: CancelRequest) -> list[Block]:
+    """The preview's part of the request message (English, like the rest of that message)."""
+    state = request.preview_state
+    if state is None:
+        return []  # stored before previews existed
+    order = request.preview_order
+    if state == PreviewState.UNAVAILABLE or order is None:
+        entry = _entry(request.preview_code, request.preview_failure)
+        code = request.preview_code or request.preview_failure or "unknown"
+        return [
+            ContextBlock(
+                elements=[
+                    _md(
+                        ":grey_question: *Preview unavailable*: the bot could not read the order "
+                        f"in MouvONE ({escape(entry.text(Language.EN).title)}, "
+                        f"`{escape(code)}`). Check the order in MouvONE before approving.",
+                        CONTEXT_TEXT_LIMIT,
+                    )
+                ]
+            )
+        ]
+    blocks: list[Block] = [SectionBlock(fields=order_fields(order))]
+    if state == PreviewState.WARNING and request.preview_code:
+        code = request.preview_code
+        title = entry_for_code(code).text(Language.EN).title
+        why = _why(code, order)
+        blocks.append(
+            SectionBlock(
+                text=_md(
+                    f":warning: *MouvONE will refuse this cancel: {escape(title)}* "
+                    f"(`{escape(code)}`)\n" + (f"{why}\n" if why else "") + "Approving sends the "
+                    f"cancel anyway, and MouvONE will most likely answer `{escape(code)}`."
+                )
+            )
+        )
+    return blocks
+
+
+def build_not_requested_reply(
+    order_id: str, preview: Preview, language: Language
+) -> tuple[str, list[Block]]:
+    """The private reply to a requester whose order does not exist or is cancelled already."""
+    say = phrases(language)
+    code = preview.code or (preview.failure.value if preview.failure else "unknown")
+    text = _entry(preview.code, preview.failure.value if preview.failure else None).text(language)
+    body = (
+        f"{say.not_requested.format(order=escape(order_id))}\n"
+        f"*{escape(text.title)}* (`{escape(code)}`)\n{escape(text.meaning)}\n"
+        f"{say.what_to_do} {escape(text.next_step)}"
+    )
+    details = []
+    if preview.api_message:
+        clipped = preview.api_message[:500]
+        details.append(say.api_said.format(message=escape(clipped)))
+    details.append(say.not_requested_footer)
+    blocks: list[Block] = [
+        SectionBlock(text=_md(body)),
+        ContextBlock(elements=[_md(" · ".join(details), CONTEXT_TEXT_LIMIT)]),
+    ]
+    fallback = say.not_requested_fallback.format(
+        order=escape(order_id), title=escape(text.title), code=escape(code)
+    )
+    return fallback_text(fallback), blocks

@@ -1,0 +1,253 @@
+"""Everything the bot says in Slack goes through here: Web API calls around the builders."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.domain.requests import CancelRequest, MessageKind
+from bot.i18n.catalogue import Language
+from bot.slack.messages import blocks
+from bot.slack.messages import dm as notice_blocks
+from bot.slack.messages import thread as settle_blocks
+from bot.slack.sandbox import SandboxWebClient, mark_message
+
+logger = logging.getLogger(__name__)
+
+# chat.postEphemeral errors meaning the user cannot be reached in that channel: the bot is not
+# a member or cannot see it, it is archived, or the user is not in it.
+CHANNEL_UNREACHABLE_ERRORS = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "user_not_in_channel"}
+)
+RESPONSE_URL_TIMEOUT_SECONDS = 10
+
+
+class SlackPublisher:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        approvers: Sequence[str],
+        *,
+        approval_channel: str | None = None,
+        required_approvals: int = 1,
+    ) -> None:
+        self._client = client
+        self._approvers = tuple(approvers)
+        # APPROVAL_CHANNEL: every approval request (and its thread) lives there.
+        self._approval_channel = approval_channel
+        self._required_approvals = required_approvals
+
+    def message_channel(self, request: CancelRequest) -> str:
+        """The channel of the request's approval message and thread."""
+        return self._approval_channel or request.channel_id
+
+    def _request_blocks(self, request: CancelRequest) -> list[Block]:
+        built = blocks.build_request_blocks(
+            request, self._approvers, required_approvals=self._required_approvals
+        )
+        if self.message_channel(request) != request.channel_id:
+            built.append(notice_blocks.build_asked_in_context(request.channel_id))
+        return built
+
+    async def post_request(self, request: CancelRequest) -> str:
+        """Post the approval request (in its channel, or APPROVAL_CHANNEL); returns its ts."""
+        channel = self.message_channel(request)
+        response = await self._client.chat_postMessage(
+            channel=channel,
+            text=blocks.request_summary_text(request),
+            blocks=self._request_blocks(request),
+            unfurl_links=False,
+        )
+        ts = str(response["ts"])
+        if channel != request.channel_id:
+            link = await self.permalink(channel, ts)
+            pointer = notice_blocks.build_approval_pointer(request, channel, link)
+            await self.tell(request.channel_id, request.requester_id, pointer)
+        return ts
+
+    async def permalink(self, channel: str, ts: str) -> str | None:
+        """A link to a message (or thread), or None if Slack would not give one."""
+        try:
+            response = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
+        except SlackApiError as exc:
+            logger.warning("no permalink for %s in %s: %s", ts, channel, exc.response.get("error"))
+            return None
+        link = response.get("permalink")
+        return str(link) if link else None
+
+    async def show_state(self, request: CancelRequest) -> None:
+        """Redraw the request message for the request's current state."""
+        if request.message_ts is None:
+            return
+        await self._client.chat_update(
+            channel=self.message_channel(request),
+            ts=request.message_ts,
+            text=blocks.request_summary_text(request),
+            blocks=self._request_blocks(request),
+        )
+
+    async def post_outcome(self, request: CancelRequest, language: Language = Language.EN) -> None:
+        """Reply in the request's thread with the outcome (the redraw is its own delivery)."""
+        text, outcome_blocks = blocks.build_outcome_blocks(request, language)
+        await self._client.chat_postMessage(
+            channel=self.message_channel(request),
+            thread_ts=request.message_ts,
+            text=text,
+            blocks=outcome_blocks,
+            unfurl_links=False,
+        )
+
+    async def deliver(
+        self,
+        kind: MessageKind,
+        request: CancelRequest,
+        language: Language = Language.EN,
+        *,
+        recipient: str | None = None,
+    ) -> None:
+        """Make one queued Slack effect happen, rendered from the request's current state.
+
+        Exactly one Web API call that changes something, so "delivered" means just that call.
+        """
+        match kind:
+            case MessageKind.REDRAW:
+                await self.show_state(request)
+            case MessageKind.OUTCOME | MessageKind.UNAVAILABLE:
+                await self.post_outcome(request, language)
+            case MessageKind.REJECTION:
+                await self.post_rejection(request)
+            case MessageKind.REMINDER:
+                await self._thread_reply(
+                    request, settle_blocks.build_reminder_text(request, self._approvers)
+                )
+            case MessageKind.VERIFIED:
+                await self._thread_reply(request, settle_blocks.build_verified_text(request))
+            case MessageKind.DM_DECIDED | MessageKind.DM_FINISHED | MessageKind.DM_CLICK_LOST:
+                await self._direct_message(kind, request, recipient or request.requester_id)
+
+    async def _thread_reply(self, request: CancelRequest, text: str) -> None:
+        await self._client.chat_postMessage(
+            channel=self.message_channel(request), thread_ts=request.message_ts, text=text
+        )
+
+    async def _direct_message(self, kind: MessageKind, request: CancelRequest, user: str) -> None:
+        link = None
+        if request.message_ts:
+            link = await self.permalink(self.message_channel(request), request.message_ts)
+        build = {
+            MessageKind.DM_DECIDED: notice_blocks.build_decided_dm,
+            MessageKind.DM_FINISHED: notice_blocks.build_finished_dm,
+            MessageKind.DM_CLICK_LOST: notice_blocks.build_click_lost_dm,
+        }[kind]
+        text, dm_blocks = build(request, link)
+        await self._client.chat_postMessage(
+            channel=user, text=text, blocks=dm_blocks, unfurl_links=False
+        )
+
+    async def post_rejection(self, request: CancelRequest) -> None:
+        await self._thread_reply(request, blocks.build_rejection_reply(request))
+
+    async def tell(
+        self, channel_id: str, user_id: str, text: str, *, response_url: str | None = None
+    ) -> None:
+        """A private message to one user in a channel; failures are logged, not raised.
+
+        Where the bot cannot post in the channel (not invited, a private channel or a DM it
+        is not part of) the message goes through `response_url` (the interaction's own
+        reply route, which needs no membership) when there is one, else as a direct message.
+        """
+        await self._tell(channel_id, user_id, text, None, response_url)
+
+    async def tell_blocks(
+        self,
+        channel_id: str,
+        user_id: str,
+        text: str,
+        message_blocks: Sequence[Block],
+        *,
+        response_url: str | None = None,
+    ) -> None:
+        """Like `tell`, with Block Kit (buttons in a private message)."""
+        await self._tell(channel_id, user_id, text, list(message_blocks), response_url)
+
+    async def _tell(
+        self,
+        channel_id: str,
+        user_id: str,
+        text: str,
+        message_blocks: list[Block] | None,
+        response_url: str | None,
+    ) -> None:
+        try:
+            await self._client.chat_postEphemeral(
+                channel=channel_id, user=user_id, text=text, blocks=message_blocks
+            )
+            return
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in CHANNEL_UNREACHABLE_ERRORS:
+                logger.warning("could not tell %s in %s: %s", user_id, channel_id, error)
+                return
+            logger.info(
+                "cannot tell %s in %s (%s): answering another way", user_id, channel_id, error
+            )
+        if response_url and await self._respond_privately(response_url, text, message_blocks):
+            return
+        try:
+            await self._client.chat_postMessage(
+                channel=user_id, text=text, blocks=message_blocks, unfurl_links=False
+            )
+        except SlackApiError as exc:
+            logger.warning(
+                "could not tell %s in a direct message either: %s",
+                user_id,
+                exc.response.get("error"),
+            )
+
+    async def _respond_privately(
+        self, response_url: str, text: str, message_blocks: list[Block] | None
+    ) -> bool:
+        """An ephemeral answer through an interaction's response_url; True if Slack took it.
+
+        The URL carries its own authorisation: it is never logged.
+        """
+        payload_text: str | None = text
+        payload_blocks: Sequence[Block | dict[str, Any]] | None = message_blocks
+        if isinstance(self._client, SandboxWebClient):
+            payload_text, payload_blocks = mark_message(text, message_blocks)
+        webhook = AsyncWebhookClient(
+            response_url, timeout=RESPONSE_URL_TIMEOUT_SECONDS, session=self._client.session
+        )
+        try:
+            response = await webhook.send(
+                text=payload_text,
+                blocks=payload_blocks,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("could not answer through response_url: %s", type(exc).__name__)
+            return False
+        if response.status_code != 200:
+            logger.warning("response_url refused the answer: HTTP %s", response.status_code)
+            return False
+        return True
+
+    async def user_locale(self, user_id: str) -> str | None:
+        """The user's Slack locale, e.g. 'fr-FR' (needs the users:read scope)."""
+        response = await self._client.users_info(user=user_id, include_locale=True)
+        user = response.get("user") or {}
+        locale = user.get("locale") if isinstance(user, dict) else None
+        return str(locale) if locale else None
+
+    async def group_members(self, group_id: str) -> list[str]:
+        response = await self._client.usergroups_users_list(usergroup=group_id)
+        users: list[object] = response.get("users", [])
+        return [str(user) for user in users]
