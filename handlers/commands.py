@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.domain.commands import HelpArgs, ListArgs, StatusArgs, UsageError, parse_cancel_command
 from bot.observability.logs import bind_request
 from bot.slack.ids import SLASH_COMMAND
-from bot.slack.messages import blocks
+from bot.slack.messages import blocks, mrkdwn
 from bot.slack.messages.dm import channel_refusal_text
 from bot.slack.messages.preview import build_not_requested_reply
 from bot.slack.messages.private import build_duplicate_text
@@ -46,7 +46,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             logger.info("usage error from %s: %s", user_id, problem)
             await ack(
                 response_type="ephemeral",
-                text=blocks.escape(str(problem)),
+                text=mrkdwn.escape(str(problem)),
                 blocks=blocks.build_usage_blocks(str(problem), pattern_text),
             )
             return

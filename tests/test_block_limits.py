@@ -20,7 +20,7 @@ from bot.i18n.catalogue import Language
 from bot.services.audit import RequestHistory
 from bot.services.preview import Preview, PreviewState
 from bot.slack.messages import audit as audit_blocks
-from bot.slack.messages import blocks
+from bot.slack.messages import blocks, mrkdwn
 from bot.slack.messages import dm as notice_blocks
 from bot.slack.messages import home as home_blocks
 from bot.slack.messages import preview as preview_blocks
@@ -305,6 +305,6 @@ def test_every_builder_stays_within_slack_limits_and_escapes(text: str) -> None:
 def test_clip_never_cuts_an_entity_or_a_token() -> None:
     for limit in range(2, 40):
         for text in ("&amp;" * 20, "a&lt;b" * 10, "<@U0APPROVE1> " * 5, "x<!date^1^{date}|d> " * 4):
-            clipped = blocks.clip(text, limit)
+            clipped = mrkdwn.clip(text, limit)
             assert len(clipped) <= limit
             assert markup_faults(clipped) == [], (text, limit, clipped)

@@ -24,10 +24,9 @@ from bot.slack.messages.blocks import (
     build_request_blocks,
     build_usage_blocks,
     denial_text,
-    escape,
-    mention,
     request_summary_text,
 )
+from bot.slack.messages.mrkdwn import escape, mention
 
 S = RequestStatus
 CREATED = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)

@@ -16,12 +16,12 @@ from slack_sdk.models.blocks import (
 from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
 from bot.i18n.catalogue import Language
 from bot.services.audit import RequestHistory
-from bot.slack.messages.blocks import (
+from bot.slack.messages.blocks import outcome_entry
+from bot.slack.messages.mrkdwn import (
     HEADER_TEXT_LIMIT,
     clip,
     escape,
     fallback_text,
-    outcome_entry,
     plain,
     slack_date,
 )

@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 from bot.domain.requests import CancelRequest, RequestStatus
 from bot.slack.ids import SLASH_COMMAND
 from bot.slack.messages.audit import md, outcome_line
-from bot.slack.messages.blocks import escape, fallback_text
+from bot.slack.messages.mrkdwn import escape, fallback_text
 
 SANDBOX_MARKER = "SANDBOX — no real order is touched"
 

@@ -18,7 +18,7 @@ from slack_sdk.models.views import View
 from bot.domain.requests import CancelRequest
 from bot.slack.ids import SLASH_COMMAND
 from bot.slack.messages.audit import md, request_line
-from bot.slack.messages.blocks import slack_date
+from bot.slack.messages.mrkdwn import slack_date
 
 
 def _header(text: str) -> HeaderBlock:

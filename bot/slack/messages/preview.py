@@ -9,7 +9,7 @@ from bot.domain.requests import CancelRequest
 from bot.i18n.catalogue import FAILURES, CatalogueEntry, FailureKind, Language, entry_for_code
 from bot.i18n.phrases import phrases
 from bot.services.preview import IN_PROGRESS, NOT_MASTER, Preview, PreviewState
-from bot.slack.messages.blocks import (
+from bot.slack.messages.mrkdwn import (
     CONTEXT_TEXT_LIMIT,
     FIELD_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.requests import CancelRequest, RequestStatus
-from bot.slack.messages.blocks import escape, slack_date
+from bot.slack.messages.mrkdwn import escape, slack_date
 
 
 def build_duplicate_text(existing: CancelRequest, link: str | None) -> str:

@@ -11,7 +11,8 @@ from bot.domain.requests import CancelRequest
 from bot.i18n.catalogue import Language, entry_for_code
 from bot.services.preview import Preview
 from bot.slack.ids import ActionId
-from bot.slack.messages.blocks import _md, escape, fallback_text, mention, slack_date
+from bot.slack.messages.mrkdwn import escape, fallback_text, mention, slack_date
+from bot.slack.messages.mrkdwn import md as _md
 
 
 def _short(text: str, limit: int = 200) -> str:
