@@ -11,8 +11,9 @@ from pydantic import SecretStr
 
 from bot.i18n.catalogue import FailureKind
 from bot.slack.ids import ActionId
-from bot.soget.client import NO_RETRY, SogetClient, SogetHttpError, SogetUnreachable
-from bot.soget.tokens import ClientCredentialsToken, SogetTokenError, StaticToken
+from bot.soget.client import NO_RETRY, SogetClient
+from bot.soget.errors import SogetHttpError, SogetTokenError, SogetUnreachable
+from bot.soget.tokens import ClientCredentialsToken, StaticToken
 from tests.conftest import APPROVER, SOGET_KEY, BotFactory, BotUnderTest
 from tests.fakes.soget_api import FakeSoget
 from tests.fakes.token_server import FakeTokenServer, TokenFailure

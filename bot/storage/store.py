@@ -29,7 +29,7 @@ from bot.domain.requests import (
     RequestStatus,
     can_move,
 )
-from bot.soget.client import CustomerOrder
+from bot.soget.models import CustomerOrder
 
 Clock = Callable[[], datetime]
 # Told of each committed change: the request as it now is, and the event's kind.
