@@ -7,6 +7,7 @@ each of them ties two modules together for a reader as much as for the interpret
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,3 +210,25 @@ def test_every_allowance_is_still_needed() -> None:
     used = {(i.source, i.target) for i in imports}
     assert sorted(set(ALLOWED) - used) == []
     assert sorted(set(ALLOWED_CYCLES) - set(import_cycles(imports))) == []
+
+
+def test_the_code_cites_only_documents_of_the_repository() -> None:
+    """Docstrings and comments point at docs/ (never at notes outside the repository), and each
+    cited section exists."""
+    cited = re.compile(r"docs/([\w.-]+\.md)((?:\s*§\s*\d+(?:-\d+)?,?)*)")
+    problems: list[str] = []
+    for module, path in _sources().items():
+        text = path.read_text(encoding="utf-8")
+        if "shared/" in text:
+            problems.append(f"{module} cites shared/")
+        for match in cited.finditer(text):
+            document = ROOT / "docs" / match.group(1)
+            if not document.is_file():
+                problems.append(f"{module} cites missing docs/{match.group(1)}")
+                continue
+            headings = set(re.findall(r"^## (\d+)\.", document.read_text(), re.MULTILINE))
+            for first, last in re.findall(r"§\s*(\d+)(?:-(\d+))?", match.group(2)):
+                for section in range(int(first), int(last or first) + 1):
+                    if str(section) not in headings:
+                        problems.append(f"{module} cites docs/{match.group(1)} §{section}")
+    assert problems == []

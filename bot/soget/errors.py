@@ -111,7 +111,8 @@ def _kind_for_status(status: int) -> FailureKind:
 
 
 def error_from(response: httpx.Response) -> SogetError:
-    """The error a non-2xx answer stands for: the documented body when it has one (§5)."""
+    """The error a non-2xx answer stands for: the documented body when it has one, else the HTTP
+    status (docs/soget-api.md §5)."""
     body: Any
     try:
         body = response.json()
