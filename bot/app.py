@@ -41,7 +41,7 @@ from bot.slack.publisher import SlackPublisher
 from bot.slack.sandbox import SandboxWebClient
 from bot.soget.client import RetryPolicy, SogetClient
 from bot.soget.sandbox import SANDBOX_ORDERS, SogetStandIn
-from bot.soget.tokens import StaticToken, TokenProvider, token_provider
+from bot.soget.tokens import StaticToken, TokenProvider, token_provider_from
 from bot.storage.store import Store, utc_now
 from handlers import register_all
 
@@ -256,7 +256,16 @@ class BotRuntime:
         else:
             assert settings.soget_api_key is not None  # Settings requires it outside sandbox
             base_url = settings.soget_api_url
-            tokens = token_provider(settings, observer=self.metrics)
+            tokens = token_provider_from(
+                access_token=settings.soget_access_token,
+                token_url=settings.soget_token_url,
+                client_id=settings.soget_client_id,
+                client_secret=settings.soget_client_secret,
+                scope=settings.soget_scope,
+                connect_timeout=settings.soget_connect_timeout_seconds,
+                timeout=settings.soget_timeout_seconds,
+                observer=self.metrics,
+            )
             api_key = settings.soget_api_key
         return SogetClient.create(
             base_url,

@@ -15,10 +15,10 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.domain.approval import Denial
+from bot.domain.history import RequestHistory
+from bot.domain.preview import Preview, PreviewState
 from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
 from bot.i18n.catalogue import Language
-from bot.services.audit import RequestHistory
-from bot.services.preview import Preview, PreviewState
 from bot.slack.messages import audit as audit_blocks
 from bot.slack.messages import blocks, mrkdwn
 from bot.slack.messages import dm as notice_blocks
@@ -26,7 +26,7 @@ from bot.slack.messages import home as home_blocks
 from bot.slack.messages import preview as preview_blocks
 from bot.slack.messages import private as guard_blocks
 from bot.slack.messages import thread as settle_blocks
-from bot.soget.client import CustomerOrder
+from bot.soget.models import CustomerOrder
 
 S = RequestStatus
 AT = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)

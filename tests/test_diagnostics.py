@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from bot.soget.client import (
+from bot.soget.diagnostics import credential_hint, log_soget_failure
+from bot.soget.errors import (
     SogetApiError,
     SogetError,
     SogetHttpError,
@@ -14,7 +15,6 @@ from bot.soget.client import (
     SogetTimeout,
     SogetUnreachable,
 )
-from bot.soget.diagnostics import credential_hint, log_soget_failure
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from bot.slack.messages.audit import status_label
 from bot.slack.messages.dm import SANDBOX_MARKER, build_decided_dm, build_finished_dm
 from bot.slack.messages.home import build_home_view
 from bot.slack.sandbox import mark_api_payload, mark_message, mark_view
-from bot.soget.client import SogetApiError, SogetHttpError, SogetTimeout
+from bot.soget.errors import SogetApiError, SogetHttpError, SogetTimeout
 from handlers.middleware import cancel_request_id
 
 PATTERN = re.compile(r"CDE\d{10}", re.I)
@@ -174,8 +174,9 @@ def test_cancel_request_id_of_clicks_and_modals() -> None:
 
 
 def test_the_largest_audit_and_home_views_stay_within_slack_limits() -> None:
+    from bot.domain.history import RequestHistory
     from bot.domain.requests import RequestEvent
-    from bot.services.audit import MAX_HISTORY, MAX_LISTED, RequestHistory
+    from bot.services.audit import MAX_HISTORY, MAX_LISTED
     from bot.slack.messages.audit import build_list_blocks, build_status_blocks
 
     long = replace(REQUEST, reason="r" * 500, decision_note="n" * 500, decided_by="U0APPROVE1")

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.domain.preview import Preview, PreviewState, preview_of
 from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import CATALOGUE, DOCUMENTED_CODES, FAILURES, FailureKind, Language
 from bot.i18n.phrases import NOTE_ALREADY_CANCELLED, PHRASES, Phrases, phrases
-from bot.services.preview import Preview, PreviewState, preview_of
 from bot.slack.messages.blocks import build_outcome_blocks, build_request_blocks
 from bot.slack.messages.preview import build_not_requested_reply, build_preview_blocks
-from bot.soget.client import CustomerOrder, SogetApiError
+from bot.soget.errors import SogetApiError
+from bot.soget.models import CustomerOrder
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 APPROVERS = ("U0APPROVE1",)

@@ -12,27 +12,26 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.i18n.catalogue import FailureKind
-from bot.services.preview import (
+from bot.domain.preview import (
     ALREADY_CANCELLED,
     IN_PROGRESS,
     NOT_MASTER,
-    OrderPreviewer,
     Preview,
     PreviewState,
     predicted_refusal,
     preview_of,
 )
-from bot.soget.client import (
-    CustomerOrder,
-    RetryPolicy,
+from bot.i18n.catalogue import FailureKind
+from bot.services.preview import OrderPreviewer
+from bot.soget.client import RetryPolicy, SogetClient
+from bot.soget.errors import (
     SogetApiError,
-    SogetClient,
     SogetHttpError,
     SogetInvalidResponse,
     SogetTimeout,
     SogetUnreachable,
 )
+from bot.soget.models import CustomerOrder
 from bot.soget.tokens import StaticToken
 
 TYPES = [

@@ -12,7 +12,8 @@ from pydantic import SecretStr
 
 from bot.slack.ids import ActionId
 from bot.slack.messages.dm import SANDBOX_MARKER
-from bot.soget.client import SogetApiError, SogetClient
+from bot.soget.client import SogetClient
+from bot.soget.errors import SogetApiError
 from bot.soget.sandbox import SANDBOX_ORDERS, SogetStandIn
 from bot.soget.tokens import StaticToken
 from tests import payloads

@@ -90,7 +90,7 @@ async def test_unreadable_order_says_so_and_stays_unknown(settling_bot: BotUnder
 
 
 def test_settle_note_and_no_second_notice_for_a_settle() -> None:
-    from bot.services.cancel import settle_note
+    from bot.domain.outcomes import settle_note
     from bot.services.notices import notice_for
     from tests.test_blocks import make_request
 

@@ -12,19 +12,16 @@ import pytest
 from pydantic import SecretStr
 
 from bot.i18n.catalogue import FailureKind
-from bot.soget.client import (
-    NO_RETRY,
-    RETRYABLE_STATUSES,
-    CustomerOrder,
-    RetryPolicy,
+from bot.soget.client import NO_RETRY, RETRYABLE_STATUSES, RetryPolicy, SogetClient
+from bot.soget.errors import (
     SogetApiError,
-    SogetClient,
     SogetError,
     SogetHttpError,
     SogetInvalidResponse,
     SogetTimeout,
     SogetUnreachable,
 )
+from bot.soget.models import CustomerOrder
 from bot.soget.tokens import StaticToken
 
 BASE_URL = "https://soget-api.example/customer-orders/v1"

@@ -13,8 +13,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.services.preview import OrderPreviewer, PreviewState
-from bot.soget.client import NO_RETRY, CallObserver, SogetClient, SogetError
+from bot.domain.preview import PreviewState
+from bot.services.preview import OrderPreviewer
+from bot.soget.client import NO_RETRY, CallObserver, SogetClient
+from bot.soget.errors import SogetError
 from bot.soget.tokens import StaticToken
 from tests.conftest import SOGET_KEY, SOGET_TOKEN
 from tests.fakes.soget_api import FakeSoget, Fault

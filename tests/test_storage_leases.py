@@ -189,6 +189,25 @@ async def test_clicks_arriving_together_are_all_stored_and_marked(
     assert tuple(next(iter(rows))) == (201, 150)
 
 
+async def test_click_marks_queued_before_close_reach_the_file(
+    stores: tuple[Store, Store],
+) -> None:
+    """Closing waits for the clicks being written: a shutdown right after a click was handled
+    must not make the next start report it lost."""
+    first, second = stores
+    request = await first.create_request(
+        order_id="CDE0000000006", channel_id="C1", requester_id="U1", reason=""
+    )
+    click_id = await first.record_click(request.id, "U0APPROVER", "approve", "C1")
+    await first.click_handled(click_id)  # written by the next batch, none comes
+    await first.close()  # closed again by the fixture: a no-op
+
+    rows = await second._db.execute_fetchall(
+        "SELECT handled_at FROM clicks WHERE id = ?", (click_id,)
+    )
+    assert next(iter(rows))[0] is not None
+
+
 async def test_only_clicks_without_effect_are_reported_as_lost(
     stores: tuple[Store, Store], clock: Clock
 ) -> None:

@@ -6,9 +6,10 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.services.preview import PreviewState, preview_of
-from bot.soget.client import CustomerOrder
-from bot.storage.store import ADDED_COLUMNS, Store
+from bot.domain.preview import PreviewState, preview_of
+from bot.soget.models import CustomerOrder
+from bot.storage.schema import ADDED_COLUMNS
+from bot.storage.store import Store
 
 # The requests table as the first release created it (bot/storage.py at commit c3c8dbf).
 FIRST_RELEASE_SCHEMA = """

@@ -11,8 +11,9 @@ from pydantic import SecretStr
 
 from bot.i18n.catalogue import FailureKind
 from bot.slack.ids import ActionId
-from bot.soget.client import NO_RETRY, SogetClient, SogetHttpError, SogetUnreachable
-from bot.soget.tokens import ClientCredentialsToken, SogetTokenError, StaticToken
+from bot.soget.client import NO_RETRY, SogetClient
+from bot.soget.errors import SogetHttpError, SogetTokenError, SogetUnreachable
+from bot.soget.tokens import ClientCredentialsToken, StaticToken, token_provider_from
 from tests.conftest import APPROVER, SOGET_KEY, BotFactory, BotUnderTest
 from tests.fakes.soget_api import FakeSoget
 from tests.fakes.token_server import FakeTokenServer, TokenFailure
@@ -271,3 +272,50 @@ async def test_the_bot_cancels_with_an_obtained_token(
     assert len(token_server.requests) == 1
     metrics = (await bot.http.get(bot.url + "/metrics")).text
     assert 'soget_token_fetches_total{result="issued"} 1.0' in metrics
+
+
+async def test_the_settings_reach_the_token_endpoint(
+    bot_with: BotFactory, token_server: FakeTokenServer
+) -> None:
+    """The app hands every token setting to the provider: id, secret and scope are sent."""
+    bot = await bot_with(
+        soget_access_token=None,
+        soget_token_url=token_server.token_url,
+        soget_client_id=CLIENT_ID,
+        soget_client_secret=CLIENT_SECRET,
+        soget_scope="customer-orders",
+    )
+    bot.soget.add(ORDER)
+    request = await bot.request_posted_for(ORDER)
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+
+    await bot.wait_status(request.id, "succeeded")
+    [token_request] = token_server.requests
+    assert token_request.body["client_id"] == CLIENT_ID
+    assert token_request.body["client_secret"] == CLIENT_SECRET
+    assert token_request.body["scope"] == "customer-orders"
+
+
+async def test_a_fixed_token_wins_and_some_credential_is_required() -> None:
+    fixed = token_provider_from(
+        access_token=SecretStr("fixed"),
+        token_url="http://127.0.0.1:9/token",
+        client_id=CLIENT_ID,
+        client_secret=SecretStr(CLIENT_SECRET),
+        scope=None,
+        connect_timeout=1.0,
+        timeout=1.0,
+    )
+    assert isinstance(fixed, StaticToken)
+    assert (await fixed.token()).get_secret_value() == "fixed"
+    with pytest.raises(ValueError, match="neither"):
+        token_provider_from(
+            access_token=None,
+            token_url="http://127.0.0.1:9/token",
+            client_id=CLIENT_ID,
+            client_secret=None,
+            scope=None,
+            connect_timeout=1.0,
+            timeout=1.0,
+        )

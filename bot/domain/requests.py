@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bot.soget.client import CustomerOrder
+from bot.soget.models import CustomerOrder
 
 
 class RequestStatus(StrEnum):

@@ -12,8 +12,8 @@ The texts are plain data, written for port logistics operators. They are inserte
 mrkdwn, so they never contain ``<``, ``>``, ``&`` nor the formatting characters ``*``, ``_``,
 ``~`` and the backtick.
 
-Sources: shared/seeds/cancel-order-doc-mouvone.md (the codes and SOGET's one-line meanings) and
-shared/soget-api.md (which codes can answer a cancellation, order types and statuses).
+Sources: the codes and their one-line meanings in MouvONE's documentation of the cancel
+operation; which codes can answer a cancellation, order types and statuses: docs/soget-api.md.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import CATALOGUE
-from bot.soget.client import SogetApiError, SogetError, SogetTimeout, SogetUnreachable
+from bot.soget.errors import SogetApiError, SogetError, SogetTimeout, SogetUnreachable
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
+from bot.domain.history import RequestHistory
+from bot.domain.requests import CancelRequest, RequestStatus
 from bot.storage.store import Store
 
 # Blocks per message are limited (50): a few requests with their timelines fit.
 MAX_HISTORY = 10
 MAX_LISTED = 20
-
-
-@dataclass(frozen=True, slots=True)
-class RequestHistory:
-    request: CancelRequest
-    events: list[RequestEvent]
 
 
 class Audit:

@@ -10,9 +10,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.domain.approval import ApproverDirectory, MembershipUnknownError
+from bot.domain.history import RequestHistory
 from bot.domain.requests import CancelRequest
 from bot.observability.metrics import Metrics
-from bot.services.audit import Audit, RequestHistory
+from bot.services.audit import Audit
 from bot.services.background import BackgroundTasks
 from bot.services.home import HomeTab
 from bot.services.notices import notices_for

@@ -1,13 +1,8 @@
-"""Typed client for SOGET's customer-orders API (MouvONE, formerly S'mouv).
+"""Typed client for SOGET's customer-orders API (MouvONE, formerly S'mouv): `GET` and `DELETE`
+of one customer order (docs/soget-api.md §2-3), with retries where the API surely did not act.
 
-Error hierarchy (catch at the level you need):
-
-    SogetError
-    ├── SogetApiError          documented body {timestamp, code, message}: a business answer
-    ├── SogetHttpError         non-2xx without the documented body (gateway 401/403, 404, 5xx…)
-    ├── SogetInvalidResponse   an answer we cannot read (not JSON, wrong shape)
-    ├── SogetUnreachable       the request never reached the API (connect, TLS): nothing done
-    └── SogetTimeout           the request was sent but no answer came: the outcome is unknown
+Its failures are the `SogetError` hierarchy of `bot.soget.errors`; what it reads is
+`bot.soget.models`.
 """
 
 from __future__ import annotations
@@ -19,17 +14,22 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError
 
-from bot.i18n.catalogue import FailureKind
-
-if TYPE_CHECKING:
-    from bot.soget.tokens import TokenProvider
+from bot.soget.errors import (
+    SogetError,
+    SogetHttpError,
+    SogetInvalidResponse,
+    SogetTimeout,
+    SogetUnreachable,
+    error_from,
+)
+from bot.soget.models import CustomerOrder
+from bot.soget.tokens import TokenProvider
 
 logger = logging.getLogger(__name__)
 
@@ -38,122 +38,6 @@ RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # A DELETE is resent only when the backend surely did not act: the gateway's rate limit. After
 # a 5xx it may have applied the cancel, so the caller reads the order back instead.
 CANCEL_RETRYABLE_STATUSES = frozenset({429})
-
-
-class SogetError(Exception):
-    """Base of every failure of a SOGET call. Messages never carry credentials."""
-
-    failure_kind: FailureKind = FailureKind.UNEXPECTED_STATUS
-    http_status: int | None = None
-
-
-class SogetApiError(SogetError):
-    """The API answered with its documented error body."""
-
-    def __init__(
-        self, *, http_status: int, code: str, message: str | None, timestamp: str | None
-    ) -> None:
-        super().__init__(f"SOGET answered {http_status} {code}")
-        self.http_status = http_status
-        self.code = code
-        self.api_message = message
-        self.api_timestamp = timestamp
-        self.failure_kind = FailureKind.UNKNOWN_CODE
-
-
-class SogetHttpError(SogetError):
-    """A non-2xx answer without the documented body, classified by status."""
-
-    def __init__(
-        self,
-        http_status: int,
-        retry_after: float | None = None,
-        gateway_message: str | None = None,
-    ) -> None:
-        super().__init__(f"SOGET answered HTTP {http_status} without an error code")
-        self.http_status = http_status
-        self.retry_after = retry_after
-        # The API gateway's own `message` (e.g. "invalid subscription key"), for the log only.
-        self.gateway_message = gateway_message
-        self.failure_kind = _kind_for_status(http_status)
-
-
-class SogetInvalidResponse(SogetError):
-    failure_kind = FailureKind.INVALID_BODY
-
-    def __init__(self, http_status: int, detail: str) -> None:
-        super().__init__(f"SOGET answered HTTP {http_status} with a body we cannot read: {detail}")
-        self.http_status = http_status
-
-
-class SogetUnreachable(SogetError):
-    """Nothing reached the API, so nothing was changed."""
-
-    def __init__(self, detail: str, *, tls: bool = False) -> None:
-        super().__init__(f"SOGET could not be reached: {detail}")
-        self.failure_kind = FailureKind.TLS_FAILURE if tls else FailureKind.CONNECTION_FAILED
-
-
-class SogetTimeout(SogetError):
-    """The call was sent and no answer came in time: it may or may not have been applied."""
-
-    failure_kind = FailureKind.TIMEOUT
-
-
-def _kind_for_status(status: int) -> FailureKind:
-    if status == 401:
-        return FailureKind.GATEWAY_UNAUTHORIZED
-    if status == 403:
-        return FailureKind.GATEWAY_FORBIDDEN
-    if status == 404:
-        return FailureKind.ENDPOINT_NOT_FOUND
-    if status == 408:
-        return FailureKind.REQUEST_TIMEOUT_STATUS
-    if status == 429:
-        return FailureKind.RATE_LIMITED
-    if status >= 500:
-        return FailureKind.SERVER_ERROR
-    return FailureKind.UNEXPECTED_STATUS
-
-
-class ApiErrorBody(BaseModel):
-    """The documented error body of every operation."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    code: str = Field(min_length=1)
-    message: str | None = None
-    timestamp: str | None = None
-
-
-class Actor(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    code: str | None = None
-    name: str | None = None
-
-
-class Container(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    reference: str | None = None
-    type: str | None = None
-
-
-class CustomerOrder(BaseModel):
-    """The fields of `GET /customer-orders/{id}` an approver needs to decide."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    customer_order_id: str = Field(alias="customerOrderId")
-    type: str
-    status: str
-    transport_order_number: str | None = Field(default=None, alias="transportOrderNumber")
-    container: Container | None = None
-    contractor: Actor | None = None
-    carrier: Actor | None = None
-    date: datetime | None = None
-    client_reference: str | None = Field(default=None, alias="clientReference")
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,45 +297,7 @@ class SogetClient:
             ) from None
         if response.is_success:
             return response
-        raise _error_from(response)
-
-
-def _error_from(response: httpx.Response) -> SogetError:
-    body: Any
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and "code" in body:
-        try:
-            parsed = ApiErrorBody.model_validate(body)
-        except ValidationError:
-            return SogetInvalidResponse(response.status_code, "error body without a usable code")
-        return SogetApiError(
-            http_status=response.status_code,
-            code=parsed.code,
-            message=parsed.message,
-            timestamp=parsed.timestamp,
-        )
-    if response.status_code == 400:
-        # A 400 must carry the documented body; anything else is unreadable.
-        return SogetInvalidResponse(400, "not the documented error body")
-    gateway_message = body.get("message") if isinstance(body, dict) else None
-    return SogetHttpError(
-        response.status_code,
-        _retry_after(response),
-        gateway_message[:200] if isinstance(gateway_message, str) else None,
-    )
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+        raise error_from(response)
 
 
 def _is_tls_error(exc: BaseException) -> bool:

@@ -10,7 +10,7 @@ import logging
 import re
 
 from bot.i18n.catalogue import CATALOGUE, ErrorCategory, FailureKind, is_documented
-from bot.soget.client import SogetApiError, SogetError, SogetHttpError
+from bot.soget.errors import SogetApiError, SogetError, SogetHttpError
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
 team can try the whole approval flow without touching a real order. The tests' fake SOGET API
 (tests/fakes/soget_api.py) is this same class plus fault scripting: one implementation.
 
-DELETE applies the documented rules (../shared/soget-api.md §2-3): only Master orders, not
+DELETE applies the documented rules (docs/soget-api.md §3-4): only Master orders, not
 Submitted/InProcess (R0008), not with a delivered segment (R0009), not with a container tied to
 a booking, already cancelled → ORDER_ALREADY_CANCELED. Any documented code can be forced.
 """

@@ -1,6 +1,6 @@
 """Where the SOGET bearer token comes from: a fixed value, or the OAuth2 client-credentials grant.
 
-SOGET documents the exchange (../shared/soget-api.md §1): a form-encoded POST of `client_id` and
+SOGET documents the exchange (docs/soget-api.md §1): a form-encoded POST of `client_id` and
 `client_secret` to its token endpoint. The answer's shape is not documented; we read the standard
 OAuth2 fields (`access_token`, `expires_in`) and send `grant_type=client_credentials` as standard
 OpenID Connect endpoints require. The token is cached until shortly before it expires; one
@@ -19,9 +19,8 @@ from typing import Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from bot.config import Settings
 from bot.i18n.catalogue import FailureKind
-from bot.soget.client import SogetError, SogetUnreachable
+from bot.soget.errors import SogetTokenError, SogetUnreachable
 
 logger = logging.getLogger(__name__)
 
@@ -65,18 +64,6 @@ class StaticToken:
 
     async def aclose(self) -> None:
         pass
-
-
-class SogetTokenError(SogetError):
-    """The token endpoint refused to issue a token, or answered something unreadable.
-
-    Nothing was sent to the customer-orders API, so nothing was changed.
-    """
-
-    def __init__(self, http_status: int | None, detail: str, kind: FailureKind) -> None:
-        super().__init__(f"SOGET's token endpoint: {detail}")
-        self.http_status = http_status
-        self.failure_kind = kind
 
 
 class _TokenAnswer(BaseModel):
@@ -209,28 +196,30 @@ class ClientCredentialsToken:
             self._observer.observe_token_fetch(result)
 
 
-def token_provider(
-    settings: Settings,
+def token_provider_from(
     *,
+    access_token: SecretStr | None,
+    token_url: str | None,
+    client_id: str | None,
+    client_secret: SecretStr | None,
+    scope: str | None,
+    connect_timeout: float,
+    timeout: float,
     observer: TokenObserver | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> TokenProvider:
-    """The provider the settings ask for: SOGET_ACCESS_TOKEN, or the client-credentials trio."""
-    if settings.soget_access_token is not None:
-        return StaticToken(settings.soget_access_token)
-    if (
-        settings.soget_token_url is None
-        or settings.soget_client_id is None
-        or settings.soget_client_secret is None
-    ):
+    """A fixed `access_token` when given, else the client-credentials grant with the trio."""
+    if access_token is not None:
+        return StaticToken(access_token)
+    if token_url is None or client_id is None or client_secret is None:
         raise ValueError("neither SOGET_ACCESS_TOKEN nor the client credentials are set")
     return ClientCredentialsToken.create(
-        token_url=settings.soget_token_url,
-        client_id=settings.soget_client_id,
-        client_secret=settings.soget_client_secret,
-        scope=settings.soget_scope,
-        connect_timeout=settings.soget_connect_timeout_seconds,
-        timeout=settings.soget_timeout_seconds,
+        token_url=token_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        scope=scope,
+        connect_timeout=connect_timeout,
+        timeout=timeout,
         transport=transport,
         observer=observer,
     )

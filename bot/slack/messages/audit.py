@@ -13,9 +13,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.domain.history import RequestHistory
 from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
 from bot.i18n.catalogue import Language
-from bot.services.audit import RequestHistory
 from bot.slack.messages.blocks import outcome_entry
 from bot.slack.messages.mrkdwn import (
     HEADER_TEXT_LIMIT,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
+from bot.domain.preview import IN_PROGRESS, NOT_MASTER, Preview, PreviewState
 from bot.domain.requests import CancelRequest
 from bot.i18n.catalogue import FAILURES, CatalogueEntry, FailureKind, Language, entry_for_code
 from bot.i18n.phrases import phrases
-from bot.services.preview import IN_PROGRESS, NOT_MASTER, Preview, PreviewState
 from bot.slack.messages.mrkdwn import (
     CONTEXT_TEXT_LIMIT,
     FIELD_TEXT_LIMIT,
@@ -18,7 +18,7 @@ from bot.slack.messages.mrkdwn import (
     fallback_text,
     slack_date,
 )
-from bot.soget.client import Actor, CustomerOrder
+from bot.soget.models import Actor, CustomerOrder
 
 _FIELD_LIMIT = 200
 _MISSING = "—"

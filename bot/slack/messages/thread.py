@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
 
+from bot.domain.preview import Preview
 from bot.domain.requests import CancelRequest
 from bot.i18n.catalogue import Language, entry_for_code
-from bot.services.preview import Preview
 from bot.slack.ids import ActionId
 from bot.slack.messages.mrkdwn import escape, fallback_text, mention, slack_date
 from bot.slack.messages.mrkdwn import md as _md

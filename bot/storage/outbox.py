@@ -1,0 +1,101 @@
+"""The Slack outbox: messages queued with the change that calls for them, then claimed, sent and
+marked by one instance at a time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.requests import MessageKind, OutboxMessage
+from bot.storage.core import StoreCore
+from bot.storage.rows import first, iso
+
+
+class OutboxRecords(StoreCore):
+    async def due_messages(self, limit: int = 200) -> list[OutboxMessage]:
+        """Undelivered Slack messages whose time has come and that no instance is sending,
+        oldest first."""
+        now = iso(self._clock())
+        rows = await self._db.execute_fetchall(
+            "SELECT id, request_id, kind, attempt, tries, recipient FROM outbox"
+            " WHERE delivered_at IS NULL AND next_try_at <= ?"
+            " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?",
+            (now, now, limit),
+        )
+        return [
+            OutboxMessage(
+                id=row["id"],
+                request_id=row["request_id"],
+                kind=MessageKind(row["kind"]),
+                attempt=row["attempt"],
+                tries=row["tries"],
+                recipient=row["recipient"],
+            )
+            for row in rows
+        ]
+
+    async def next_message_due_at(self) -> datetime | None:
+        row = first(
+            await self._db.execute_fetchall(
+                "SELECT min(max(next_try_at, coalesce(claimed_until, ''))) FROM outbox"
+                " WHERE delivered_at IS NULL"
+            )
+        )
+        return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
+
+    async def undelivered_count(self, request_id: str | None = None) -> int:
+        row = first(
+            await self._db.execute_fetchall(
+                "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
+                " AND (? IS NULL OR request_id = ?)",
+                (request_id, request_id),
+            )
+        )
+        return int(row[0]) if row is not None else 0
+
+    async def claim_message(self, message: OutboxMessage, owner: str, until: datetime) -> bool:
+        """Take one message for sending, unless it was delivered or another instance holds it.
+
+        The claim is committed before the Slack call: if this process dies after Slack took the
+        message and before `message_delivered`, the message is sent again once the claim runs
+        out (at least once, at this single point).
+        """
+        now = iso(self._clock())
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ?, tries = tries + 1"
+                " WHERE id = ? AND delivered_at IS NULL"
+                " AND (claimed_until IS NULL OR claimed_until < ?)",
+                (owner, iso(until), message.id, now),
+            )
+            return cursor.rowcount == 1
+
+    async def message_delivered(self, message: OutboxMessage, *, outcome: bool) -> None:
+        """Mark one Slack effect done. A redraw renders the request's current state, so it
+        also stands for the earlier redraws of the request still waiting."""
+        now = iso(self._clock())
+        async with self._transaction():
+            await self._db.execute(
+                "UPDATE outbox SET delivered_at = ?, claimed_until = NULL WHERE id = ?",
+                (now, message.id),
+            )
+            if message.kind is MessageKind.REDRAW:
+                await self._db.execute(
+                    "UPDATE outbox SET delivered_at = ? WHERE request_id = ? AND kind = ?"
+                    " AND id < ? AND delivered_at IS NULL"
+                    " AND (claimed_until IS NULL OR claimed_until < ?)",
+                    (now, message.request_id, MessageKind.REDRAW.value, message.id, now),
+                )
+            if outcome:
+                await self._db.execute(
+                    "UPDATE requests SET outcome_posted_at = ? WHERE id = ?",
+                    (now, message.request_id),
+                )
+                await self._add_event(message.request_id, now, "outcome_posted", None, None)
+
+    async def message_failed(self, message: OutboxMessage, error: str, retry_at: datetime) -> None:
+        async with self._transaction():
+            await self._db.execute(
+                "UPDATE outbox SET last_error = ?, next_try_at = ?, claimed_until = NULL"
+                " WHERE id = ?",
+                (error[:500], iso(retry_at), message.id),
+            )
