@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.domain.approval import ApproverDirectory, MembershipUnknownError
 from bot.domain.requests import CancelRequest
+from bot.i18n.language import UserLanguages
 from bot.observability.metrics import Metrics
 from bot.services.audit import Audit, RequestHistory
 from bot.services.background import BackgroundTasks
@@ -69,6 +70,7 @@ def build_ops(
     publisher: SlackPublisher,
     directory: ApproverDirectory,
     metrics: Metrics,
+    languages: UserLanguages,
 ) -> Ops:
     tasks = BackgroundTasks()
     audit = Audit(store, approval_channel=settings.approval_channel)
@@ -80,6 +82,7 @@ def build_ops(
             audit,
             directory,
             tasks,
+            languages,
             allow_self_approval=settings.allow_self_approval,
             clock=store.now,
         ),
