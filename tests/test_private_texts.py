@@ -17,7 +17,7 @@ import pytest
 from bot.domain.approval import Denial
 from bot.domain.commands import UsageError, UsageProblem, parse_cancel_command
 from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
-from bot.i18n.catalogue import Language
+from bot.i18n.catalogue import CATALOGUE, FAILURES, Language
 from bot.i18n.texts import DATA_DIR, TEXTS, placeholders
 from bot.services.audit import RequestHistory
 from bot.slack.ids import BlockId, InputActionId
@@ -212,9 +212,15 @@ def _phrases(table: dict[str, Any]) -> Iterator[dict[str, str]]:
             yield from _phrases(value)
 
 
+def catalogue_titles(language: Language) -> set[str]:
+    """The titles of MouvONE's codes and failure kinds: the one line a DM or an audit shows."""
+    entries = [*CATALOGUE.values(), *FAILURES.values()]
+    return {e.text(language).title for e in entries if e.text(Language.EN) != e.text(Language.FR)}
+
+
 @pytest.mark.parametrize("language", list(Language))
 def test_no_sentence_of_the_other_language_is_left(language: Language) -> None:
-    foreign = sentences(OTHER[language])
+    foreign = sentences(OTHER[language]) | catalogue_titles(OTHER[language])
     own = sentences(language)
     assert foreign and own
     seen_own = set()
@@ -225,6 +231,15 @@ def test_no_sentence_of_the_other_language_is_left(language: Language) -> None:
         seen_own.update(s for s in own if s in shown)
     # The rendering covers the phrase files: a phrase no builder uses would be dead.
     assert sorted(own - seen_own) == []
+
+
+def test_no_phrase_is_left_untranslated() -> None:
+    """A phrase of 3 words or more that reads the same in both languages was not translated."""
+    for name in MY_FILES:
+        data = tomllib.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+        for phrase in _phrases(data):
+            if len(re.findall(r"[^\W\d_]{2,}", phrase["en"])) >= 3:
+                assert phrase["en"] != phrase["fr"], (name, phrase["en"])
 
 
 def test_every_status_and_event_kind_has_its_words() -> None:
