@@ -223,7 +223,7 @@ def test_no_sentence_of_the_other_language_is_left(language: Language) -> None:
     foreign = sentences(OTHER[language]) | catalogue_titles(OTHER[language])
     own = sentences(language)
     assert foreign and own
-    seen_own = set()
+    seen_own: set[str] = set()
     for name, result in rendered(language):
         shown = "\n".join(strings(result))
         left = sorted(s for s in foreign if s in shown)
