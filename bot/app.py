@@ -202,6 +202,7 @@ class BotRuntime:
             publisher=publisher,
             directory=directory,
             metrics=self.metrics,
+            languages=languages,
         )
         signing_secret = settings.slack_signing_secret
         app = AsyncApp(

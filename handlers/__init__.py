@@ -14,4 +14,4 @@ def register_all(app: AsyncApp, deps: Deps) -> None:
     actions.register(app, deps)
     views.register(app, deps)
     home.register(app, deps)
-    errors.register(app)
+    errors.register(app, deps)

@@ -16,7 +16,8 @@ from bot.domain.approval import Decision, Denial
 from bot.domain.requests import CancelRequest
 from bot.services.cancel import DecisionResult
 from bot.slack.ids import ActionId
-from bot.slack.messages import blocks
+from bot.slack.messages.modals import build_reject_modal
+from bot.slack.messages.private import approval_counted_text, click_not_taken_text, denial_text
 from bot.slack.messages.thread import build_send_anyway
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if result.accepted:
             return False
         logger.info("%s by %s refused: %s", what, click.user_id, result.denial)
-        text = blocks.denial_text(result.denial, result.request, deps.approvers)
+        language = await deps.languages.of(click.user_id)  # the click is acked already
+        text = denial_text(result.denial, result.request, deps.approvers, language)
         await deps.publisher.tell(
             click.channel_id, click.user_id, text, response_url=click.response_url
         )
@@ -121,7 +123,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await deps.publisher.tell(
                 click.channel_id,
                 click.user_id,
-                blocks.CLICK_NOT_TAKEN,
+                click_not_taken_text(await deps.languages.of(click.user_id)),
                 response_url=click.response_url,
             )
             return
@@ -169,10 +171,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         assert result.request is not None
         if result.request.is_pending:  # counted; the quorum needs more approvers
+            required = deps.service.required_approvals
+            language = await deps.languages.of(user_id)
             await deps.publisher.tell(
                 click.channel_id,
                 user_id,
-                blocks.approval_counted_text(result.request, deps.service.required_approvals),
+                approval_counted_text(result.request, required, language),
                 response_url=click.response_url,
             )
             return
@@ -212,8 +216,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if await refused(result, f"reject of {click.request_id}", click):
             return
         assert result.request is not None
+        # The trigger expires within 3 s: the language only if already known.
+        language = deps.languages.cached(click.user_id)
         await client.views_open(
-            trigger_id=body["trigger_id"], view=blocks.build_reject_modal(result.request)
+            trigger_id=body["trigger_id"], view=build_reject_modal(result.request, language)
         )
 
     app.action(ActionId.APPROVE.value)(handle_approve_action)

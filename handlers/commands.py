@@ -14,19 +14,21 @@ from bot.deps import Deps
 from bot.domain.commands import HelpArgs, ListArgs, StatusArgs, UsageError, parse_cancel_command
 from bot.observability.logs import bind_request
 from bot.slack.ids import SLASH_COMMAND
-from bot.slack.messages import blocks, mrkdwn
-from bot.slack.messages.dm import channel_refusal_text
 from bot.slack.messages.preview import build_not_requested_reply
-from bot.slack.messages.private import build_duplicate_text
+from bot.slack.messages.private import (
+    build_duplicate_text,
+    build_not_posted_text,
+    build_usage_blocks,
+    channel_refusal_text,
+    missing_reason_text,
+    not_in_a_channel_text,
+    usage_problem_text,
+    usage_text,
+)
 from bot.slack.messages.request_form import build_request_modal
 from handlers.audit import answer_audit_command
 
 logger = logging.getLogger(__name__)
-
-NOT_IN_A_CHANNEL = (
-    "Cancel requests need a channel where approvers can see them: run "
-    f"`{SLASH_COMMAND}` in a channel, not in a direct message."
-)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -37,29 +39,32 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         user_id = command["user_id"]
         channel_id = command["channel_id"]
+        # Answered in the ack: no time to ask Slack for the user's language.
+        language = deps.languages.cached(user_id)
         if not command.get("text", "").strip() and command.get("trigger_id"):
             await open_request_form(ack, client, command, deps)
             return
         try:
             parsed = parse_cancel_command(command.get("text", ""), deps.order_id_pattern)
         except UsageError as problem:
-            logger.info("usage error from %s: %s", user_id, problem)
+            logger.info("usage error from %s: %s", user_id, problem.problem.name)
+            shown = usage_problem_text(problem, language)
             await ack(
                 response_type="ephemeral",
-                text=mrkdwn.escape(str(problem)),
-                blocks=blocks.build_usage_blocks(str(problem), pattern_text),
+                text=shown,
+                blocks=build_usage_blocks(shown, pattern_text, language),
             )
             return
         if isinstance(parsed, HelpArgs):
             await ack(
                 response_type="ephemeral",
-                text=blocks.usage_text(pattern_text),
-                blocks=blocks.build_usage_blocks(None, pattern_text),
+                text=usage_text(pattern_text, language),
+                blocks=build_usage_blocks(None, pattern_text, language),
             )
             return
         allowed = deps.settings.allowed_channels
         if allowed and channel_id not in allowed:
-            await ack(response_type="ephemeral", text=channel_refusal_text(allowed))
+            await ack(response_type="ephemeral", text=channel_refusal_text(allowed, language))
             return
         if isinstance(parsed, StatusArgs | ListArgs):
             await answer_audit_command(
@@ -67,14 +72,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             return
         if channel_id.startswith("D"):
-            await ack(response_type="ephemeral", text=NOT_IN_A_CHANNEL)
+            await ack(response_type="ephemeral", text=not_in_a_channel_text(language))
             return
         if deps.settings.require_reason and not parsed.reason:
-            missing = "Give a reason after the order id."
+            missing = missing_reason_text(language)
             await ack(
                 response_type="ephemeral",
                 text=missing,
-                blocks=blocks.build_usage_blocks(missing, pattern_text),
+                blocks=build_usage_blocks(missing, pattern_text, language),
             )
             return
         await ack()
@@ -129,7 +134,8 @@ async def open_and_post(
         if request.message_ts:
             channel = deps.publisher.message_channel(request)
             link = await deps.publisher.permalink(channel, request.message_ts)
-        await reply(build_duplicate_text(request, link), None)
+        language = await deps.languages.of(user_id)
+        await reply(build_duplicate_text(request, link, language), None)
         return
     logger.info("request %s: %s asks to cancel %s", request.id, user_id, request.order_id)
     # Bounded by PREVIEW_TIMEOUT_SECONDS, never raises.
@@ -141,11 +147,15 @@ async def open_and_post(
         await reply(text, not_requested)
         return
     try:
-        message_ts = await deps.publisher.post_request(request)
+        # Cached only: no look-up stands before the request is posted.
+        message_ts = await deps.publisher.post_request(
+            request, requester_language=deps.languages.cached(user_id)
+        )
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
         await deps.service.withdraw_unposted(request.id, f"could not be posted ({error})")
-        await reply(blocks.build_not_posted_text(error), None)
+        language = await deps.languages.of(user_id)
+        await reply(build_not_posted_text(error, language), None)
         return
     await deps.service.attach_message(request.id, message_ts)
 
@@ -155,12 +165,15 @@ async def open_request_form(
 ) -> None:
     """`/cancel-order` alone: the request form, where the channel allows requests."""
     channel_id = command["channel_id"]
+    # Before the ack and the views.open: the language only if already known.
+    language = deps.languages.cached(command["user_id"])
     allowed = deps.settings.allowed_channels
     if allowed and channel_id not in allowed:
-        await ack(response_type="ephemeral", text=channel_refusal_text(allowed))
+        await ack(response_type="ephemeral", text=channel_refusal_text(allowed, language))
         return
     if channel_id.startswith("D"):
-        await ack(response_type="ephemeral", text=NOT_IN_A_CHANNEL)
+        await ack(response_type="ephemeral", text=not_in_a_channel_text(language))
         return
     await ack()
-    await client.views_open(trigger_id=command["trigger_id"], view=build_request_modal(channel_id))
+    view = build_request_modal(channel_id, language)
+    await client.views_open(trigger_id=command["trigger_id"], view=view)

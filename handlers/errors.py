@@ -8,12 +8,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 
+from bot.deps import Deps
+from bot.slack.messages.private import unexpected_error_text
 from handlers.middleware import VERIFIED
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp) -> None:
+def register(app: AsyncApp, deps: Deps) -> None:
     async def handle_unexpected_error(
         error: Exception,
         body: dict[str, Any],
@@ -39,15 +41,13 @@ def register(app: AsyncApp) -> None:
         )
         if respond is None or not body.get("response_url"):
             return
+        # Slack may still wait for this request's answer: the language only if already known.
+        language = deps.languages.cached(str(context.user_id or ""))
         try:
             await respond(
                 response_type="ephemeral",
                 replace_original=False,
-                text=(
-                    f"Something went wrong inside the bot (reference `{reference}`). "
-                    "Nothing was sent to MouvONE by this action. Try again, or give the "
-                    "reference to the bot's administrators."
-                ),
+                text=unexpected_error_text(reference, language),
             )
         except Exception:
             logger.warning("could not tell the user about error %s", reference)

@@ -10,10 +10,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.models.blocks import Block
 
 from bot.deps import Deps
-from bot.domain.commands import HIDDEN_CHARACTERS, has_hidden_characters
+from bot.domain.commands import UsageError, UsageProblem, has_hidden_characters
 from bot.slack.ids import BlockId, CallbackId, InputActionId
-from bot.slack.messages import blocks
-from bot.slack.messages.request_form import RequestForm, channel_refusal, parse_request_form
+from bot.slack.messages.private import denial_text
+from bot.slack.messages.request_form import (
+    RequestForm,
+    channel_refusal,
+    form_problem_text,
+    parse_request_form,
+)
 from handlers.commands import open_and_post
 
 logger = logging.getLogger(__name__)
@@ -30,17 +35,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
         user_id = body["user"]["id"]
+        # Errors are the ack itself: the language only if already known.
+        language = deps.languages.cached(user_id)
         request_id = str(view.get("private_metadata", ""))
         reason = _reject_reason(view)
         if has_hidden_characters(reason):  # shown in the thread: the slash command's rule
-            await ack(
-                response_action="errors", errors={BlockId.REJECT_REASON.value: HIDDEN_CHARACTERS}
-            )
+            hidden = form_problem_text(UsageError(UsageProblem.HIDDEN_CHARACTERS), language)
+            await ack(response_action="errors", errors={BlockId.REJECT_REASON.value: hidden})
             return
         result = await deps.service.reject(request_id, user_id, note=reason[:500])
         if result.denial is not None or result.request is None:
             logger.info("reject of %s by %s refused: %s", request_id, user_id, result.denial)
-            text = blocks.denial_text(result.denial, result.request, deps.approvers)
+            text = denial_text(result.denial, result.request, deps.approvers, language)
             await ack(response_action="errors", errors={BlockId.REJECT_REASON.value: text})
             return
         await ack()  # the rejection reply and the message update go out through the outbox
@@ -49,13 +55,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
         user_id = body["user"]["id"]
+        # Errors are the ack itself: the language only if already known.
+        language = deps.languages.cached(user_id)
         channel_id = str(view.get("private_metadata", ""))
-        refusal = channel_refusal(channel_id, deps.settings.allowed_channels)
+        refusal = channel_refusal(channel_id, deps.settings.allowed_channels, language)
         if refusal is not None:
             logger.info("request form of %s for channel %r refused", user_id, channel_id)
             await ack(response_action="errors", errors={BlockId.REQUEST_ORDER.value: refusal})
             return
-        form = parse_request_form(view, deps.order_id_pattern)
+        form = parse_request_form(view, deps.order_id_pattern, language)
         if not isinstance(form, RequestForm):
             await ack(response_action="errors", errors=form)
             return

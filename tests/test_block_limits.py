@@ -23,6 +23,7 @@ from bot.slack.messages import audit as audit_blocks
 from bot.slack.messages import blocks, mrkdwn
 from bot.slack.messages import dm as notice_blocks
 from bot.slack.messages import home as home_blocks
+from bot.slack.messages import modals as modal_blocks
 from bot.slack.messages import preview as preview_blocks
 from bot.slack.messages import private as guard_blocks
 from bot.slack.messages import thread as settle_blocks
@@ -158,29 +159,39 @@ def rendered_by_every_builder(text: str) -> Iterator[tuple[str, Rendered]]:
             coded = dataclasses.replace(request, outcome_code=None, outcome_failure=text[:80])
             fallback, outcome = blocks.build_outcome_blocks(coded, language)
             yield out(f"outcome-failure[{status},{language}]", fallback, outcome)
-        fallback, dm = notice_blocks.build_decided_dm(request, PERMALINK)
-        yield out(f"decided-dm[{status}]", fallback, dm)
-        fallback, dm = notice_blocks.build_finished_dm(request, PERMALINK)
-        yield out(f"finished-dm[{status}]", fallback, dm)
-        yield out(f"duplicate[{status}]", guard_blocks.build_duplicate_text(request, PERMALINK), [])
-        yield out(f"already-decided[{status}]", blocks.already_decided_text(request), [])
+        for language in Language:
+            fallback, dm = notice_blocks.build_decided_dm(request, PERMALINK, language)
+            yield out(f"decided-dm[{status},{language}]", fallback, dm)
+            fallback, dm = notice_blocks.build_finished_dm(request, PERMALINK, language)
+            yield out(f"finished-dm[{status},{language}]", fallback, dm)
+            duplicate = guard_blocks.build_duplicate_text(request, PERMALINK, language)
+            yield out(f"duplicate[{status},{language}]", duplicate, [])
+            decided = guard_blocks.already_decided_text(request, language)
+            yield out(f"already-decided[{status},{language}]", decided, [])
         yield out(f"verified[{status}]", settle_blocks.build_verified_text(request), [])
         yield out(f"reminder[{status}]", settle_blocks.build_reminder_text(request, approvers), [])
         histories = [
             RequestHistory(request, [RequestEvent(request.id, AT, text[:40], "U0APPROVE1", text)])
         ]
-        fallback, status_blocks = audit_blocks.build_status_blocks(
-            request.order_id, histories, {request.id}
-        )
-        yield out(f"status[{status}]", fallback, status_blocks)
+        for language in Language:
+            fallback, status_blocks = audit_blocks.build_status_blocks(
+                request.order_id, histories, {request.id}, language
+            )
+            yield out(f"status[{status},{language}]", fallback, status_blocks)
     request = hostile_request(text, S.PENDING)
     yield out("rejection", blocks.build_rejection_reply(request), [])
-    yield out("reject-modal", None, blocks.build_reject_modal(request))
-    yield out("usage", blocks.usage_text(text), blocks.build_usage_blocks(text, text))
-    yield out("not-posted", blocks.build_not_posted_text(text), [])
-    yield out("counted", blocks.approval_counted_text(request, 3), [])
-    for denial in Denial:
-        yield out(f"denial[{denial}]", blocks.denial_text(denial, request, ("U0APPROVE1",)), [])
+    for language in Language:
+        yield out(
+            f"reject-modal[{language}]", None, modal_blocks.build_reject_modal(request, language)
+        )
+        usage = guard_blocks.build_usage_blocks(mrkdwn.escape(text), text, language)
+        yield out(f"usage[{language}]", guard_blocks.usage_text(text, language), usage)
+        yield out(f"not-posted[{language}]", guard_blocks.build_not_posted_text(text, language), [])
+        counted = guard_blocks.approval_counted_text(request, 3, language)
+        yield out(f"counted[{language}]", counted, [])
+        for denial in Denial:
+            denied = guard_blocks.denial_text(denial, request, ("U0APPROVE1",), language)
+            yield out(f"denial[{denial},{language}]", denied, [])
     for code in (text[:300], "R0008"):
         preview = Preview(
             PreviewState.BLOCKED, order=hostile_order(text), code=code, api_message=text
@@ -193,12 +204,15 @@ def rendered_by_every_builder(text: str) -> Iterator[tuple[str, Rendered]]:
     warning = Preview(PreviewState.WARNING, order=hostile_order(text), code=text[:300])
     fallback, send_anyway = settle_blocks.build_send_anyway(request, warning)
     yield out("send-anyway", fallback, send_anyway)
-    yield out("pointer", notice_blocks.build_approval_pointer(request, "C0APPROVAL", PERMALINK), [])
     mine = [hostile_request(text, status) for status in S]
-    yield out("home", None, home_blocks.build_home_view(
-        is_approver=True, waiting=mine[:3], mine=mine, updated_at=AT))  # fmt: skip
-    fallback, listed = audit_blocks.build_list_blocks("C0CHANNEL1", mine, more=True)
-    yield out("list", fallback, listed)
+    for language in Language:
+        pointer = notice_blocks.build_approval_pointer(request, "C0APPROVAL", PERMALINK, language)
+        yield out(f"pointer[{language}]", pointer, [])
+        yield out(f"home[{language}]", None, home_blocks.build_home_view(
+            is_approver=True, waiting=mine[:3], mine=mine, updated_at=AT, language=language
+        ))  # fmt: skip
+        fallback, listed = audit_blocks.build_list_blocks("C0CHANNEL1", mine, language, more=True)
+        yield out(f"list[{language}]", fallback, listed)
 
 
 def limit_breaches(node: Any, where: str = "") -> Iterator[str]:

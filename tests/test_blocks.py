@@ -11,19 +11,13 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
 
-from bot.domain.approval import Denial
 from bot.domain.requests import TERMINAL_STATUSES, CancelRequest, RequestStatus
 from bot.i18n.catalogue import CATALOGUE, FAILURES, FailureKind, Language
-from bot.slack.ids import ActionId, BlockId, CallbackId
+from bot.slack.ids import ActionId, BlockId
 from bot.slack.messages.blocks import (
-    already_decided_text,
-    build_not_posted_text,
     build_outcome_blocks,
-    build_reject_modal,
     build_rejection_reply,
     build_request_blocks,
-    build_usage_blocks,
-    denial_text,
     request_summary_text,
 )
 from bot.slack.messages.mrkdwn import escape, mention
@@ -375,17 +369,6 @@ def test_long_api_message_is_clipped() -> None:
 # -- rejection -----------------------------------------------------------------------------------
 
 
-def test_reject_modal_validates() -> None:
-    view = build_reject_modal(make_request())
-
-    view.validate_json()
-    encoded = json.dumps(view.to_dict())
-    assert view.callback_id == CallbackId.REJECT_MODAL
-    assert view.private_metadata == REQUEST_ID
-    assert BlockId.REJECT_REASON.value in encoded
-    assert "CDE0000000001" in encoded
-
-
 def test_rejection_reply_escapes_the_note() -> None:
     reply = build_rejection_reply(make_request(S.REJECTED, decision_note=HOSTILE))
 
@@ -394,54 +377,6 @@ def test_rejection_reply_escapes_the_note() -> None:
     assert "<@U0REQUEST1>" in reply
     assert "<@U0APPROVE1>" in reply
     assert "Nothing was sent to MouvONE" in reply
-
-
-# -- private replies -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("denial", [*Denial, None])
-@pytest.mark.parametrize("with_request", [True, False])
-def test_denial_text_is_never_empty(denial: Denial | None, with_request: bool) -> None:
-    request = make_request(S.APPROVED) if with_request else None
-
-    text = denial_text(denial, request, APPROVERS)
-
-    assert text.strip()
-
-
-def test_not_approver_text_names_the_approvers() -> None:
-    text = denial_text(Denial.NOT_APPROVER, make_request(), APPROVERS)
-
-    assert "<@U0APPROVE1>" in text
-    assert "<!subteam^S0APPROVER>" in text
-
-
-@pytest.mark.parametrize(
-    ("status", "verb"),
-    [(S.APPROVED, "approved"), (S.REJECTED, "rejected"), (S.WITHDRAWN, "withdrawn")],
-)
-def test_already_decided_text_says_who_and_what(status: RequestStatus, verb: str) -> None:
-    text = already_decided_text(make_request(status))
-
-    assert f"already {verb}" in text
-    assert "<@U0APPROVE1>" in text
-
-
-def test_usage_blocks_escape_the_problem() -> None:
-    blocks = build_usage_blocks("`<!channel>` is not an order id.", r"CDE\d{10}")
-
-    shown = texts(blocks)
-    dump(blocks)
-    assert "<!channel>" not in shown
-    assert "Nothing was sent" in shown
-    assert "/cancel-order" in shown
-
-
-def test_not_posted_text_escapes_the_error() -> None:
-    text = build_not_posted_text("<!channel>")
-
-    assert "<!channel>" not in text
-    assert "/invite" in text
 
 
 def test_escape_and_mention() -> None:

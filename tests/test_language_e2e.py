@@ -209,7 +209,8 @@ async def test_users_info_failure_falls_back_to_default_language(
     french_default_bot: BotUnderTest,
 ) -> None:
     bot = french_default_bot
-    bot.slack.fail_next(
+    # Every look-up fails (the direct messages to the requester ask for the language too).
+    bot.slack.fail_always(
         "users.info", ScriptedFailure(200, {"ok": False, "error": "user_not_found"})
     )
     bot.soget.add(ORDER, forced_code="R0009")
@@ -233,7 +234,9 @@ async def test_unsupported_locale_falls_back_to_default_language(
 
 
 async def test_users_info_failure_with_english_default(bot: BotUnderTest) -> None:
-    bot.slack.fail_next("users.info", ScriptedFailure(200, {"ok": False, "error": "missing_scope"}))
+    bot.slack.fail_always(
+        "users.info", ScriptedFailure(200, {"ok": False, "error": "missing_scope"})
+    )
     bot.slack.locales[REQUESTER] = "fr-FR"  # not readable: the failure wins
     bot.soget.add(ORDER, forced_code="R0009")
 

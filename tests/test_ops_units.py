@@ -11,12 +11,13 @@ from slack_sdk.models.blocks import SectionBlock
 
 from bot.domain.commands import ListArgs, StatusArgs, UsageError, parse_cancel_command
 from bot.domain.requests import CancelRequest, RequestStatus
-from bot.i18n.catalogue import FailureKind
+from bot.i18n.catalogue import FailureKind, Language
 from bot.observability.metrics import error_code_label
 from bot.services.notices import notice_for
 from bot.slack.messages.audit import status_label
 from bot.slack.messages.dm import SANDBOX_MARKER, build_decided_dm, build_finished_dm
 from bot.slack.messages.home import build_home_view
+from bot.slack.messages.private import usage_problem_text
 from bot.slack.sandbox import mark_api_payload, mark_message, mark_view
 from bot.soget.errors import SogetApiError, SogetHttpError, SogetTimeout
 from handlers.middleware import cancel_request_id
@@ -60,8 +61,9 @@ def test_list_subcommand(text: str) -> None:
     ],
 )
 def test_malformed_subcommands(text: str, message: str) -> None:
-    with pytest.raises(UsageError, match=re.escape(message)):
+    with pytest.raises(UsageError) as caught:
         parse_cancel_command(text, PATTERN)
+    assert message in usage_problem_text(caught.value, Language.EN)
 
 
 def test_a_reason_starting_with_list_is_still_a_reason() -> None:
@@ -89,7 +91,9 @@ def test_marking_twice_marks_once() -> None:
 
 
 def test_views_get_the_marker_first_and_other_methods_are_left_alone() -> None:
-    view = build_home_view(is_approver=False, waiting=[], mine=[], updated_at=NOW).to_dict()
+    view = build_home_view(
+        is_approver=False, waiting=[], mine=[], updated_at=NOW, language=Language.EN
+    ).to_dict()
     marked = mark_view(view)
     assert isinstance(marked, dict)
     assert SANDBOX_MARKER in str(marked["blocks"][0])
@@ -132,22 +136,24 @@ def test_direct_messages_link_to_the_thread_and_escape_notes() -> None:
         decided_by="U0APPROVE1",
         decision_note="<!channel> wrong order",
     )
-    text, blocks = build_decided_dm(rejected, "https://example.invalid/archives/C1/p1")
+    text, blocks = build_decided_dm(rejected, "https://example.invalid/archives/C1/p1", Language.EN)
     body = str(blocks[0].to_dict())
     assert "rejected" in text
     assert "<https://example.invalid/archives/C1/p1|Open the request>" in body
     assert "&lt;!channel&gt;" in body and "<!channel>" not in body
 
     unknown = replace(REQUEST, status=RequestStatus.UNKNOWN, outcome_failure="timeout")
-    text, blocks = build_finished_dm(unknown, None)
+    text, blocks = build_finished_dm(unknown, None, Language.EN)
     assert "outcome unknown" in text
     assert "Open the request" not in str(blocks[0].to_dict())  # no link when Slack gave none
 
 
-def test_a_status_added_later_still_gets_a_label() -> None:
-    assert status_label(RequestStatus.SUCCEEDED).endswith("cancelled in MouvONE")
-    future = replace(REQUEST, status="expired")  # type: ignore[arg-type]
-    assert status_label(future.status).endswith("expired")
+def test_every_status_has_a_label_in_both_languages() -> None:
+    assert status_label(RequestStatus.SUCCEEDED, Language.EN).endswith("cancelled in MouvONE")
+    assert status_label(RequestStatus.EXPIRED, Language.FR).startswith(":hourglass: expirée")
+    for status in RequestStatus:
+        for language in Language:
+            assert status_label(status, language).split(" ", 1)[1].strip()
 
 
 # -- labels and ids ------------------------------------------------------------------------------
@@ -180,16 +186,24 @@ def test_the_largest_audit_and_home_views_stay_within_slack_limits() -> None:
     from bot.slack.messages.audit import build_list_blocks, build_status_blocks
 
     long = replace(REQUEST, reason="r" * 500, decision_note="n" * 500, decided_by="U0APPROVE1")
-    events = [RequestEvent(REQUEST.id, NOW, "cancel_resent", None, None)] * 40
+    events = [RequestEvent(REQUEST.id, NOW, "cancel_sent", None, None)] * 40
     histories = [RequestHistory(long, events)] * MAX_HISTORY
-    _text, status_blocks = build_status_blocks("CDE0000000001", histories, {REQUEST.id})
-    _text, list_blocks = build_list_blocks("C0CHANNEL1", [long] * MAX_LISTED, more=True)
+    _text, status_blocks = build_status_blocks(
+        "CDE0000000001", histories, {REQUEST.id}, Language.FR
+    )
+    _text, list_blocks = build_list_blocks(
+        "C0CHANNEL1", [long] * MAX_LISTED, Language.FR, more=True
+    )
     home = build_home_view(
-        is_approver=True, waiting=[long] * MAX_LISTED, mine=[long] * 10, updated_at=NOW
+        is_approver=True,
+        waiting=[long] * MAX_LISTED,
+        mine=[long] * 10,
+        updated_at=NOW,
+        language=Language.FR,
     )
 
     assert len(status_blocks) <= 50 and len(list_blocks) <= 50
-    assert "earlier events" in str(status_blocks[2].to_dict())
+    assert "événements plus anciens" in str(status_blocks[2].to_dict())
     for block in (*status_blocks, *list_blocks):
         block.validate_json()
     home.validate_json()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.i18n.catalogue import Language
 from bot.slack.ids import BlockId, CallbackId, InputActionId
 from bot.slack.messages.request_form import RequestForm, parse_request_form
 from tests import payloads
@@ -97,15 +98,17 @@ def test_form_parsing_rules() -> None:
     import re
 
     pattern = re.compile(r"CDE\d{10}", re.IGNORECASE)
-    good = parse_request_form(_view(ORDER, "other", "see ticket 12"), pattern)
+    good = parse_request_form(_view(ORDER, "other", "see ticket 12"), pattern, Language.EN)
     assert isinstance(good, RequestForm) and good.category == "other"
     assert good.args.order_id == ORDER
-    no_details = parse_request_form(_view(ORDER, "other", ""), pattern)
+    no_details = parse_request_form(_view(ORDER, "other", ""), pattern, Language.EN)
     assert not isinstance(no_details, RequestForm) and BlockId.REQUEST_REASON.value in no_details
-    no_category = parse_request_form(_view(ORDER, None, "x"), pattern)
+    no_category = parse_request_form(_view(ORDER, None, "x"), pattern, Language.EN)
     assert not isinstance(no_category, RequestForm)
     assert BlockId.REQUEST_CATEGORY.value in no_category
-    two = parse_request_form(_view(f"{ORDER} CDE0000000099", "wrong_data", None), pattern)
+    two = parse_request_form(
+        _view(f"{ORDER} CDE0000000099", "wrong_data", None), pattern, Language.EN
+    )
     assert not isinstance(two, RequestForm) and BlockId.REQUEST_ORDER.value in two
 
 

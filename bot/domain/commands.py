@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from enum import StrEnum
 
 MAX_COMMAND_LENGTH = 1000
 MAX_REASON_LENGTH = 500
@@ -16,8 +17,27 @@ _ALLOWED_CONTROLS = frozenset({"\n", "\t"})
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
+class UsageProblem(StrEnum):
+    """Why a command text is refused: each value is the key of its phrase, which the handler
+    shows in the reader's language (this module knows no words)."""
+
+    TOO_LONG = "usage.too_long"  # {length} {limit}
+    HIDDEN_CHARACTERS = "usage.hidden_characters"
+    NO_ORDER = "usage.no_order"
+    ONE_ORDER = "usage.one_order"  # {command}
+    NOT_AN_ORDER_ID = "usage.not_an_order_id"  # {token}: as typed, not escaped
+    REASON_TOO_LONG = "usage.reason_too_long"  # {length} {limit}
+    LIST_TAKES_NOTHING = "usage.list_takes_nothing"
+    STATUS_NEEDS_ONE_ORDER = "usage.status_needs_one_order"
+
+
 class UsageError(ValueError):
-    """The command text is not a valid request; the message says why, for the requester."""
+    """The command text is not a valid request: `problem` says why, `params` fill its phrase."""
+
+    def __init__(self, problem: UsageProblem, **params: str | int) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +66,6 @@ class ListArgs:
 Parsed = CancelArgs | HelpArgs | StatusArgs | ListArgs
 
 
-HIDDEN_CHARACTERS = "The text contains invisible or control characters; type it again."
-
-
 def has_hidden_characters(text: str) -> bool:
     """The rule for every text a person types to the bot (command, reason, reject note)."""
     return any(
@@ -64,14 +81,12 @@ def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> Parsed
     `status ORDER_ID` and `list` are subcommands (an order id never looks like them).
     """
     if len(text) > MAX_COMMAND_LENGTH:
-        raise UsageError(
-            f"The text is too long ({len(text)} characters, at most {MAX_COMMAND_LENGTH})."
-        )
+        raise UsageError(UsageProblem.TOO_LONG, length=len(text), limit=MAX_COMMAND_LENGTH)
     if has_hidden_characters(text):
-        raise UsageError(HIDDEN_CHARACTERS)
+        raise UsageError(UsageProblem.HIDDEN_CHARACTERS)
     stripped = text.strip()
     if not stripped:
-        raise UsageError("Give the id of the order to cancel.")
+        raise UsageError(UsageProblem.NO_ORDER)
     if stripped.lower() in {"help", "aide", "?"}:
         return HelpArgs()
     subcommand = _parse_subcommand(stripped, order_id_pattern)
@@ -83,18 +98,16 @@ def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> Parsed
     reason = parts[1].strip() if len(parts) > 1 else ""
     candidates = [item for item in _SEPARATORS.split(first) if item]
     if len(candidates) > 1:
-        raise UsageError("One order per request: send one `/cancel-order` for each order.")
+        raise UsageError(UsageProblem.ONE_ORDER)
     # Ids are ASCII; look-alike digits (fullwidth, Arabic-Indic) would match a Unicode `\d`.
     if not first.isascii() or not order_id_pattern.fullmatch(first):
-        raise UsageError(f"`{_shown(first)}` is not an order id.")
+        raise UsageError(UsageProblem.NOT_AN_ORDER_ID, token=_shown(first))
     rest = reason.lstrip(" ,;\t\n")
     next_word = _SEPARATORS.split(rest, maxsplit=1)[0] if rest else ""
     if next_word and order_id_pattern.fullmatch(next_word):
-        raise UsageError("One order per request: send one `/cancel-order` for each order.")
+        raise UsageError(UsageProblem.ONE_ORDER)
     if len(reason) > MAX_REASON_LENGTH:
-        raise UsageError(
-            f"The reason is too long ({len(reason)} characters, at most {MAX_REASON_LENGTH})."
-        )
+        raise UsageError(UsageProblem.REASON_TOO_LONG, length=len(reason), limit=MAX_REASON_LENGTH)
     return CancelArgs(order_id=first.upper(), reason=reason)
 
 
@@ -103,13 +116,13 @@ def _parse_subcommand(text: str, order_id_pattern: re.Pattern[str]) -> Parsed | 
     keyword = words[0].lower()
     if keyword == "list":
         if len(words) > 1:
-            raise UsageError("`list` takes nothing after it: it lists this channel's requests.")
+            raise UsageError(UsageProblem.LIST_TAKES_NOTHING)
         return ListArgs()
     if keyword == "status":
         if len(words) != 2:
-            raise UsageError("Give one order id after `status`, e.g. `status CDE0000000001`.")
+            raise UsageError(UsageProblem.STATUS_NEEDS_ONE_ORDER)
         if not words[1].isascii() or not order_id_pattern.fullmatch(words[1]):
-            raise UsageError(f"`{_shown(words[1])}` is not an order id.")
+            raise UsageError(UsageProblem.NOT_AN_ORDER_ID, token=_shown(words[1]))
         return StatusArgs(order_id=words[1].upper())
     return None
 

@@ -36,6 +36,14 @@ class UserLanguages:
         self._clock = clock
         self._cache: dict[str, tuple[float, Language]] = {}
 
+    # -- for answers that must not wait on Slack (before an ack or a views.open) --
+    def cached(self, user_id: str) -> Language:
+        """The user's language if a look-up already found it, else the default: no call."""
+        cached = self._cache.get(user_id)
+        if cached is not None and self._clock() - cached[0] < self._cache_seconds:
+            return cached[1]
+        return self.default
+
     async def of(self, user_id: str) -> Language:
         cached = self._cache.get(user_id)
         if cached is not None and self._clock() - cached[0] < self._cache_seconds:

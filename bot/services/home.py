@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.approval import ApproverDirectory, MembershipUnknownError
 from bot.domain.requests import CancelRequest
+from bot.i18n.language import UserLanguages
 from bot.services.audit import Audit
 from bot.services.background import BackgroundTasks
 from bot.slack.messages.home import build_home_view
@@ -29,6 +30,7 @@ class HomeTab:
         audit: Audit,
         directory: ApproverDirectory,
         tasks: BackgroundTasks,
+        languages: UserLanguages,
         *,
         allow_self_approval: bool,
         clock: Callable[[], datetime] = utc_now,
@@ -37,6 +39,7 @@ class HomeTab:
         self._audit = audit
         self._directory = directory
         self._tasks = tasks
+        self._languages = languages
         self._allow_self_approval = allow_self_approval
         self._clock = clock
         self._viewers: dict[str, None] = {}  # insertion-ordered set
@@ -66,6 +69,7 @@ class HomeTab:
             waiting=waiting,
             mine=await self._audit.recent_of(user_id),
             updated_at=self._clock(),
+            language=await self._languages.of(user_id),
         )
         try:
             await self._client.views_publish(user_id=user_id, view=view)

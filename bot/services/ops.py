@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.domain.approval import ApproverDirectory, MembershipUnknownError
 from bot.domain.history import RequestHistory
 from bot.domain.requests import CancelRequest
+from bot.i18n.language import UserLanguages
 from bot.observability.metrics import Metrics
 from bot.services.audit import Audit
 from bot.services.background import BackgroundTasks
@@ -70,6 +71,7 @@ def build_ops(
     publisher: SlackPublisher,
     directory: ApproverDirectory,
     metrics: Metrics,
+    languages: UserLanguages,
 ) -> Ops:
     tasks = BackgroundTasks()
     audit = Audit(store, approval_channel=settings.approval_channel)
@@ -81,6 +83,7 @@ def build_ops(
             audit,
             directory,
             tasks,
+            languages,
             allow_self_approval=settings.allow_self_approval,
             clock=store.now,
         ),

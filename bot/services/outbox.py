@@ -51,6 +51,9 @@ CLAIM_SECONDS = 20.0
 # order; different lanes go side by side, so one slow or rate-limited call holds back no other.
 MAX_PARALLEL_LANES = 8
 _REPLIES = frozenset({MessageKind.OUTCOME, MessageKind.UNAVAILABLE})
+_DIRECT_MESSAGES = frozenset(
+    {MessageKind.DM_DECIDED, MessageKind.DM_FINISHED, MessageKind.DM_CLICK_LOST}
+)
 
 
 class Deliverer:
@@ -118,11 +121,14 @@ class Deliverer:
         until = self._store.now() + timedelta(seconds=CLAIM_SECONDS)
         if not await self._store.claim_message(message, self._instance_id, until):
             return False  # another instance is sending it, or it was delivered meanwhile
-        # Outcome replies are public: they speak the requester's language. The other effects
-        # have no translated text, so they cost no look-up.
+        # Outcome replies are public: they speak the requester's language; a direct message
+        # speaks its recipient's. The other effects have no translated text, so they cost no
+        # look-up.
         language = Language.EN
         if self._languages is not None and message.kind in _REPLIES:
             language = await self._languages.of(request.requester_id)
+        elif self._languages is not None and message.kind in _DIRECT_MESSAGES:
+            language = await self._languages.of(message.recipient or request.requester_id)
         try:
             await self._publisher.deliver(
                 message.kind, request, language, recipient=message.recipient

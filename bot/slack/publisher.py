@@ -56,8 +56,10 @@ class SlackPublisher:
             built.append(notice_blocks.build_asked_in_context(request.channel_id))
         return built
 
-    async def post_request(self, request: CancelRequest) -> str:
-        """Post the approval request (in its channel, or APPROVAL_CHANNEL); returns its ts."""
+    async def post_request(self, request: CancelRequest, *, requester_language: Language) -> str:
+        """Post the approval request (in its channel, or APPROVAL_CHANNEL); returns its ts.
+
+        Posted elsewhere, the requester is told where, privately, in `requester_language`."""
         channel = self.message_channel(request)
         response = await self._client.chat_postMessage(
             channel=channel,
@@ -68,7 +70,9 @@ class SlackPublisher:
         ts = str(response["ts"])
         if channel != request.channel_id:
             link = await self.permalink(channel, ts)
-            pointer = notice_blocks.build_approval_pointer(request, channel, link)
+            pointer = notice_blocks.build_approval_pointer(
+                request, channel, link, requester_language
+            )
             await self.tell(request.channel_id, request.requester_id, pointer)
         return ts
 
@@ -130,14 +134,18 @@ class SlackPublisher:
             case MessageKind.VERIFIED:
                 await self._thread_reply(request, settle_blocks.build_verified_text(request))
             case MessageKind.DM_DECIDED | MessageKind.DM_FINISHED | MessageKind.DM_CLICK_LOST:
-                await self._direct_message(kind, request, recipient or request.requester_id)
+                recipient = recipient or request.requester_id
+                await self._direct_message(kind, request, recipient, language)
 
     async def _thread_reply(self, request: CancelRequest, text: str) -> None:
         await self._client.chat_postMessage(
             channel=self.message_channel(request), thread_ts=request.message_ts, text=text
         )
 
-    async def _direct_message(self, kind: MessageKind, request: CancelRequest, user: str) -> None:
+    async def _direct_message(
+        self, kind: MessageKind, request: CancelRequest, user: str, language: Language
+    ) -> None:
+        """A direct message to `user`, in their `language`."""
         link = None
         if request.message_ts:
             link = await self.permalink(self.message_channel(request), request.message_ts)
@@ -146,7 +154,7 @@ class SlackPublisher:
             MessageKind.DM_FINISHED: notice_blocks.build_finished_dm,
             MessageKind.DM_CLICK_LOST: notice_blocks.build_click_lost_dm,
         }[kind]
-        text, dm_blocks = build(request, link)
+        text, dm_blocks = build(request, link, language)
         await self._client.chat_postMessage(
             channel=user, text=text, blocks=dm_blocks, unfurl_links=False
         )

@@ -1,107 +1,115 @@
-"""Block Kit of the audit replies: `/cancel-order status ORDER_ID` and `/cancel-order list`."""
+"""Block Kit of the audit replies (`/cancel-order status ORDER_ID` and `/cancel-order list`) and
+the request lines the App Home shares with them, in their reader's language."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 
 from bot.domain.history import RequestHistory
 from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
 from bot.i18n.catalogue import Language
+from bot.i18n.phrases import phrases
+from bot.i18n.texts import TEXTS, say
 from bot.slack.messages.blocks import outcome_entry
 from bot.slack.messages.mrkdwn import (
     HEADER_TEXT_LIMIT,
-    clip,
     escape,
     fallback_text,
+    md,
     plain,
     slack_date,
 )
 
 MAX_EVENTS_SHOWN = 12
-_TEXT_LIMIT = 3000
 
-_STATUS_LABELS: dict[str, tuple[str, str]] = {
-    RequestStatus.PENDING: (":hourglass_flowing_sand:", "waiting for approval"),
-    RequestStatus.APPROVED: (":arrows_counterclockwise:", "approved, cancelling"),
-    RequestStatus.EXECUTING: (":arrows_counterclockwise:", "approved, cancelling"),
-    RequestStatus.SUCCEEDED: (":white_check_mark:", "cancelled in MouvONE"),
-    RequestStatus.FAILED: (":x:", "not cancelled"),
-    RequestStatus.UNKNOWN: (":warning:", "outcome unknown: check the order in MouvONE"),
-    RequestStatus.REJECTED: (":no_entry_sign:", "rejected"),
-    RequestStatus.WITHDRAWN: (":heavy_minus_sign:", "withdrawn"),
-}
-
-_EVENT_LABELS = {
-    "requested": "requested",
-    "posted": "approval request posted",
-    "approved": "approved",
-    "rejected": "rejected",
-    "withdrawn": "withdrawn",
-    "cancel_sent": "cancel sent to MouvONE",
-    "cancel_resent": "cancel sent again",
-    "outcome_succeeded": "MouvONE cancelled it",
-    "outcome_failed": "MouvONE did not cancel it",
-    "outcome_unknown": "no answer from MouvONE",
-    "outcome_posted": "outcome posted in the thread",
+_STATUS_ICONS: dict[RequestStatus, str] = {
+    RequestStatus.PENDING: ":hourglass_flowing_sand:",
+    RequestStatus.APPROVED: ":arrows_counterclockwise:",
+    RequestStatus.EXECUTING: ":arrows_counterclockwise:",
+    RequestStatus.SUCCEEDED: ":white_check_mark:",
+    RequestStatus.FAILED: ":x:",
+    RequestStatus.UNKNOWN: ":warning:",
+    RequestStatus.REJECTED: ":no_entry_sign:",
+    RequestStatus.EXPIRED: ":hourglass:",
+    RequestStatus.WITHDRAWN: ":heavy_minus_sign:",
 }
 
 
-def md(text: str, limit: int = _TEXT_LIMIT) -> MarkdownTextObject:
-    return MarkdownTextObject(text=clip(text, limit))
+def status_label(status: RequestStatus, language: Language) -> str:
+    """An emoji and a few words (`audit.status.<status>`, one per RequestStatus)."""
+    return f"{_STATUS_ICONS[status]} {say(f'audit.status.{status.value}', language)}"
 
 
-def status_label(status: RequestStatus) -> str:
-    """An emoji and a few words; statuses added later still get a readable line."""
-    icon, words = _STATUS_LABELS.get(status, (":grey_question:", str(status)))
-    return f"{icon} {words}"
+def event_label(kind: str, language: Language) -> str:
+    """What an audit event means (`audit.event.<kind>`); a kind without words shows as stored,
+    so a trail written by a newer version still reads."""
+    key = f"audit.event.{kind}"
+    return say(key, language) if key in TEXTS else kind.replace("_", " ")
 
 
-def outcome_line(request: CancelRequest) -> str | None:
+def outcome_line(request: CancelRequest, language: Language) -> str | None:
     """What MouvONE answered, in a line, for requests that reached it."""
     if request.status in (RequestStatus.FAILED, RequestStatus.UNKNOWN):
         code = request.outcome_code or request.outcome_failure or "error"
-        title = outcome_entry(request).text(Language.EN).title
+        title = outcome_entry(request).text(language).title
         return f"{escape(title)} (`{escape(code)}`)"
     if request.status is RequestStatus.SUCCEEDED and request.outcome_note:
-        return escape(request.outcome_note)
+        note = phrases(language).notes.get(request.outcome_note, request.outcome_note)
+        return escape(note)
     return None
 
 
-def request_line(request: CancelRequest, *, show_reason: bool = True) -> str:
+def request_line(request: CancelRequest, language: Language, *, show_reason: bool = True) -> str:
     """One request in a few lines: who asked, where, when, why, and where it stands."""
     lines = [
-        f"*{status_label(request.status)}* — `{escape(request.order_id)}` asked by "
-        f"<@{request.requester_id}> in <#{request.channel_id}> {slack_date(request.created_at)}"
+        say(
+            "audit.line.asked",
+            language,
+            status=status_label(request.status, language),
+            order=escape(request.order_id),
+            requester=f"<@{request.requester_id}>",
+            channel=f"<#{request.channel_id}>",
+            when=slack_date(request.created_at),
+        )
     ]
     if show_reason:
-        lines.append(f"Reason: {escape(request.reason)}" if request.reason else "No reason given")
+        lines.append(
+            say("audit.line.reason", language, reason=escape(request.reason))
+            if request.reason
+            else say("audit.line.no_reason", language)
+        )
     if request.decided_by and request.decided_at:
-        verb = "Rejected" if request.status is RequestStatus.REJECTED else "Approved"
         note = f": {escape(request.decision_note)}" if request.decision_note else ""
-        lines.append(f"{verb} by <@{request.decided_by}> {slack_date(request.decided_at)}{note}")
-    outcome = outcome_line(request)
+        approver, when = f"<@{request.decided_by}>", slack_date(request.decided_at)
+        if request.status is RequestStatus.REJECTED:
+            decided = say(
+                "audit.line.rejected_by", language, approver=approver, when=when, note=note
+            )
+        else:
+            decided = say(
+                "audit.line.approved_by", language, approver=approver, when=when, note=note
+            )
+        lines.append(decided)
+    outcome = outcome_line(request, language)
     if outcome:
-        lines.append(f"MouvONE: {outcome}")
+        lines.append(say("audit.line.mouvone", language, outcome=outcome))
     return "\n".join(lines)
 
 
-def _event_text(event: RequestEvent) -> str:
-    label = _EVENT_LABELS.get(event.kind, event.kind.replace("_", " "))
-    who = f" by <@{event.actor}>" if event.actor else ""
-    return f"{slack_date(event.at)} {escape(label)}{who}"
+def _event_text(event: RequestEvent, language: Language) -> str:
+    label = escape(event_label(event.kind, language))
+    if event.actor:
+        label += " " + say("audit.event.by", language, actor=f"<@{event.actor}>")
+    return f"{slack_date(event.at)} {label}"
 
 
 def build_status_blocks(
-    order_id: str, histories: Sequence[RequestHistory], visible_reasons: set[str]
+    order_id: str,
+    histories: Sequence[RequestHistory],
+    visible_reasons: set[str],
+    language: Language,
 ) -> tuple[str, list[Block]]:
     """The private answer to `status ORDER_ID`: each request, newest first, with its timeline.
 
@@ -110,49 +118,52 @@ def build_status_blocks(
     """
     shown = escape(order_id)
     if not histories:
-        text = fallback_text(f"No cancel request for order {shown} in the bot's records.")
-        return text, [SectionBlock(text=md(f"No cancel request for `{shown}` in my records."))]
-    text = fallback_text(f"Cancel requests for order {shown}: {len(histories)}")
-    blocks: list[Block] = [
-        HeaderBlock(text=plain(f"Cancel requests for {order_id}", HEADER_TEXT_LIMIT))
-    ]
+        text = fallback_text(say("audit.status_answer.none_text", language, order=shown))
+        none = say("audit.status_answer.none", language, order=shown)
+        return text, [SectionBlock(text=md(none))]
+    count = len(histories)
+    text = fallback_text(say("audit.status_answer.text", language, order=shown, count=count))
+    header = say("audit.status_answer.header", language, order=order_id)
+    blocks: list[Block] = [HeaderBlock(text=plain(header, HEADER_TEXT_LIMIT))]
     for history in histories:
         request = history.request
-        blocks.append(
-            SectionBlock(text=md(request_line(request, show_reason=request.id in visible_reasons)))
-        )
+        line = request_line(request, language, show_reason=request.id in visible_reasons)
+        blocks.append(SectionBlock(text=md(line)))
         events = history.events[-MAX_EVENTS_SHOWN:]
-        timeline = "\n".join(_event_text(e) for e in events)
+        timeline = "\n".join(_event_text(e, language) for e in events)
         skipped = len(history.events) - len(events)
         if skipped:
-            timeline = f"… {skipped} earlier events\n" + timeline
-        footer = f"Request `{request.id[:12]}`" + (f"\n{timeline}" if timeline else "")
+            earlier = say("audit.status_answer.earlier_events", language, count=skipped)
+            timeline = f"{earlier}\n{timeline}"
+        footer = say("audit.status_answer.request_id", language, id=request.id[:12])
+        if timeline:
+            footer += f"\n{timeline}"
         blocks.append(ContextBlock(elements=[md(footer)]))
     return text, blocks
 
 
 def build_list_blocks(
-    channel_id: str, pending: Sequence[CancelRequest], *, more: bool
+    channel_id: str, pending: Sequence[CancelRequest], language: Language, *, more: bool
 ) -> tuple[str, list[Block]]:
     """The private answer to `list`: the requests of this channel waiting for an approver."""
     if not pending:
-        text = "No cancel request is waiting for approval in this channel."
-        return text, [SectionBlock(text=md(f"No cancel request is waiting in <#{channel_id}>."))]
-    text = f"{len(pending)} cancel request(s) waiting for approval in this channel"
-    blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text="Waiting for approval", emoji=True))
-    ]
+        text = say("audit.list.none_text", language)
+        none = say("audit.list.none", language, channel=f"<#{channel_id}>")
+        return text, [SectionBlock(text=md(none))]
+    text = say("audit.list.text", language, count=len(pending))
+    header = plain(say("audit.list.header", language), HEADER_TEXT_LIMIT)
+    blocks: list[Block] = [HeaderBlock(text=header)]
     for request in pending:
         reason = f" — {escape(request.reason)}" if request.reason else ""
-        blocks.append(
-            SectionBlock(
-                text=md(
-                    f"`{escape(request.order_id)}` asked by <@{request.requester_id}> "
-                    f"{slack_date(request.created_at)}{reason}",
-                    1000,
-                )
-            )
+        line = say(
+            "audit.list.line",
+            language,
+            order=escape(request.order_id),
+            requester=f"<@{request.requester_id}>",
+            when=slack_date(request.created_at),
+            reason=reason,
         )
+        blocks.append(SectionBlock(text=md(line, 1000)))
     if more:
-        blocks.append(ContextBlock(elements=[md("Older requests are not shown.")]))
+        blocks.append(ContextBlock(elements=[md(say("audit.list.more", language))]))
     return text, blocks

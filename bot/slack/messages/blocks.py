@@ -11,14 +11,9 @@ from slack_sdk.models.blocks import (
     ConfirmObject,
     ContextBlock,
     HeaderBlock,
-    InputBlock,
-    PlainTextInputElement,
-    PlainTextObject,
     SectionBlock,
 )
-from slack_sdk.models.views import View
 
-from bot.domain.approval import Denial
 from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import (
     FAILURES,
@@ -28,7 +23,7 @@ from bot.i18n.catalogue import (
     entry_for_code,
 )
 from bot.i18n.phrases import phrases
-from bot.slack.ids import SLASH_COMMAND, ActionId, BlockId, CallbackId, InputActionId
+from bot.slack.ids import SLASH_COMMAND, ActionId, BlockId
 from bot.slack.messages.mrkdwn import (
     CONFIRM_TEXT_LIMIT,
     CONTEXT_TEXT_LIMIT,
@@ -145,10 +140,10 @@ def build_request_blocks(
     reason = escape(request.reason) if request.reason else "_No reason given_"
     if request.reason_category:
         from bot.slack.messages.request_form import (
-            CATEGORY_LABELS,  # a sibling builder built on this module
+            category_label,  # a sibling builder built on this module
         )
 
-        label = CATEGORY_LABELS.get(request.reason_category, request.reason_category)
+        label = category_label(request.reason_category, Language.EN)
         reason = f"{escape(label)}: {reason}" if request.reason else escape(label)
     blocks: list[Block] = [
         HeaderBlock(text=plain(f"Cancel order {request.order_id}?", HEADER_TEXT_LIMIT)),
@@ -297,126 +292,3 @@ def build_rejection_reply(request: CancelRequest) -> str:
         f":no_entry_sign: <@{request.requester_id}>, <@{request.decided_by}> rejected the "
         f"cancel of `{escape(request.order_id)}`. Nothing was sent to MouvONE.{note}"
     )
-
-
-def build_reject_modal(request: CancelRequest) -> View:
-    return View(
-        type="modal",
-        callback_id=CallbackId.REJECT_MODAL,
-        private_metadata=request.id,
-        title=PlainTextObject(text="Reject cancel request"),
-        submit=PlainTextObject(text="Reject"),
-        close=PlainTextObject(text="Back"),
-        blocks=[
-            SectionBlock(
-                text=_md(
-                    f"Reject the cancel of `{escape(request.order_id)}` requested by "
-                    f"<@{request.requester_id}>?"
-                )
-            ),
-            InputBlock(
-                block_id=BlockId.REJECT_REASON,
-                label=PlainTextObject(text="Reason (optional)"),
-                optional=True,
-                element=PlainTextInputElement(
-                    action_id=InputActionId.REJECT_REASON,
-                    multiline=True,
-                    max_length=500,
-                    placeholder=PlainTextObject(text="Shown to the requester in the thread"),
-                ),
-            ),
-        ],
-    )
-
-
-# -- private replies -------------------------------------------------------------------------
-
-
-def usage_text(order_id_pattern: str) -> str:
-    return (
-        f"*Usage:* `{SLASH_COMMAND} ORDER_ID [reason]`, for example "
-        f"`{SLASH_COMMAND} CDE0000000001 customer asked to cancel`.\n"
-        f"An order id looks like `CDE0000000001` (pattern `{escape(order_id_pattern)}`). "
-        "One order per request. An approver then approves or rejects it in the channel."
-    )
-
-
-def build_usage_blocks(problem: str | None, order_id_pattern: str) -> list[Block]:
-    blocks: list[Block] = []
-    if problem:
-        blocks.append(SectionBlock(text=_md(f":warning: {escape(problem)} Nothing was sent.")))
-    blocks.append(SectionBlock(text=_md(usage_text(order_id_pattern))))
-    return blocks
-
-
-def denial_text(
-    denial: Denial | None, request: CancelRequest | None, approvers: Sequence[str]
-) -> str:
-    match denial:
-        case Denial.NOT_FOUND | Denial.WRONG_MESSAGE | None:
-            return "This cancel request does not exist or the button was altered. Nothing changed."
-        case Denial.NOT_APPROVER:
-            who = ", ".join(mention(a) for a in approvers)
-            return (
-                "Only the approvers named for this bot can approve or reject cancel requests "
-                f"(ask {who}). Nothing changed."
-            )
-        case Denial.OWN_REQUEST:
-            return "You cannot approve your own cancel request: another approver has to."
-        case Denial.MEMBERSHIP_UNKNOWN:
-            return (
-                "I could not check the approvers' user group in Slack just now. Nothing changed; "
-                "try again in a minute."
-            )
-        case Denial.ALREADY_DECIDED:
-            return already_decided_text(request)
-        case Denial.EXPIRED:
-            return (
-                "This cancel request has expired: nobody approved it in time. Nothing was sent "
-                f"to MouvONE; the requester can ask again with `{SLASH_COMMAND}`."
-            )
-        case Denial.NOT_REQUESTER:
-            return "Only the person who asked for this cancel can withdraw it. Nothing changed."
-        case Denial.NOTHING_TO_RETRY:
-            return "There is nothing to retry on this request. Nothing changed."
-        case Denial.ALREADY_APPROVED:
-            return (
-                "You have approved this request already: it needs another approver. "
-                "Nothing changed."
-            )
-    return "Nothing changed."  # unreachable: every denial is matched above
-
-
-def approval_counted_text(request: CancelRequest, required: int) -> str:
-    return (
-        f"Your approval is recorded ({approvals_progress(request, required)}). The cancel of "
-        f"`{escape(request.order_id)}` is sent once {required} approvers have approved."
-    )
-
-
-def already_decided_text(request: CancelRequest | None) -> str:
-    if request is None:
-        return "This cancel request no longer exists. Nothing changed."
-    when = f" {slack_date(request.decided_at)}" if request.decided_at else ""
-    by = f" by <@{request.decided_by}>" if request.decided_by else ""
-    if request.status is RequestStatus.EXPIRED:
-        return "This cancel request has expired: nobody approved it in time. Nothing changed."
-    verb = {
-        RequestStatus.REJECTED: "rejected",
-        RequestStatus.WITHDRAWN: "withdrawn",
-    }.get(request.status, "approved")
-    return f"This cancel request was already {verb}{by}{when}. Nothing changed."
-
-
-def build_not_posted_text(error: str) -> str:
-    return (
-        f"I could not post the approval request in this channel (`{escape(error)}`). "
-        "Invite me to the channel (`/invite @Cancel Order`) and try again. Nothing was sent "
-        "to MouvONE."
-    )
-
-
-CLICK_NOT_TAKEN = (
-    ":warning: Your click was *not taken*: the bot could not record it. Nothing changed; "
-    "try again in a moment."
-)

@@ -1,28 +1,172 @@
-"""Private replies of the duplicate guard: the order already has a request, or was cancelled."""
+"""Private replies: what only the person who typed the command or clicked sees, in their language.
+
+Refusals of a click or a command, the usage help, the duplicate guard's answer, "invite me",
+an approval counted, a click not taken, and the error handler's note.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import assert_never
+
+from slack_sdk.models.blocks import Block, SectionBlock
+
+from bot.domain.approval import Denial
+from bot.domain.commands import UsageError
 from bot.domain.requests import CancelRequest, RequestStatus
-from bot.slack.messages.mrkdwn import escape, slack_date
+from bot.i18n.catalogue import Language
+from bot.i18n.texts import say
+from bot.slack.ids import SLASH_COMMAND
+from bot.slack.messages.mrkdwn import escape, md, mention, slack_date
+
+# -- a click or a modal refused ---------------------------------------------------------------
 
 
-def build_duplicate_text(existing: CancelRequest, link: str | None) -> str:
+def denial_text(
+    denial: Denial | None,
+    request: CancelRequest | None,
+    approvers: Sequence[str],
+    language: Language,
+) -> str:
+    """Why a click (or the reject modal) changed nothing."""
+    match denial:
+        case Denial.NOT_FOUND | Denial.WRONG_MESSAGE | None:
+            return say("private.denial.not_found", language)
+        case Denial.NOT_APPROVER:
+            who = ", ".join(mention(a) for a in approvers)
+            return say("private.denial.not_approver", language, approvers=who)
+        case Denial.OWN_REQUEST:
+            return say("private.denial.own_request", language)
+        case Denial.MEMBERSHIP_UNKNOWN:
+            return say("private.denial.membership_unknown", language)
+        case Denial.ALREADY_DECIDED:
+            return already_decided_text(request, language)
+        case Denial.EXPIRED:
+            return say("private.denial.expired", language, command=SLASH_COMMAND)
+        case Denial.NOT_REQUESTER:
+            return say("private.denial.not_requester", language)
+        case Denial.NOTHING_TO_RETRY:
+            return say("private.denial.nothing_to_retry", language)
+        case Denial.ALREADY_APPROVED:
+            return say("private.denial.already_approved", language)
+        case _:
+            assert_never(denial)
+
+
+def already_decided_text(request: CancelRequest | None, language: Language) -> str:
+    if request is None:
+        return say("private.already_decided.gone", language)
+    if request.status is RequestStatus.EXPIRED:
+        return say("private.already_decided.expired", language)
+    details = ""
+    if request.decided_by:
+        details += " " + say(
+            "private.already_decided.by", language, user=f"<@{request.decided_by}>"
+        )
+    if request.decided_at:
+        details += f" {slack_date(request.decided_at)}"
+    if request.status is RequestStatus.REJECTED:
+        return say("private.already_decided.rejected", language, details=details)
+    if request.status is RequestStatus.WITHDRAWN:
+        return say("private.already_decided.withdrawn", language, details=details)
+    return say("private.already_decided.approved", language, details=details)
+
+
+def approval_counted_text(request: CancelRequest, required: int, language: Language) -> str:
+    """To an approver whose approval counts towards a quorum not reached yet."""
+    return say(
+        "private.approval_counted",
+        language,
+        count=len(request.approver_ids),
+        required=required,
+        approvers=", ".join(f"<@{a}>" for a in request.approver_ids),
+        order=escape(request.order_id),
+    )
+
+
+def click_not_taken_text(language: Language) -> str:
+    return say("private.click_not_taken", language)
+
+
+# -- the slash command ------------------------------------------------------------------------
+
+
+def usage_problem_text(problem: UsageError, language: Language) -> str:
+    """Why the command text was refused, as mrkdwn (the typed token escaped)."""
+    params = {name: escape(str(value)) for name, value in problem.params.items()}
+    return say(problem.problem.value, language, command=SLASH_COMMAND, **params)
+
+
+def usage_text(order_id_pattern: str, language: Language) -> str:
+    return say(
+        "private.usage.text", language, command=SLASH_COMMAND, pattern=escape(order_id_pattern)
+    )
+
+
+def build_usage_blocks(
+    problem: str | None, order_id_pattern: str, language: Language
+) -> list[Block]:
+    """The usage help, after the `problem` (mrkdwn, escaped) if the text was refused."""
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(
+            SectionBlock(text=md(say("private.usage.problem", language, problem=problem)))
+        )
+    blocks.append(SectionBlock(text=md(usage_text(order_id_pattern, language))))
+    return blocks
+
+
+def missing_reason_text(language: Language) -> str:
+    return say("private.usage.missing_reason", language)
+
+
+def not_in_a_channel_text(language: Language) -> str:
+    return say("private.not_in_a_channel", language, command=SLASH_COMMAND)
+
+
+def channel_refusal_text(allowed: Sequence[str], language: Language) -> str:
+    """Outside ALLOWED_CHANNELS: where the command works."""
+    channels = ", ".join(f"<#{channel}>" for channel in allowed)
+    return say("private.channel_refusal", language, command=SLASH_COMMAND, channels=channels)
+
+
+def list_in_a_dm_text(language: Language) -> str:
+    return say("private.list_in_a_dm", language, command=SLASH_COMMAND)
+
+
+def build_not_posted_text(error: str, language: Language) -> str:
+    """The request could not be posted (the bot is not in the channel, most often)."""
+    return say("private.not_posted", language, error=escape(error))
+
+
+def build_duplicate_text(existing: CancelRequest, link: str | None, language: Language) -> str:
     """Why no new request was opened for the order, with a link to the one that covers it."""
     order = escape(existing.order_id)
-    where = f" <{link}|See the request and its thread.>" if link else ""
+    where = f" <{link}|{say('private.duplicate.link', language)}>" if link else ""
     if existing.status is RequestStatus.SUCCEEDED:
         when = f" {slack_date(existing.outcome_at)}" if existing.outcome_at else ""
-        return (
-            f":white_check_mark: Order `{order}` was already cancelled through this bot{when}. "
-            f"No new request was opened.{where}"
-        )
-    state = {
-        RequestStatus.PENDING: "waiting for approval",
-        RequestStatus.APPROVED: "approved",
-        RequestStatus.EXECUTING: "being cancelled",
-        RequestStatus.UNKNOWN: "waiting for its outcome to be confirmed",
-    }.get(existing.status, existing.status.value)
-    return (
-        f":information_source: Order `{order}` already has a cancel request ({state}), asked by "
-        f"<@{existing.requester_id}>. No new request was opened.{where}"
+        return say("private.duplicate.cancelled", language, order=order, when=when, link=where)
+    match existing.status:
+        case RequestStatus.PENDING:
+            state = say("private.duplicate.state.pending", language)
+        case RequestStatus.APPROVED:
+            state = say("private.duplicate.state.approved", language)
+        case RequestStatus.EXECUTING:
+            state = say("private.duplicate.state.executing", language)
+        case _:  # UNKNOWN: the other statuses do not block a new request
+            state = say("private.duplicate.state.unknown", language)
+    return say(
+        "private.duplicate.open",
+        language,
+        order=order,
+        state=state,
+        requester=f"<@{existing.requester_id}>",
+        link=where,
     )
+
+
+# -- the error handler ------------------------------------------------------------------------
+
+
+def unexpected_error_text(reference: str, language: Language) -> str:
+    return say("private.unexpected_error", language, reference=escape(reference))

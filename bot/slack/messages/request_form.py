@@ -17,14 +17,20 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.domain.commands import CancelArgs, UsageError, parse_cancel_command
-from bot.slack.ids import BlockId, CallbackId, InputActionId
+from bot.i18n.catalogue import Language
+from bot.i18n.texts import say
+from bot.slack.ids import SLASH_COMMAND, BlockId, CallbackId, InputActionId
+from bot.slack.messages.modals import modal_text
 
-CATEGORY_LABELS = {
-    "customer_request": "Customer request",
-    "duplicate_order": "Duplicate order",
-    "wrong_data": "Wrong data",
-    "other": "Other",
-}
+# The reasons to choose from; each has its label `modals.request.category.<name>`.
+REASON_CATEGORIES = ("customer_request", "duplicate_order", "wrong_data", "other")
+
+
+def category_label(category: str, language: Language) -> str:
+    """The words of a reason category; one the form no longer offers shows as stored."""
+    if category not in REASON_CATEGORIES:
+        return category
+    return say(f"modals.request.category.{category}", language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,37 +39,31 @@ class RequestForm:
     category: str
 
 
-def channel_refusal(channel_id: str, allowed: Sequence[str]) -> str | None:
+def channel_refusal(channel_id: str, allowed: Sequence[str], language: Language) -> str | None:
     """Why a form submitted for `channel_id` (its private_metadata) opens nothing, or None.
 
     The same rule as the slash command, checked again at submission: ALLOWED_CHANNELS may have
     changed since the form was opened, and the metadata is only as good as what set it.
     """
     if not channel_id or channel_id.startswith("D"):
-        return (
-            "Cancel requests need a channel where approvers can see them: open this form "
-            "from a channel, not a direct message. Nothing was sent."
-        )
+        return say("modals.request.not_from_a_dm", language)
     if allowed and channel_id not in allowed:
-        return (
-            "Cancel requests are taken only in the channels set for this bot: open this form "
-            "from one of them. Nothing was sent."
-        )
+        return say("modals.request.not_an_allowed_channel", language)
     return None
 
 
-def build_request_modal(channel_id: str) -> View:
+def build_request_modal(channel_id: str, language: Language) -> View:
     return View(
         type="modal",
         callback_id=CallbackId.REQUEST_MODAL,
         private_metadata=channel_id,
-        title=PlainTextObject(text="Cancel an order"),
-        submit=PlainTextObject(text="Ask for approval"),
-        close=PlainTextObject(text="Back"),
+        title=modal_text("modals.request.title", language),
+        submit=modal_text("modals.request.submit", language),
+        close=modal_text("modals.back", language),
         blocks=[
             InputBlock(
                 block_id=BlockId.REQUEST_ORDER,
-                label=PlainTextObject(text="Order id"),
+                label=modal_text("modals.request.order_label", language, 2000),
                 element=PlainTextInputElement(
                     action_id=InputActionId.REQUEST_ORDER,
                     max_length=40,
@@ -72,15 +72,18 @@ def build_request_modal(channel_id: str) -> View:
             ),
             InputBlock(
                 block_id=BlockId.REQUEST_CATEGORY,
-                label=PlainTextObject(text="Reason"),
+                label=modal_text("modals.request.reason_label", language, 2000),
                 element=StaticSelectElement(
                     action_id=InputActionId.REQUEST_CATEGORY,
-                    options=[Option(value=k, text=v) for k, v in CATEGORY_LABELS.items()],
+                    options=[
+                        Option(value=category, text=category_label(category, language))
+                        for category in REASON_CATEGORIES
+                    ],
                 ),
             ),
             InputBlock(
                 block_id=BlockId.REQUEST_REASON,
-                label=PlainTextObject(text="Details"),
+                label=modal_text("modals.request.details_label", language, 2000),
                 optional=True,
                 element=PlainTextInputElement(
                     action_id=InputActionId.REQUEST_REASON, multiline=True, max_length=500
@@ -99,25 +102,34 @@ def _value(view: dict[str, Any], block: BlockId, action: InputActionId) -> str:
 
 
 def parse_request_form(
-    view: dict[str, Any], order_id_pattern: re.Pattern[str]
+    view: dict[str, Any], order_id_pattern: re.Pattern[str], language: Language
 ) -> RequestForm | dict[str, str]:
-    """The submitted form as a request, or the errors to show per block (Slack's format)."""
+    """The submitted form as a request, or the errors to show per block (Slack's format), in
+    the `language` of the person who fills it."""
     order = _value(view, BlockId.REQUEST_ORDER, InputActionId.REQUEST_ORDER)
     category = _value(view, BlockId.REQUEST_CATEGORY, InputActionId.REQUEST_CATEGORY)
     details = _value(view, BlockId.REQUEST_REASON, InputActionId.REQUEST_REASON)
-    if category not in CATEGORY_LABELS:
-        return {BlockId.REQUEST_CATEGORY.value: "Choose a reason."}
+    one_order_id = {BlockId.REQUEST_ORDER.value: say("modals.request.one_order_id", language)}
+    if category not in REASON_CATEGORIES:
+        return {BlockId.REQUEST_CATEGORY.value: say("modals.request.choose_a_reason", language)}
     if category == "other" and not details:
-        return {BlockId.REQUEST_REASON.value: "Say why, for “Other”."}
+        return {BlockId.REQUEST_REASON.value: say("modals.request.say_why_other", language)}
     if not order or len(order.split()) != 1:
-        return {BlockId.REQUEST_ORDER.value: "Give one order id, e.g. CDE0000000001."}
+        return one_order_id
     try:
         parsed = parse_cancel_command(f"{order} {details}", order_id_pattern)
     except UsageError as problem:
         target = (
             BlockId.REQUEST_REASON if order_id_pattern.fullmatch(order) else BlockId.REQUEST_ORDER
         )
-        return {target.value: str(problem).replace("`", "")}
+        return {target.value: form_problem_text(problem, language)}
     if not isinstance(parsed, CancelArgs):
-        return {BlockId.REQUEST_ORDER.value: "Give one order id, e.g. CDE0000000001."}
+        return one_order_id
     return RequestForm(parsed, category)
+
+
+def form_problem_text(problem: UsageError, language: Language) -> str:
+    """Why a typed text was refused, for a modal's field: plain text (nothing escaped, no
+    inline code)."""
+    text = say(problem.problem.value, language, command=SLASH_COMMAND, **problem.params)
+    return text.replace("`", "")
