@@ -19,11 +19,12 @@ from bot.domain.approval import (
 )
 from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, with_redraw
 from bot.i18n.catalogue import FailureKind
-from bot.i18n.phrases import (
+from bot.i18n.notes import (
     NOTE_ALREADY_CANCELLED,
     NOTE_CONFIRMED_BY_READING,
     NOTE_EARLIER_ATTEMPT,
     NOTE_INTERRUPTED,
+    order_status_note,
 )
 from bot.services.preview import OrderPreviewer, Preview
 from bot.soget.client import (
@@ -149,9 +150,7 @@ def _status_after(error: SogetError) -> RequestStatus:
 
 def settle_note(found_status: str | None) -> str:
     """What the read after an unanswered cancel found, stored in `outcome_note`."""
-    if found_status is None:
-        return "the order could not be read"
-    return f"the order's status is {found_status}"
+    return order_status_note(found_status)
 
 
 class CancelService:

@@ -20,8 +20,6 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.requests import MessageKind, OutboxMessage
-from bot.i18n.catalogue import Language
-from bot.i18n.language import UserLanguages
 from bot.observability.logs import request_context
 from bot.slack.publisher import SlackPublisher
 from bot.storage.store import Store
@@ -60,13 +58,11 @@ class Deliverer:
         publisher: SlackPublisher,
         *,
         instance_id: str = "local",
-        languages: UserLanguages | None = None,
         base_delay_seconds: float = 2.0,
     ) -> None:
         self._store = store
         self._publisher = publisher
         self._instance_id = instance_id
-        self._languages = languages
         self._base_delay_seconds = base_delay_seconds
         self._lanes = asyncio.Semaphore(MAX_PARALLEL_LANES)
 
@@ -118,15 +114,10 @@ class Deliverer:
         until = self._store.now() + timedelta(seconds=CLAIM_SECONDS)
         if not await self._store.claim_message(message, self._instance_id, until):
             return False  # another instance is sending it, or it was delivered meanwhile
-        # Outcome replies are public: they speak the requester's language. The other effects
-        # have no translated text, so they cost no look-up.
-        language = Language.EN
-        if self._languages is not None and message.kind in _REPLIES:
-            language = await self._languages.of(request.requester_id)
+        # Rendered now, from the request's state, in the language of where it goes: the thread
+        # replies and the redraws speak their channel's language (SlackPublisher.deliver).
         try:
-            await self._publisher.deliver(
-                message.kind, request, language, recipient=message.recipient
-            )
+            await self._publisher.deliver(message.kind, request, recipient=message.recipient)
         except Exception as exc:
             return await self._failed(message, exc, channel, limited)
         except asyncio.CancelledError:
