@@ -63,6 +63,7 @@ def test_channel_languages_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert loaded.channel_languages == {"C0123ABCD": Language.FR, "G0456EFGH": Language.EN}
     assert loaded.channel_language("C0123ABCD") is Language.FR
     assert loaded.channel_language("C0999ZZZZ") is Language.EN  # not listed: DEFAULT_LANGUAGE
+    monkeypatch.delenv("CHANNEL_LANGUAGES")
     assert settings().channel_languages == {}
 
 
