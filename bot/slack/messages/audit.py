@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
 from bot.i18n.catalogue import Language
+from bot.i18n.notes import note_text
 from bot.services.audit import RequestHistory
 from bot.slack.messages.blocks import outcome_entry
 from bot.slack.messages.mrkdwn import (
@@ -72,7 +73,7 @@ def outcome_line(request: CancelRequest) -> str | None:
         title = outcome_entry(request).text(Language.EN).title
         return f"{escape(title)} (`{escape(code)}`)"
     if request.status is RequestStatus.SUCCEEDED and request.outcome_note:
-        return escape(request.outcome_note)
+        return escape(note_text(request.outcome_note, Language.EN))  # stored as a key
     return None
 
 
