@@ -159,6 +159,8 @@ class BotRuntime:
             settings.cancel_approvers,
             approval_channel=settings.approval_channel,
             required_approvals=settings.required_approvals,
+            channel_languages=settings.channel_languages,
+            default_language=settings.default_language,
         )
         languages = UserLanguages(publisher.user_locale, default=settings.default_language)
         directory = ApproverDirectory(settings.cancel_approvers, publisher.group_members)
@@ -182,6 +184,8 @@ class BotRuntime:
             settings.cancel_approvers,
             approval_channel=settings.approval_channel,
             required_approvals=settings.required_approvals,
+            channel_languages=settings.channel_languages,
+            default_language=settings.default_language,
         )
         self._runner = CancelRunner(
             service,

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # The order preview runs before the approval request is posted: short, and never retried.
     preview_timeout_seconds: float = Field(default=3.0, gt=0, le=10)
     default_language: Language = Language.EN  # when a user's Slack locale is unknown
+    # The language of the messages everyone in a channel reads (the request message and its
+    # thread): CHANNEL_LANGUAGES=C0123ABCD:fr,C0456EFGH:en; other channels: DEFAULT_LANGUAGE.
+    channel_languages: Annotated[dict[str, Language], NoDecode] = Field(default_factory=dict)
 
     cancel_approvers: Annotated[tuple[str, ...], NoDecode]
     allow_self_approval: bool = False
@@ -198,6 +201,33 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_language(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("channel_languages", mode="before")
+    @classmethod
+    def _parse_channel_languages(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        languages: dict[str, Language] = {}
+        known = ", ".join(language.value for language in Language)
+        for part in (item.strip() for item in value.split(",")):
+            if not part:
+                continue
+            channel, separator, language = (text.strip() for text in part.partition(":"))
+            if not separator or not _CHANNEL_ID.fullmatch(channel):
+                raise ValueError(
+                    f"expected channel:language pairs such as C0123ABCD:fr, not {part!r}"
+                )
+            try:
+                languages[channel] = Language(language.lower())
+            except ValueError:
+                raise ValueError(
+                    f"unknown language {language!r} for {channel} (the bot speaks {known})"
+                ) from None
+        return languages
+
+    def channel_language(self, channel_id: str) -> Language:
+        """The language of a channel's shared messages."""
+        return self.channel_languages.get(channel_id, self.default_language)
 
     @field_validator("cancel_approvers", mode="before")
     @classmethod

@@ -145,7 +145,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         assert checked_click.request is not None
         refusal = await deps.service.refusal_at_approval(checked_click.request, deps.previewer)
         if refusal is not None:
-            text, warning = build_send_anyway(checked_click.request, refusal)
+            language = await deps.languages.of(click.user_id)  # a private reply: theirs
+            text, warning = build_send_anyway(checked_click.request, refusal, language)
             await deps.publisher.tell_blocks(
                 click.channel_id, click.user_id, text, warning, response_url=click.response_url
             )

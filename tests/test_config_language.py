@@ -54,3 +54,33 @@ def test_bad_values_are_named(values: dict[str, Any], variable: str) -> None:
     with pytest.raises(ValidationError) as caught:
         settings(**values)
     assert variable in describe_settings_error(caught.value)
+
+
+def test_channel_languages_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHANNEL_LANGUAGES", " C0123ABCD:fr , G0456EFGH:EN ,")
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "en")
+    loaded = settings()
+    assert loaded.channel_languages == {"C0123ABCD": Language.FR, "G0456EFGH": Language.EN}
+    assert loaded.channel_language("C0123ABCD") is Language.FR
+    assert loaded.channel_language("C0999ZZZZ") is Language.EN  # not listed: DEFAULT_LANGUAGE
+    monkeypatch.delenv("CHANNEL_LANGUAGES")
+    assert settings().channel_languages == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("C0123ABCD:de", "unknown language 'de' for C0123ABCD"),
+        ("C0123ABCD", "channel:language pairs"),
+        ("general:fr", "channel:language pairs"),
+        ("C0123ABCD:", "unknown language ''"),
+    ],
+)
+def test_bad_channel_languages_are_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, problem: str
+) -> None:
+    monkeypatch.setenv("CHANNEL_LANGUAGES", value)
+    with pytest.raises(ValidationError) as caught:
+        settings()
+    described = describe_settings_error(caught.value)
+    assert "CHANNEL_LANGUAGES" in described and problem in described

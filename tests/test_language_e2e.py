@@ -1,5 +1,6 @@
-"""Outcomes in the requester's language, over signed HTTP: every documented code, and each
-failure outside the documented error body."""
+"""Outcomes in the channel's language (CHANNEL_LANGUAGES, else DEFAULT_LANGUAGE), over signed
+HTTP: every documented code, and each failure outside the documented error body. The people's
+own Slack languages play no part in what the whole channel reads."""
 
 from __future__ import annotations
 
@@ -11,14 +12,27 @@ from typing import Any
 import pytest
 
 from bot.i18n.catalogue import CATALOGUE, DOCUMENTED_CODES, FAILURES, FailureKind, Language
-from bot.i18n.phrases import PHRASES
+from bot.i18n.texts import say
 from bot.slack.ids import ActionId
-from tests.conftest import APPROVER, REQUESTER, BotUnderTest, make_settings, serve_bot
+from tests.conftest import APPROVER, REQUESTER, BotFactory, BotUnderTest, make_settings, serve_bot
 from tests.fakes.slack_api import FakeSlack, ScriptedFailure
 from tests.fakes.soget_api import FakeSoget, Fault
+from tests.payloads import CHANNEL
 
 ORDER = "CDE0000000008"
 LOCALES = {Language.EN: "en-GB", Language.FR: "fr-FR"}
+
+
+def _other(language: Language) -> Language:
+    return Language.FR if language is Language.EN else Language.EN
+
+
+async def _bot_speaking(bot_with: BotFactory, language: Language) -> BotUnderTest:
+    """A bot whose request channel speaks `language`, among people who speak the other one."""
+    bot = await bot_with(channel_languages=f"{CHANNEL}:{language.value}")
+    bot.slack.locales[REQUESTER] = LOCALES[_other(language)]
+    bot.slack.locales[APPROVER] = LOCALES[_other(language)]
+    return bot
 
 
 def _shown(body: dict[str, Any]) -> str:
@@ -56,36 +70,32 @@ CODE_CASES = [*_ALTERNATING.items()] + [
 @pytest.mark.parametrize(
     ("code", "language"), CODE_CASES, ids=[f"{c}-{lang.value}" for c, lang in CODE_CASES]
 )
-async def test_documented_code_in_the_requesters_language(
-    bot: BotUnderTest, code: str, language: Language
+async def test_documented_code_in_the_channels_language(
+    bot_with: BotFactory, code: str, language: Language
 ) -> None:
-    bot.slack.locales[REQUESTER] = LOCALES[language]
-    bot.slack.locales[APPROVER] = LOCALES[Language.FR if language is Language.EN else Language.EN]
+    bot = await _bot_speaking(bot_with, language)
     bot.soget.add(ORDER, forced_code=code)
 
     status, shown = await _outcome(bot)
 
     entry = CATALOGUE[code]
     text = entry.text(language)
-    say = PHRASES[language]
     _assert_in(language, shown, text.meaning)
     if code != "R0009":  # the fake answers R0009 with a null message
-        quoted = say.api_said.format(message=f"Erreur {code}")
+        quoted = say("thread.api_said", language, message=f"Erreur {code}")
         _assert_in(language, shown, quoted)  # the API's own message, quoted
     if code == "ORDER_ALREADY_CANCELED":
         assert status == "succeeded"
-        _assert_in(language, shown, say.cancelled.format(order=ORDER))
+        _assert_in(language, shown, say("thread.cancelled", language, order=ORDER))
     else:
         assert status == "failed"
         _assert_in(language, shown, text.title, text.next_step, f"`{code}`")
-        _assert_in(language, shown, say.not_cancelled.format(order=ORDER), say.what_to_do)
-        _assert_in(
-            language,
-            shown,
-            say.retry_may_help if entry.retry_can_help else say.retry_will_not_help,
-        )
-    other = Language.FR if language is Language.EN else Language.EN
-    assert entry.text(other).meaning not in shown  # the approver's language plays no part
+        not_cancelled = say("thread.not_cancelled", language, order=ORDER)
+        _assert_in(language, shown, not_cancelled, say("thread.what_to_do", language))
+        retry = "thread.retry_may_help" if entry.retry_can_help else "thread.retry_will_not_help"
+        _assert_in(language, shown, say(retry, language))
+    # Neither the requester's nor the approver's language plays a part.
+    assert entry.text(_other(language)).meaning not in shown
 
 
 FAILURE_CASES = [
@@ -116,9 +126,9 @@ FAILURE_CASES_BY_LANGUAGE = [
     ids=[f"{f.status}-{k.value}-{lang.value}" for f, k, _a, lang in FAILURE_CASES_BY_LANGUAGE],
 )
 async def test_failure_outside_the_documented_body_is_explained(
-    bot: BotUnderTest, fault: Fault, kind: FailureKind, attempts: int, language: Language
+    bot_with: BotFactory, fault: Fault, kind: FailureKind, attempts: int, language: Language
 ) -> None:
-    bot.slack.locales[REQUESTER] = LOCALES[language]
+    bot = await _bot_speaking(bot_with, language)
     bot.soget.add(ORDER)
     bot.soget.script(*[fault] * attempts)
 
@@ -135,8 +145,8 @@ async def test_failure_outside_the_documented_body_is_explained(
     assert len(bot.soget.deletes(ORDER)) == attempts
 
 
-async def test_unknown_code_is_shown_raw_in_french(bot: BotUnderTest) -> None:
-    bot.slack.locales[REQUESTER] = "fr-CA"
+async def test_unknown_code_is_shown_raw_in_french(bot_with: BotFactory) -> None:
+    bot = await _bot_speaking(bot_with, Language.FR)
     bot.soget.add(ORDER, forced_code="R0042")
 
     status, shown = await _outcome(bot)
@@ -150,11 +160,15 @@ async def test_timeout_in_french_says_the_outcome_is_unknown(
     fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
 ) -> None:
     settings = make_settings(
-        fake_slack, fake_soget, tmp_path / "t.sqlite3", soget_timeout_seconds=0.3
+        fake_slack,
+        fake_soget,
+        tmp_path / "t.sqlite3",
+        soget_timeout_seconds=0.3,
+        channel_languages=f"{CHANNEL}:fr",
     )
     runner, bot = await serve_bot(settings, fake_slack, fake_soget)
     try:
-        fake_slack.locales[REQUESTER] = "fr-FR"
+        fake_slack.locales[REQUESTER] = "en-GB"
         fake_soget.add(ORDER)
         fake_soget.script(Fault(delay=5.0))
         status, shown = await _outcome(bot)
@@ -163,13 +177,13 @@ async def test_timeout_in_french_says_the_outcome_is_unknown(
         await runner.cleanup()
 
     assert status == "unknown"
-    say = PHRASES[Language.FR]
     text = FAILURES[FailureKind.TIMEOUT].text(Language.FR)
-    _assert_in(Language.FR, shown, say.outcome_unknown.format(order=ORDER), text.next_step)
+    lead = say("thread.outcome_unknown", Language.FR, order=ORDER)
+    _assert_in(Language.FR, shown, lead, text.next_step)
 
 
-async def test_success_in_french(bot: BotUnderTest) -> None:
-    bot.slack.locales[REQUESTER] = "fr-FR"
+async def test_success_in_french(bot_with: BotFactory) -> None:
+    bot = await _bot_speaking(bot_with, Language.FR)
     bot.soget.add(ORDER)
 
     status, shown = await _outcome(bot)
@@ -179,17 +193,15 @@ async def test_success_in_french(bot: BotUnderTest) -> None:
     assert f"approuvée par <@{APPROVER}>" in shown
 
 
-async def test_locale_is_read_once_per_user_and_cached(bot: BotUnderTest) -> None:
-    bot.slack.locales[REQUESTER] = "fr-FR"
+async def test_thread_replies_read_no_ones_slack_language(bot_with: BotFactory) -> None:
+    bot = await _bot_speaking(bot_with, Language.FR)
     for order_id in (ORDER, "CDE0000000009"):
         bot.soget.add(order_id, forced_code="R0009")
         request = await bot.request_posted_for(order_id)
         await bot.click(ActionId.APPROVE, request, user=APPROVER)
         await bot.wait_posted(request.id)
 
-    calls = bot.slack.calls("users.info")
-    assert [c.body["user"] for c in calls] == [REQUESTER]
-    assert calls[0].body["include_locale"] in {"1", "true", "True"}
+    assert bot.slack.calls("users.info") == []
     for reply in bot.slack.thread_replies():
         assert CATALOGUE["R0009"].text(Language.FR).title in _shown(reply.body)
 
@@ -205,10 +217,11 @@ async def french_default_bot(
     await runner.cleanup()
 
 
-async def test_users_info_failure_falls_back_to_default_language(
+async def test_a_channel_not_listed_speaks_the_default_language(
     french_default_bot: BotUnderTest,
 ) -> None:
     bot = french_default_bot
+    bot.slack.locales[REQUESTER] = "en-GB"
     # Every look-up fails (the direct messages to the requester ask for the language too).
     bot.slack.fail_always(
         "users.info", ScriptedFailure(200, {"ok": False, "error": "user_not_found"})
@@ -221,23 +234,8 @@ async def test_users_info_failure_falls_back_to_default_language(
     assert CATALOGUE["R0009"].text(Language.FR).title in shown
 
 
-async def test_unsupported_locale_falls_back_to_default_language(
-    french_default_bot: BotUnderTest,
-) -> None:
-    bot = french_default_bot
-    bot.slack.locales[REQUESTER] = "de-DE"
-    bot.soget.add(ORDER, forced_code="R0009")
-
-    _status, shown = await _outcome(bot)
-
-    assert CATALOGUE["R0009"].text(Language.FR).title in shown
-
-
-async def test_users_info_failure_with_english_default(bot: BotUnderTest) -> None:
-    bot.slack.fail_always(
-        "users.info", ScriptedFailure(200, {"ok": False, "error": "missing_scope"})
-    )
-    bot.slack.locales[REQUESTER] = "fr-FR"  # not readable: the failure wins
+async def test_english_by_default_whatever_the_requesters_language(bot: BotUnderTest) -> None:
+    bot.slack.locales[REQUESTER] = "fr-FR"
     bot.soget.add(ORDER, forced_code="R0009")
 
     _status, shown = await _outcome(bot)

@@ -3,9 +3,7 @@ and failure kind in both languages, the words around them, and the preview's blo
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import string
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +13,8 @@ from slack_sdk.models.blocks import Block
 from bot.domain.preview import Preview, PreviewState, preview_of
 from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import CATALOGUE, DOCUMENTED_CODES, FAILURES, FailureKind, Language
-from bot.i18n.phrases import NOTE_ALREADY_CANCELLED, PHRASES, Phrases, phrases
+from bot.i18n.notes import NOTE_ALREADY_CANCELLED, note_text
+from bot.i18n.texts import say
 from bot.slack.messages.blocks import build_outcome_blocks, build_request_blocks
 from bot.slack.messages.preview import build_not_requested_reply, build_preview_blocks
 from bot.soget.errors import SogetApiError
@@ -68,21 +67,27 @@ def test_every_documented_code_is_explained_in_both_languages(
 
     shown = rendered(blocks)
     text = CATALOGUE[code].text(language)
-    say = phrases(language)
     assert text.meaning in shown
     assert "« Commande" in shown if language is Language.FR else "“Commande" in shown
     if status is RequestStatus.FAILED:
         assert text.title in shown and text.next_step in shown and f"`{code}`" in shown
-        assert say.what_to_do in shown
-        assert (
-            say.retry_may_help if CATALOGUE[code].retry_can_help else say.retry_will_not_help
-        ) in shown
+        assert say("thread.what_to_do", language) in shown
+        retry_key = (
+            "thread.retry_may_help"
+            if CATALOGUE[code].retry_can_help
+            else "thread.retry_will_not_help"
+        )
+        assert say(retry_key, language) in shown
         assert "HTTP 400" in shown and "2022-11-08T14:17:19Z" in shown
-        assert fallback == say.not_cancelled_fallback.format(
-            order="CDE0000000001", title=text.title, code=code
+        assert fallback == say(
+            "thread.not_cancelled_fallback",
+            language,
+            order="CDE0000000001",
+            title=text.title,
+            code=code,
         )
     else:
-        assert fallback == say.cancelled_fallback.format(order="CDE0000000001")
+        assert fallback == say("thread.cancelled_fallback", language, order="CDE0000000001")
 
 
 @pytest.mark.parametrize("language", list(Language))
@@ -98,12 +103,8 @@ def test_every_failure_kind_is_explained_in_both_languages(
     shown = rendered(blocks)
     text = FAILURES[kind].text(language)
     assert text.title in shown and text.meaning in shown and text.next_step in shown
-    lead = (
-        phrases(language).outcome_unknown
-        if status is RequestStatus.UNKNOWN
-        else (phrases(language).not_cancelled)
-    )
-    assert lead.format(order="CDE0000000001") in shown
+    lead = "thread.outcome_unknown" if status is RequestStatus.UNKNOWN else "thread.not_cancelled"
+    assert say(lead, language, order="CDE0000000001") in shown
 
 
 def test_unknown_code_is_shown_raw_with_the_generic_explanation() -> None:
@@ -126,28 +127,7 @@ def test_success_notes_are_translated(language: Language) -> None:
 
     _fallback, blocks = build_outcome_blocks(request, language)
 
-    assert phrases(language).notes[note] in rendered(blocks)
-
-
-# -- the words around the catalogue ---------------------------------------------------------------
-
-
-def _placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-def test_phrases_exist_in_both_languages_with_the_same_placeholders() -> None:
-    assert set(PHRASES) == set(Language)
-    english, french = PHRASES[Language.EN], PHRASES[Language.FR]
-    for field in dataclasses.fields(Phrases):
-        en_value, fr_value = getattr(english, field.name), getattr(french, field.name)
-        if field.name == "notes":
-            assert set(en_value) == set(fr_value)
-            assert all(v.strip() for v in (*en_value.values(), *fr_value.values()))
-            continue
-        assert en_value.strip() and fr_value.strip(), field.name
-        assert en_value != fr_value, field.name
-        assert _placeholders(en_value) == _placeholders(fr_value), field.name
+    assert note_text(note, language) in rendered(blocks)
 
 
 # -- the preview in the request message ------------------------------------------------------------
@@ -273,9 +253,8 @@ def test_not_requested_reply(preview: Preview, language: Language) -> None:
 
     shown = rendered(blocks)
     text = CATALOGUE[preview.code].text(language)
-    say = phrases(language)
-    assert say.not_requested.format(order="CDE0000000001") in shown
+    assert say("preview.not_requested", language, order="CDE0000000001") in shown
     assert text.title in shown and text.meaning in shown and text.next_step in shown
-    assert say.not_requested_footer in shown
+    assert say("preview.not_requested_footer", language) in shown
     assert ("introuvable" in shown) is (preview.api_message is not None)
     assert preview.code in fallback

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.i18n.notes import NOTE_EARLIER_ATTEMPT
 from bot.slack.ids import ActionId
 from tests.conftest import (
     APPROVER,
@@ -115,7 +116,7 @@ async def test_unknown_outcome_then_already_cancelled_is_reported_as_cancelled(
 
     done = await bot.wait_status(request.id, "succeeded")
     assert done.outcome_code == "ORDER_ALREADY_CANCELED"
-    assert "earlier attempt" in (done.outcome_note or "")
+    assert done.outcome_note == NOTE_EARLIER_ATTEMPT  # a key, rendered when sent
     await bot.slack.wait_until(lambda: len(bot.slack.thread_replies(request.message_ts)) == 2)
     final = bot.slack.thread_replies(request.message_ts)[-1]
     assert "is cancelled in MouvONE" in str(final.body["text"])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n.phrases import NOTE_CONFIRMED_BY_READING
+from bot.i18n.notes import NOTE_CONFIRMED_BY_READING
 from bot.slack.ids import ActionId
 from tests.conftest import APPROVER, BotFactory, BotUnderTest, make_settings, serve_bot
 from tests.fakes.slack_api import FakeSlack
@@ -94,8 +94,9 @@ def test_settle_note_and_no_second_notice_for_a_settle() -> None:
     from bot.services.notices import notice_for
     from tests.test_blocks import make_request
 
-    assert settle_note("Accepted") == "the order's status is Accepted"
-    assert settle_note(None) == "the order could not be read"
+    # Stored as keys, rendered in the reader's language when sent.
+    assert settle_note("Accepted") == "order_status:Accepted"
+    assert settle_note(None) == "order_unreadable"
     from bot.domain.requests import RequestStatus
 
     unknown = make_request(RequestStatus.UNKNOWN)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.domain.preview import ALREADY_CANCELLED
 from bot.domain.requests import MessageKind, RequestStatus
 from bot.i18n.catalogue import FailureKind
-from bot.i18n.phrases import NOTE_ALREADY_CANCELLED, NOTE_EARLIER_ATTEMPT
+from bot.i18n.notes import NOTE_ALREADY_CANCELLED, NOTE_EARLIER_ATTEMPT, order_status_note
 from bot.soget.errors import (
     SogetApiError,
     SogetError,
@@ -89,6 +89,4 @@ def _status_after(error: SogetError) -> RequestStatus:
 
 def settle_note(found_status: str | None) -> str:
     """What the read after an unanswered cancel found, stored in `outcome_note`."""
-    if found_status is None:
-        return "the order could not be read"
-    return f"the order's status is {found_status}"
+    return order_status_note(found_status)

@@ -1,6 +1,7 @@
 """Every phrase the bot shows, in English and French, read from the TOML files in `data/`.
 
-A translator edits the data files, never the code. Each phrase is a table with one string per
+A translator edits the data files, never the code (`catalogue.toml`, the explanations of
+MouvONE's codes, has its own loader in `catalogue.py`). Each phrase is a table with one string per
 language, under a dotted key (`[request.header]` → `request.header`); `{name}` placeholders are
 filled by `say`. The files are read and checked once, at import: a phrase missing a language,
 or whose languages disagree on the placeholders, stops the bot at start (and fails the tests).
@@ -17,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from bot.i18n.catalogue import Language
+from bot.i18n.catalogue import CATALOGUE_FILE, Language
 
 DATA_DIR = Path(__file__).with_name("data")
 
@@ -59,7 +60,8 @@ class Texts:
     @classmethod
     def load(cls, directory: Path = DATA_DIR) -> Texts:
         phrases: dict[str, Phrase] = {}
-        files = sorted(directory.glob("*.toml"))
+        # The catalogue has its own shape (per-code data besides the texts) and loader.
+        files = sorted(p for p in directory.glob("*.toml") if p.name != CATALOGUE_FILE.name)
         if not files:
             raise TextsError(f"no phrase files in {directory}")
         for path in files:

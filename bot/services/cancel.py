@@ -21,7 +21,7 @@ from bot.domain.outcomes import CancelOutcome, outcome_of, settle_note
 from bot.domain.preview import Preview
 from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, with_redraw
 from bot.i18n.catalogue import FailureKind
-from bot.i18n.phrases import NOTE_CONFIRMED_BY_READING, NOTE_INTERRUPTED
+from bot.i18n.notes import NOTE_CONFIRMED_BY_READING, NOTE_INTERRUPTED
 from bot.services.preview import OrderPreviewer
 from bot.soget.client import SogetClient
 from bot.soget.diagnostics import log_soget_failure

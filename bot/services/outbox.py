@@ -20,7 +20,6 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.requests import MessageKind, OutboxMessage
-from bot.i18n.catalogue import Language
 from bot.i18n.language import UserLanguages
 from bot.observability.logs import request_context
 from bot.slack.publisher import SlackPublisher
@@ -69,6 +68,7 @@ class Deliverer:
         self._store = store
         self._publisher = publisher
         self._instance_id = instance_id
+        # Direct messages speak their recipient's language (Slack locale, cached).
         self._languages = languages
         self._base_delay_seconds = base_delay_seconds
         self._lanes = asyncio.Semaphore(MAX_PARALLEL_LANES)
@@ -121,17 +121,18 @@ class Deliverer:
         until = self._store.now() + timedelta(seconds=CLAIM_SECONDS)
         if not await self._store.claim_message(message, self._instance_id, until):
             return False  # another instance is sending it, or it was delivered meanwhile
-        # Outcome replies are public: they speak the requester's language; a direct message
-        # speaks its recipient's. The other effects have no translated text, so they cost no
-        # look-up.
-        language = Language.EN
-        if self._languages is not None and message.kind in _REPLIES:
-            language = await self._languages.of(request.requester_id)
-        elif self._languages is not None and message.kind in _DIRECT_MESSAGES:
-            language = await self._languages.of(message.recipient or request.requester_id)
+        # Rendered now, from the request's state, in the language of where it goes: the thread
+        # replies and the redraws speak their channel's language (SlackPublisher.deliver), a
+        # direct message its recipient's.
+        recipient_language = None
+        if self._languages is not None and message.kind in _DIRECT_MESSAGES:
+            recipient_language = await self._languages.of(message.recipient or request.requester_id)
         try:
             await self._publisher.deliver(
-                message.kind, request, language, recipient=message.recipient
+                message.kind,
+                request,
+                recipient=message.recipient,
+                recipient_language=recipient_language,
             )
         except Exception as exc:
             return await self._failed(message, exc, channel, limited)

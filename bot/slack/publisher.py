@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -37,20 +37,32 @@ class SlackPublisher:
         *,
         approval_channel: str | None = None,
         required_approvals: int = 1,
+        channel_languages: Mapping[str, Language] | None = None,
+        default_language: Language = Language.EN,
     ) -> None:
         self._client = client
         self._approvers = tuple(approvers)
         # APPROVAL_CHANNEL: every approval request (and its thread) lives there.
         self._approval_channel = approval_channel
         self._required_approvals = required_approvals
+        # CHANNEL_LANGUAGES: what everyone in a channel reads speaks the channel's language.
+        self._channel_languages = dict(channel_languages or {})
+        self._default_language = default_language
 
     def message_channel(self, request: CancelRequest) -> str:
         """The channel of the request's approval message and thread."""
         return self._approval_channel or request.channel_id
 
+    def channel_language(self, request: CancelRequest) -> Language:
+        """The language of the request's message and thread (its channel's)."""
+        return self._channel_languages.get(self.message_channel(request), self._default_language)
+
     def _request_blocks(self, request: CancelRequest) -> list[Block]:
         built = blocks.build_request_blocks(
-            request, self._approvers, required_approvals=self._required_approvals
+            request,
+            self._approvers,
+            required_approvals=self._required_approvals,
+            language=self.channel_language(request),
         )
         if self.message_channel(request) != request.channel_id:
             built.append(notice_blocks.build_asked_in_context(request.channel_id))
@@ -63,7 +75,7 @@ class SlackPublisher:
         channel = self.message_channel(request)
         response = await self._client.chat_postMessage(
             channel=channel,
-            text=blocks.request_summary_text(request),
+            text=blocks.request_summary_text(request, self.channel_language(request)),
             blocks=self._request_blocks(request),
             unfurl_links=False,
         )
@@ -93,13 +105,13 @@ class SlackPublisher:
         await self._client.chat_update(
             channel=self.message_channel(request),
             ts=request.message_ts,
-            text=blocks.request_summary_text(request),
+            text=blocks.request_summary_text(request, self.channel_language(request)),
             blocks=self._request_blocks(request),
         )
 
-    async def post_outcome(self, request: CancelRequest, language: Language = Language.EN) -> None:
+    async def post_outcome(self, request: CancelRequest) -> None:
         """Reply in the request's thread with the outcome (the redraw is its own delivery)."""
-        text, outcome_blocks = blocks.build_outcome_blocks(request, language)
+        text, outcome_blocks = blocks.build_outcome_blocks(request, self.channel_language(request))
         await self._client.chat_postMessage(
             channel=self.message_channel(request),
             thread_ts=request.message_ts,
@@ -112,30 +124,32 @@ class SlackPublisher:
         self,
         kind: MessageKind,
         request: CancelRequest,
-        language: Language = Language.EN,
         *,
         recipient: str | None = None,
+        recipient_language: Language | None = None,
     ) -> None:
-        """Make one queued Slack effect happen, rendered from the request's current state.
+        """Make one queued Slack effect happen, rendered from the request's current state (what
+        the channel reads in the channel's language; a direct message in `recipient_language`).
 
         Exactly one Web API call that changes something, so "delivered" means just that call.
         """
+        language = self.channel_language(request)
         match kind:
             case MessageKind.REDRAW:
                 await self.show_state(request)
             case MessageKind.OUTCOME | MessageKind.UNAVAILABLE:
-                await self.post_outcome(request, language)
+                await self.post_outcome(request)
             case MessageKind.REJECTION:
                 await self.post_rejection(request)
             case MessageKind.REMINDER:
-                await self._thread_reply(
-                    request, settle_blocks.build_reminder_text(request, self._approvers)
-                )
+                reminder = settle_blocks.build_reminder_text(request, self._approvers, language)
+                await self._thread_reply(request, reminder)
             case MessageKind.VERIFIED:
-                await self._thread_reply(request, settle_blocks.build_verified_text(request))
+                verified = settle_blocks.build_verified_text(request, language)
+                await self._thread_reply(request, verified)
             case MessageKind.DM_DECIDED | MessageKind.DM_FINISHED | MessageKind.DM_CLICK_LOST:
                 recipient = recipient or request.requester_id
-                await self._direct_message(kind, request, recipient, language)
+                await self._direct_message(kind, request, recipient, recipient_language or language)
 
     async def _thread_reply(self, request: CancelRequest, text: str) -> None:
         await self._client.chat_postMessage(
@@ -160,7 +174,8 @@ class SlackPublisher:
         )
 
     async def post_rejection(self, request: CancelRequest) -> None:
-        await self._thread_reply(request, blocks.build_rejection_reply(request))
+        reply = blocks.build_rejection_reply(request, self.channel_language(request))
+        await self._thread_reply(request, reply)
 
     async def tell(
         self, channel_id: str, user_id: str, text: str, *, response_url: str | None = None

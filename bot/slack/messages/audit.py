@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlo
 from bot.domain.history import RequestHistory
 from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
 from bot.i18n.catalogue import Language
-from bot.i18n.phrases import phrases
+from bot.i18n.notes import note_text
 from bot.i18n.texts import TEXTS, say
 from bot.slack.messages.blocks import outcome_entry
 from bot.slack.messages.mrkdwn import (
@@ -56,8 +56,7 @@ def outcome_line(request: CancelRequest, language: Language) -> str | None:
         title = outcome_entry(request).text(language).title
         return f"{escape(title)} (`{escape(code)}`)"
     if request.status is RequestStatus.SUCCEEDED and request.outcome_note:
-        note = phrases(language).notes.get(request.outcome_note, request.outcome_note)
-        return escape(note)
+        return escape(note_text(request.outcome_note, language))  # stored as a key
     return None
 
 

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import (
     ConfirmObject,
     ContextBlock,
     HeaderBlock,
+    MarkdownTextObject,
     SectionBlock,
 )
 
@@ -22,7 +23,8 @@ from bot.i18n.catalogue import (
     Language,
     entry_for_code,
 )
-from bot.i18n.phrases import phrases
+from bot.i18n.notes import note_text
+from bot.i18n.texts import say
 from bot.slack.ids import SLASH_COMMAND, ActionId, BlockId
 from bot.slack.messages.mrkdwn import (
     CONFIRM_TEXT_LIMIT,
@@ -39,105 +41,107 @@ from bot.slack.messages.mrkdwn import (
 )
 from bot.slack.messages.mrkdwn import clip_raw as _clip
 from bot.slack.messages.mrkdwn import md as _md
+from bot.slack.messages.status import status_phrase
 
 # -- the approval request message --------------------------------------------------------
+# It lives in a shared channel, so it speaks the channel's language (CHANNEL_LANGUAGES).
 
 
-def request_summary_text(request: CancelRequest) -> str:
+def request_summary_text(request: CancelRequest, language: Language = Language.EN) -> str:
     """Notification text: what shows in push notifications and screen readers."""
+    state = (
+        say("request.summary_awaits_retry", language)
+        if request.status is RequestStatus.APPROVED and request.awaits_retry
+        else status_phrase(request.status, language)
+    )
     return clip(
-        f"Cancel request for order {escape(request.order_id)} by <@{request.requester_id}>: "
-        + {
-            RequestStatus.PENDING: "waiting for approval",
-            RequestStatus.APPROVED: (
-                "approved, MouvONE unavailable" if request.awaits_retry else "approved, cancelling"
-            ),
-            RequestStatus.EXECUTING: "approved, cancelling",
-            RequestStatus.SUCCEEDED: "cancelled",
-            RequestStatus.FAILED: "not cancelled",
-            RequestStatus.UNKNOWN: "outcome unknown",
-            RequestStatus.REJECTED: "rejected",
-            RequestStatus.EXPIRED: "expired",
-            RequestStatus.WITHDRAWN: "withdrawn",
-        }[request.status],
+        say(
+            "request.summary",
+            language,
+            order=escape(request.order_id),
+            requester=f"<@{request.requester_id}>",
+            state=state,
+        ),
         FALLBACK_TEXT_LIMIT,
     )
 
 
-def approvals_progress(request: CancelRequest, required: int) -> str:
+def approvals_progress(
+    request: CancelRequest, required: int, language: Language = Language.EN
+) -> str:
     """'1 of 2 approvals: @a' while a quorum is being gathered; empty when one approval does."""
     if required <= 1 or not request.approver_ids:
         return ""
     who = ", ".join(f"<@{a}>" for a in request.approver_ids)
-    return f"{len(request.approver_ids)} of {required} approvals: {who}"
+    return say(
+        "request.progress", language, count=len(request.approver_ids), required=required, who=who
+    )
 
 
-def _status_line(request: CancelRequest, approvers: Sequence[str], required: int = 1) -> str:
+def _status_line(
+    request: CancelRequest, approvers: Sequence[str], required: int, language: Language
+) -> str:
     decided = (
         f"<@{request.decided_by}> {slack_date(request.decided_at)}"
         if request.decided_by and request.decided_at
-        else "an approver"
+        else say("request.an_approver", language)
     )
     if len(request.approver_ids) > 1 and request.status is not RequestStatus.REJECTED:
         # A quorum: every approver, the last one with the time.
         earlier = [f"<@{a}>" for a in request.approver_ids if a != request.decided_by]
         decided = ", ".join([*earlier, decided])
+    note = escape(request.decision_note) if request.decision_note else ""
     match request.status:
         case RequestStatus.PENDING:
             who = ", ".join(mention(a) for a in approvers)
-            progress = approvals_progress(request, required)
+            progress = approvals_progress(request, required, language)
             if progress:
-                return f":hourglass_flowing_sand: {progress} — waiting for more by {who}"
-            needed = f" ({required} approvals needed)" if required > 1 else ""
-            return f":hourglass_flowing_sand: Waiting for approval by {who}{needed}"
+                return say("request.status.waiting_more", language, progress=progress, who=who)
+            if required > 1:
+                return say("request.status.waiting_quorum", language, who=who, required=required)
+            return say("request.status.waiting", language, who=who)
         case RequestStatus.APPROVED if request.awaits_retry:
-            return (
-                f":double_vertical_bar: Approved by {decided}, but *MouvONE is unavailable*: "
-                "nothing was cancelled yet. An approver can press Retry."
-            )
+            return say("request.status.awaiting_retry", language, decided=decided)
         case RequestStatus.APPROVED | RequestStatus.EXECUTING:
-            return f":arrows_counterclockwise: Approved by {decided} — cancelling in MouvONE…"
+            return say("request.status.cancelling", language, decided=decided)
         case RequestStatus.SUCCEEDED:
-            return f":white_check_mark: *Cancelled in MouvONE* — approved by {decided}"
+            return say("request.status.succeeded", language, decided=decided)
         case RequestStatus.FAILED:
-            entry = outcome_entry(request)
-            code = request.outcome_code or request.outcome_failure or "error"
-            return (
-                f":x: *Not cancelled*: {escape(entry.text(Language.EN).title)} (`{escape(code)}`)"
-                f" — approved by {decided}. Details in the thread."
-            )
+            title = escape(outcome_entry(request).text(language).title)
+            code = escape(request.outcome_code or request.outcome_failure or "error")
+            return say("request.status.failed", language, title=title, code=code, decided=decided)
         case RequestStatus.UNKNOWN:
-            return (
-                f":warning: *Outcome unknown*: MouvONE did not answer in time — approved by "
-                f"{decided}. Check the order in MouvONE; details in the thread."
-            )
+            return say("request.status.unknown", language, decided=decided)
+        case RequestStatus.REJECTED if note:
+            return say("request.status.rejected_because", language, decided=decided, note=note)
         case RequestStatus.REJECTED:
-            note = f": {escape(request.decision_note)}" if request.decision_note else ""
-            return f":no_entry_sign: Rejected by {decided}{note}"
+            return say("request.status.rejected", language, decided=decided)
         case RequestStatus.EXPIRED:
-            return (
-                ":hourglass: *Expired*: nobody approved it in time. Nothing was sent to MouvONE; "
-                f"ask again with `{SLASH_COMMAND} {escape(request.order_id)}` if it is still "
-                "needed."
-            )
+            order = escape(request.order_id)
+            return say("request.status.expired", language, command=SLASH_COMMAND, order=order)
+        case RequestStatus.WITHDRAWN if note:
+            return say("request.status.withdrawn_because", language, note=note)
         case RequestStatus.WITHDRAWN:
-            note = f": {escape(request.decision_note)}" if request.decision_note else ""
-            return f":heavy_minus_sign: Withdrawn{note}"
+            return say("request.status.withdrawn", language)
     return ""  # unreachable: every status is matched above
 
 
-def _preview_blocks(request: CancelRequest) -> list[Block]:
+def _preview_blocks(request: CancelRequest, language: Language) -> list[Block]:
     # Imported here: bot.preview_blocks builds on this module's helpers.
     from bot.slack.messages.preview import build_preview_blocks
 
-    return build_preview_blocks(request)
+    return build_preview_blocks(request, language)
 
 
 def build_request_blocks(
-    request: CancelRequest, approvers: Sequence[str], *, required_approvals: int = 1
+    request: CancelRequest,
+    approvers: Sequence[str],
+    *,
+    required_approvals: int = 1,
+    language: Language = Language.EN,
 ) -> list[Block]:
     """The request message in the channel, in whatever state the request is."""
-    reason = escape(request.reason) if request.reason else "_No reason given_"
+    reason = escape(request.reason) if request.reason else say("request.no_reason", language)
     if request.reason_category:
         from bot.slack.messages.request_form import (
             category_label,  # a sibling builder built on this module
@@ -145,77 +149,91 @@ def build_request_blocks(
 
         label = category_label(request.reason_category, Language.EN)
         reason = f"{escape(label)}: {reason}" if request.reason else escape(label)
+    header = say("request.header", language, order=request.order_id)
     blocks: list[Block] = [
-        HeaderBlock(text=plain(f"Cancel order {request.order_id}?", HEADER_TEXT_LIMIT)),
+        HeaderBlock(text=plain(header, HEADER_TEXT_LIMIT)),
         SectionBlock(
             fields=[
-                _md(f"*Order*\n`{escape(request.order_id)}`", FIELD_TEXT_LIMIT),
-                _md(f"*Requested by*\n<@{request.requester_id}>", FIELD_TEXT_LIMIT),
-                _md(f"*Reason*\n{reason}", FIELD_TEXT_LIMIT),
-                _md(f"*Requested*\n{slack_date(request.created_at)}", FIELD_TEXT_LIMIT),
+                _field("request.field.order", language, f"`{escape(request.order_id)}`"),
+                _field("request.field.requested_by", language, f"<@{request.requester_id}>"),
+                _field("request.field.reason", language, reason),
+                _field("request.field.requested", language, slack_date(request.created_at)),
             ]
         ),
-        *_preview_blocks(request),
+        *_preview_blocks(request, language),
         SectionBlock(
             block_id="cancel-order-status",
-            text=_md(_status_line(request, approvers, required_approvals)),
+            text=_md(_status_line(request, approvers, required_approvals, language)),
         ),
     ]
-    buttons = _buttons(request)
+    buttons = _buttons(request, language)
     if buttons:
         blocks.append(ActionsBlock(block_id=BlockId.DECISION, elements=buttons))
-    blocks.append(ContextBlock(elements=[_md(f"Request `{request.id[:12]}`")]))
+    footer = say("request.footer", language, id=request.id[:12])
+    blocks.append(ContextBlock(elements=[_md(footer)]))
     return blocks
 
 
-def _buttons(request: CancelRequest) -> list[ButtonElement]:
+def _field(label_key: str, language: Language, value: str) -> MarkdownTextObject:
+    return _md(f"{say(label_key, language)}\n{value}", FIELD_TEXT_LIMIT)
+
+
+def _buttons(request: CancelRequest, language: Language) -> list[ButtonElement]:
+    order = escape(request.order_id)
+    back = say("request.button.back", language)
     if request.is_pending:
         return [
             ButtonElement(
-                text="Approve",
+                text=say("request.button.approve", language),
                 action_id=ActionId.APPROVE,
                 value=request.id,
                 style="primary",
                 confirm=ConfirmObject(
-                    title="Cancel this order?",
+                    title=say("request.confirm_approve.title", language),
                     text=_md(
-                        f"Order `{escape(request.order_id)}` will be cancelled in MouvONE. "
-                        "This cannot be undone from Slack.",
+                        say("request.confirm_approve.text", language, order=order),
                         CONFIRM_TEXT_LIMIT,
                     ),
-                    confirm="Yes, cancel it",
-                    deny="Back",
+                    confirm=say("request.confirm_approve.confirm", language),
+                    deny=back,
                     style="danger",
                 ),
             ),
             ButtonElement(
-                text="Reject", action_id=ActionId.REJECT, value=request.id, style="danger"
+                text=say("request.button.reject", language),
+                action_id=ActionId.REJECT,
+                value=request.id,
+                style="danger",
             ),
-            ButtonElement(text="Withdraw", action_id=ActionId.WITHDRAW, value=request.id),
+            ButtonElement(
+                text=say("request.button.withdraw", language),
+                action_id=ActionId.WITHDRAW,
+                value=request.id,
+            ),
         ]
     if request.awaits_retry:
+        retry = say("request.button.retry", language)
         return [
             ButtonElement(
-                text="Retry",
+                text=retry,
                 action_id=ActionId.RETRY,
                 value=request.id,
                 style="primary",
                 confirm=ConfirmObject(
-                    title="Send the cancel again?",
+                    title=say("request.confirm_retry.title", language),
                     text=_md(
-                        f"The cancel of `{escape(request.order_id)}` is sent to MouvONE again. "
-                        "If an earlier attempt went through, MouvONE says so and nothing changes.",
+                        say("request.confirm_retry.text", language, order=order),
                         CONFIRM_TEXT_LIMIT,
                     ),
-                    confirm="Retry",
-                    deny="Back",
+                    confirm=retry,
+                    deny=back,
                 ),
             )
         ]
     return []
 
 
-# -- outcome in the thread ----------------------------------------------------------------
+# -- outcome in the thread (the channel's language) ---------------------------------------
 
 
 def outcome_entry(request: CancelRequest) -> CatalogueEntry:
@@ -233,62 +251,71 @@ def build_outcome_blocks(
     request: CancelRequest, language: Language = Language.EN
 ) -> tuple[str, list[Block]]:
     """The thread reply that says what MouvONE did with the cancel. Returns (text, blocks)."""
-    say = phrases(language)
     order = escape(request.order_id)
     requester = f"<@{request.requester_id}>"
-    approver = f"<@{request.decided_by}>" if request.decided_by else say.an_approver
+    approver = (
+        f"<@{request.decided_by}>" if request.decided_by else say("request.an_approver", language)
+    )
     if request.status is RequestStatus.SUCCEEDED:
-        headline = say.cancelled.format(order=order)
+        headline = say("thread.cancelled", language, order=order)
         if request.outcome_code:
             # MouvONE's own code, verbatim, whenever its answer carried one.
             explanation = entry_for_code(request.outcome_code).text(language)
             headline += f"\n{escape(explanation.meaning)} (`{escape(request.outcome_code)}`)"
-        signed = say.requested_and_approved.format(requester=requester, approver=approver)
+        signed = say(
+            "thread.requested_and_approved", language, requester=requester, approver=approver
+        )
         blocks: list[Block] = [SectionBlock(text=_md(f"{headline}\n{signed}"))]
         extra = []
         if request.outcome_note:
-            note = say.notes.get(request.outcome_note, request.outcome_note)
-            extra.append(say.note.format(note=escape(note)))
+            note = escape(note_text(request.outcome_note, language))
+            extra.append(say("thread.note", language, note=note))
         if request.outcome_message:
             message = escape(_clip(request.outcome_message, 500))
-            extra.append(say.api_said.format(message=message))
+            extra.append(say("thread.api_said", language, message=message))
         if extra:
             blocks.append(ContextBlock(elements=[_md(" · ".join(extra), CONTEXT_TEXT_LIMIT)]))
-        return fallback_text(say.cancelled_fallback.format(order=order)), blocks
+        return fallback_text(say("thread.cancelled_fallback", language, order=order)), blocks
 
     entry = outcome_entry(request)
     text = entry.text(language)
     code = request.outcome_code or request.outcome_failure or "unknown"
-    lead_phrase, fallback = {
-        RequestStatus.UNKNOWN: (say.outcome_unknown, say.unknown_fallback),
-        RequestStatus.APPROVED: (say.unavailable, say.unavailable_fallback),
-    }.get(request.status, (say.not_cancelled, say.not_cancelled_fallback))
-    lead = lead_phrase.format(order=order)
+    lead_key, fallback_key = {
+        RequestStatus.UNKNOWN: ("thread.outcome_unknown", "thread.unknown_fallback"),
+        RequestStatus.APPROVED: ("thread.unavailable", "thread.unavailable_fallback"),
+    }.get(request.status, ("thread.not_cancelled", "thread.not_cancelled_fallback"))
+    lead = say(lead_key, language, order=order)
     body = (
         f"{lead} {requester}\n*{escape(text.title)}* (`{escape(code)}`)\n"
-        f"{escape(text.meaning)}\n{say.what_to_do} {escape(text.next_step)}"
+        f"{escape(text.meaning)}\n{say('thread.what_to_do', language)} {escape(text.next_step)}"
     )
     blocks = [SectionBlock(text=_md(body))]
     details = []
     if request.outcome_message:
         message = escape(_clip(request.outcome_message, 500))
-        details.append(say.api_said.format(message=message))
+        details.append(say("thread.api_said", language, message=message))
     if request.outcome_timestamp:
-        details.append(say.api_said_at.format(timestamp=escape(request.outcome_timestamp)))
+        timestamp = escape(request.outcome_timestamp)
+        details.append(say("thread.api_said_at", language, timestamp=timestamp))
     if request.outcome_http_status:
         details.append(f"HTTP {request.outcome_http_status}")
-    details.append(say.retry_may_help if entry.retry_can_help else say.retry_will_not_help)
+    retry_key = "thread.retry_may_help" if entry.retry_can_help else "thread.retry_will_not_help"
+    details.append(say(retry_key, language))
     blocks.append(ContextBlock(elements=[_md(" · ".join(details), CONTEXT_TEXT_LIMIT)]))
-    shown = fallback.format(order=order, title=escape(text.title), code=escape(code))
+    shown = say(fallback_key, language, order=order, title=escape(text.title), code=escape(code))
     return fallback_text(shown), blocks
 
 
 # -- rejection ------------------------------------------------------------------------------
 
 
-def build_rejection_reply(request: CancelRequest) -> str:
+def build_rejection_reply(request: CancelRequest, language: Language = Language.EN) -> str:
     note = f"\n>{escape(request.decision_note)}" if request.decision_note else ""
-    return fallback_text(
-        f":no_entry_sign: <@{request.requester_id}>, <@{request.decided_by}> rejected the "
-        f"cancel of `{escape(request.order_id)}`. Nothing was sent to MouvONE.{note}"
+    reply = say(
+        "thread.rejection",
+        language,
+        requester=f"<@{request.requester_id}>",
+        approver=f"<@{request.decided_by}>",
+        order=escape(request.order_id),
     )
+    return fallback_text(reply + note)

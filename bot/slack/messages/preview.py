@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 from bot.domain.preview import IN_PROGRESS, NOT_MASTER, Preview, PreviewState
 from bot.domain.requests import CancelRequest
 from bot.i18n.catalogue import FAILURES, CatalogueEntry, FailureKind, Language, entry_for_code
-from bot.i18n.phrases import phrases
+from bot.i18n.texts import say
 from bot.slack.messages.mrkdwn import (
     CONTEXT_TEXT_LIMIT,
     FIELD_TEXT_LIMIT,
@@ -56,31 +56,31 @@ def _container(order: CustomerOrder) -> str:
     return _value(container.reference) + size
 
 
-def order_fields(order: CustomerOrder) -> list[MarkdownTextObject]:
+def order_fields(order: CustomerOrder, language: Language) -> list[MarkdownTextObject]:
     """What an approver needs in order to decide, as section fields (at most 10)."""
+    date = slack_date(order.date) if order.date else _MISSING
     return [
-        _field(f"*Type*\n{_value(order.type)}"),
-        _field(f"*Status*\n{_value(order.status)}"),
-        _field(f"*Transport order*\n{_value(order.transport_order_number)}"),
-        _field(f"*Container*\n{_container(order)}"),
-        _field(f"*Carrier*\n{_actor(order.carrier)}"),
-        _field(f"*Contractor*\n{_actor(order.contractor)}"),
-        _field(f"*Client reference*\n{_value(order.client_reference)}"),
-        _field(f"*Order date*\n{slack_date(order.date) if order.date else _MISSING}"),
+        _field(f"{say('preview.field.type', language)}\n{_value(order.type)}"),
+        _field(f"{say('preview.field.status', language)}\n{_value(order.status)}"),
+        _field(
+            f"{say('preview.field.transport_order', language)}\n"
+            f"{_value(order.transport_order_number)}"
+        ),
+        _field(f"{say('preview.field.container', language)}\n{_container(order)}"),
+        _field(f"{say('preview.field.carrier', language)}\n{_actor(order.carrier)}"),
+        _field(f"{say('preview.field.contractor', language)}\n{_actor(order.contractor)}"),
+        _field(
+            f"{say('preview.field.client_reference', language)}\n{_value(order.client_reference)}"
+        ),
+        _field(f"{say('preview.field.order_date', language)}\n{date}"),
     ]
 
 
-def _why(code: str, order: CustomerOrder) -> str:
+def _why(code: str, order: CustomerOrder, language: Language) -> str:
     if code == NOT_MASTER:
-        return (
-            f"This is a {_value(order.type)} order, and MouvONE only cancels Master orders: "
-            "cancel the Master order that contains it instead."
-        )
+        return say("preview.why_not_master", language, type=_value(order.type))
     if code == IN_PROGRESS:
-        return (
-            f"The order's status is {_value(order.status)}: it is with the carrier, and "
-            "MouvONE refuses to cancel it in this status."
-        )
+        return say("preview.why_in_progress", language, status=_value(order.status))
     return ""
 
 
@@ -93,8 +93,9 @@ def _entry(code: str | None, failure: str | None) -> CatalogueEntry:
         return FAILURES[FailureKind.UNEXPECTED_STATUS]
 
 
-def build_preview_blocks(request: CancelRequest) -> list[Block]:
-    """The preview's part of the request message (English, like the rest of that message)."""
+def build_preview_blocks(request: CancelRequest, language: Language = Language.EN) -> list[Block]:
+    """The preview's part of the request message (in the channel's language, like the rest of
+    that message)."""
     state = request.preview_state
     if state is None:
         return []  # stored before previews existed
@@ -102,32 +103,20 @@ def build_preview_blocks(request: CancelRequest) -> list[Block]:
     if state == PreviewState.UNAVAILABLE or order is None:
         entry = _entry(request.preview_code, request.preview_failure)
         code = request.preview_code or request.preview_failure or "unknown"
-        return [
-            ContextBlock(
-                elements=[
-                    _md(
-                        ":grey_question: *Preview unavailable*: the bot could not read the order "
-                        f"in MouvONE ({escape(entry.text(Language.EN).title)}, "
-                        f"`{escape(code)}`). Check the order in MouvONE before approving.",
-                        CONTEXT_TEXT_LIMIT,
-                    )
-                ]
-            )
-        ]
-    blocks: list[Block] = [SectionBlock(fields=order_fields(order))]
+        title = escape(entry.text(language).title)
+        line = say("preview.unavailable", language, title=title, code=escape(code))
+        return [ContextBlock(elements=[_md(line, CONTEXT_TEXT_LIMIT)])]
+    blocks: list[Block] = [SectionBlock(fields=order_fields(order, language))]
     if state == PreviewState.WARNING and request.preview_code:
-        code = request.preview_code
-        title = entry_for_code(code).text(Language.EN).title
-        why = _why(code, order)
-        blocks.append(
-            SectionBlock(
-                text=_md(
-                    f":warning: *MouvONE will refuse this cancel: {escape(title)}* "
-                    f"(`{escape(code)}`)\n" + (f"{why}\n" if why else "") + "Approving sends the "
-                    f"cancel anyway, and MouvONE will most likely answer `{escape(code)}`."
-                )
-            )
-        )
+        code = escape(request.preview_code)
+        title = escape(entry_for_code(request.preview_code).text(language).title)
+        why = _why(request.preview_code, order, language)
+        lines = [
+            say("preview.warning", language, title=title, code=code),
+            *([why] if why else []),
+            say("preview.warning_anyway", language, code=code),
+        ]
+        blocks.append(SectionBlock(text=_md("\n".join(lines))))
     return blocks
 
 
@@ -135,24 +124,27 @@ def build_not_requested_reply(
     order_id: str, preview: Preview, language: Language
 ) -> tuple[str, list[Block]]:
     """The private reply to a requester whose order does not exist or is cancelled already."""
-    say = phrases(language)
     code = preview.code or (preview.failure.value if preview.failure else "unknown")
     text = _entry(preview.code, preview.failure.value if preview.failure else None).text(language)
     body = (
-        f"{say.not_requested.format(order=escape(order_id))}\n"
+        f"{say('preview.not_requested', language, order=escape(order_id))}\n"
         f"*{escape(text.title)}* (`{escape(code)}`)\n{escape(text.meaning)}\n"
-        f"{say.what_to_do} {escape(text.next_step)}"
+        f"{say('thread.what_to_do', language)} {escape(text.next_step)}"
     )
     details = []
     if preview.api_message:
         clipped = preview.api_message[:500]
-        details.append(say.api_said.format(message=escape(clipped)))
-    details.append(say.not_requested_footer)
+        details.append(say("thread.api_said", language, message=escape(clipped)))
+    details.append(say("preview.not_requested_footer", language))
     blocks: list[Block] = [
         SectionBlock(text=_md(body)),
         ContextBlock(elements=[_md(" · ".join(details), CONTEXT_TEXT_LIMIT)]),
     ]
-    fallback = say.not_requested_fallback.format(
-        order=escape(order_id), title=escape(text.title), code=escape(code)
+    fallback = say(
+        "preview.not_requested_fallback",
+        language,
+        order=escape(order_id),
+        title=escape(text.title),
+        code=escape(code),
     )
     return fallback_text(fallback), blocks
