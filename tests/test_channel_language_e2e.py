@@ -84,7 +84,8 @@ async def test_request_approval_and_outcome_in_a_french_channel(bot_with: BotFac
     assert f"La commande `{ORDER}` est annulée dans MouvONE." in replied
     assert f"Demandée par <@{REQUESTER}>, approuvée par <@{APPROVER}>." in replied
     _assert_french(replied)
-    assert bot.slack.calls("users.info") == []  # nobody's own language was needed
+    # Only the requester's direct messages asked for a user's own language.
+    assert {call.body.get("user") for call in bot.slack.calls("users.info")} <= {REQUESTER}
 
 
 async def test_rejection_in_a_french_channel(bot_with: BotFactory) -> None:
