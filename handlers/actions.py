@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.domain.approval import Decision, Denial
 from bot.domain.requests import CancelRequest
-from bot.services.cancel import DecisionResult
+from bot.services.decisions import DecisionResult
 from bot.slack.ids import ActionId
 from bot.slack.messages import blocks
 from bot.slack.messages.thread import build_send_anyway

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
+from bot.domain.channels import ChannelRefusal, channel_refusal
 from bot.domain.commands import HelpArgs, ListArgs, StatusArgs, UsageError, parse_cancel_command
-from bot.observability.logs import bind_request
+from bot.services.request_flow import (
+    AlreadyCovered,
+    NotPosted,
+    NotRequested,
+    Posted,
+    RequestResult,
+)
 from bot.slack.ids import SLASH_COMMAND
 from bot.slack.messages import blocks, mrkdwn
 from bot.slack.messages.dm import channel_refusal_text
@@ -57,17 +63,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 blocks=blocks.build_usage_blocks(None, pattern_text),
             )
             return
-        allowed = deps.settings.allowed_channels
-        if allowed and channel_id not in allowed:
-            await ack(response_type="ephemeral", text=channel_refusal_text(allowed))
+        refusal = channel_refusal(channel_id, deps.settings.allowed_channels)
+        # `status` and `list` answer privately, in direct messages too.
+        if refusal is ChannelRefusal.NOT_ALLOWED or (
+            refusal is not None and not isinstance(parsed, StatusArgs | ListArgs)
+        ):
+            await ack(response_type="ephemeral", text=_refusal_text(refusal, deps))
             return
         if isinstance(parsed, StatusArgs | ListArgs):
             await answer_audit_command(
                 ack, parsed, user_id=user_id, channel_id=channel_id, deps=deps
             )
-            return
-        if channel_id.startswith("D"):
-            await ack(response_type="ephemeral", text=NOT_IN_A_CHANNEL)
             return
         if deps.settings.require_reason and not parsed.reason:
             missing = "Give a reason after the order id."
@@ -78,76 +84,46 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             return
         await ack()
-
-        async def reply(text: str, reply_blocks: Sequence[Block] | None = None) -> None:
+        result = await deps.requests.open_and_post(
+            order_id=parsed.order_id,
+            reason=parsed.reason,
+            category=None,
+            channel_id=channel_id,
+            user_id=user_id,
+        )
+        reply = await request_reply(result, deps)
+        if reply is not None:
+            text, reply_blocks = reply
             await respond(
                 response_type="ephemeral",
                 text=text,
                 blocks=list(reply_blocks) if reply_blocks else None,
             )
 
-        await open_and_post(
-            deps,
-            order_id=parsed.order_id,
-            reason=parsed.reason,
-            category=None,
-            channel_id=channel_id,
-            user_id=user_id,
-            reply=reply,
-        )
-
     app.command(SLASH_COMMAND)(handle_cancel_order_command)
 
 
-Reply = Callable[[str, Sequence[Block] | None], Awaitable[None]]
+async def request_reply(
+    result: RequestResult, deps: Deps
+) -> tuple[str, Sequence[Block] | None] | None:
+    """The requester's private reply to the request flow's result; None once it is posted
+    (the approval message speaks for itself)."""
+    match result:
+        case Posted():
+            return None
+        case AlreadyCovered(request=request, link=link):
+            return build_duplicate_text(request, link), None
+        case NotRequested(request=request, preview=preview):
+            language = await deps.languages.of(request.requester_id)
+            return build_not_requested_reply(request.order_id, preview, language)
+        case NotPosted(error=error):
+            return blocks.build_not_posted_text(error), None
 
 
-async def open_and_post(
-    deps: Deps,
-    *,
-    order_id: str,
-    reason: str,
-    category: str | None,
-    channel_id: str,
-    user_id: str,
-    reply: Reply,
-) -> None:
-    """The request flow after validation (slash command or request form): duplicate guard,
-    preview, post. `reply` answers the requester privately."""
-    opened = await deps.service.open_unless_duplicate(
-        order_id=order_id,
-        channel_id=channel_id,
-        requester_id=user_id,
-        reason=reason,
-        reason_category=category,
-    )
-    request = opened.request
-    bind_request(request.id)
-    if not opened.created:
-        logger.info("request %s already covers %s: none opened", request.id, request.order_id)
-        link = None
-        if request.message_ts:
-            channel = deps.publisher.message_channel(request)
-            link = await deps.publisher.permalink(channel, request.message_ts)
-        await reply(build_duplicate_text(request, link), None)
-        return
-    logger.info("request %s: %s asks to cancel %s", request.id, user_id, request.order_id)
-    # Bounded by PREVIEW_TIMEOUT_SECONDS, never raises.
-    preview = await deps.previewer.preview(request.order_id)
-    request = await deps.service.record_preview(request.id, preview) or request
-    if preview.blocked:
-        language = await deps.languages.of(user_id)
-        text, not_requested = build_not_requested_reply(request.order_id, preview, language)
-        await reply(text, not_requested)
-        return
-    try:
-        message_ts = await deps.publisher.post_request(request)
-    except SlackApiError as exc:
-        error = str(exc.response.get("error", "unknown_error"))
-        await deps.service.withdraw_unposted(request.id, f"could not be posted ({error})")
-        await reply(blocks.build_not_posted_text(error), None)
-        return
-    await deps.service.attach_message(request.id, message_ts)
+def _refusal_text(refusal: ChannelRefusal, deps: Deps) -> str:
+    if refusal is ChannelRefusal.NOT_ALLOWED:
+        return channel_refusal_text(deps.settings.allowed_channels)
+    return NOT_IN_A_CHANNEL
 
 
 async def open_request_form(
@@ -155,12 +131,9 @@ async def open_request_form(
 ) -> None:
     """`/cancel-order` alone: the request form, where the channel allows requests."""
     channel_id = command["channel_id"]
-    allowed = deps.settings.allowed_channels
-    if allowed and channel_id not in allowed:
-        await ack(response_type="ephemeral", text=channel_refusal_text(allowed))
-        return
-    if channel_id.startswith("D"):
-        await ack(response_type="ephemeral", text=NOT_IN_A_CHANNEL)
+    refusal = channel_refusal(channel_id, deps.settings.allowed_channels)
+    if refusal is not None:
+        await ack(response_type="ephemeral", text=_refusal_text(refusal, deps))
         return
     await ack()
     await client.views_open(trigger_id=command["trigger_id"], view=build_request_modal(channel_id))
