@@ -21,6 +21,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.domain.events import EventKind
 from bot.domain.requests import (
     CancelRequest,
     MessageKind,
@@ -298,10 +299,12 @@ class Store:
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (request_id, order_id, channel_id, requester_id, reason, "pending", now, now),
             )
-            await self._add_event(request_id, now, "requested", requester_id, reason or None)
+            await self._add_event(
+                request_id, now, EventKind.REQUESTED, requester_id, reason or None
+            )
         request = await self.get(request_id)
         assert request is not None
-        self._changed(request, "requested")
+        self._changed(request, EventKind.REQUESTED)
         return request
 
     async def create_unless_active(
@@ -345,11 +348,13 @@ class Store:
                         *("pending", now, now, reason_category),
                     ),
                 )
-                await self._add_event(request_id, now, "requested", requester_id, reason or None)
+                await self._add_event(
+                    request_id, now, EventKind.REQUESTED, requester_id, reason or None
+                )
         request = await self.get(found or request_id)
         assert request is not None
         if found is None:
-            self._changed(request, "requested")
+            self._changed(request, EventKind.REQUESTED)
         return request, found is None
 
     async def approve(
@@ -387,8 +392,10 @@ class Store:
                             " WHERE id = ? AND status = 'pending'",
                             (approved_by, approver_id, now, now, request_id),
                         )
-                        await self._add_event(request_id, now, "approved", approver_id, None)
-                        await self._enqueue_notices(request_id, "approved", now)
+                        await self._add_event(
+                            request_id, now, EventKind.APPROVED, approver_id, None
+                        )
+                        await self._enqueue_notices(request_id, EventKind.APPROVED, now)
                     else:
                         result = ApprovalResult.COUNTED
                         await self._db.execute(
@@ -396,7 +403,11 @@ class Store:
                             (approved_by, now, request_id),
                         )
                         await self._add_event(
-                            request_id, now, "approval", approver_id, f"{count} of {required}"
+                            request_id,
+                            now,
+                            EventKind.APPROVAL,
+                            approver_id,
+                            f"{count} of {required}",
                         )
                     await self._enqueue(request_id, (MessageKind.REDRAW,), now)
         request = await self.get(request_id)
@@ -405,7 +416,8 @@ class Store:
                 self._on_enqueue()
             if request is not None:
                 self._changed(
-                    request, "approved" if result is ApprovalResult.QUORUM else "approval"
+                    request,
+                    EventKind.APPROVED if result is ApprovalResult.QUORUM else EventKind.APPROVAL,
                 )
         return result, request
 
@@ -422,7 +434,7 @@ class Store:
         expected: RequestStatus | Iterable[RequestStatus],
         target: RequestStatus,
         actor: str | None,
-        event: str,
+        event: EventKind,
         detail: str | None = None,
         count_attempt: bool = False,
         notify: Iterable[MessageKind] = (),
@@ -482,7 +494,7 @@ class Store:
         self,
         request_id: str,
         *,
-        event: str | None = None,
+        event: EventKind | None = None,
         detail: str | None = None,
         notify: Iterable[MessageKind] = (),
         **fields: Any,
@@ -541,7 +553,7 @@ class Store:
             )
             if cursor.rowcount != 1:
                 return False
-            await self._add_event(request_id, now, "reminded", None, None)
+            await self._add_event(request_id, now, EventKind.REMINDED, None, None)
             await self._enqueue(request_id, (MessageKind.REMINDER,), now)
         if self._on_enqueue is not None:
             self._on_enqueue()
@@ -626,7 +638,7 @@ class Store:
                     "UPDATE requests SET outcome_posted_at = ? WHERE id = ?",
                     (now, message.request_id),
                 )
-                await self._add_event(message.request_id, now, "outcome_posted", None, None)
+                await self._add_event(message.request_id, now, EventKind.OUTCOME_POSTED, None, None)
 
     async def message_failed(self, message: OutboxMessage, error: str, retry_at: datetime) -> None:
         async with self._transaction():
@@ -761,7 +773,9 @@ class Store:
                 (now, before),
             )
             for row in rows:
-                await self._add_event(row["request_id"], now, "click_lost", row["user_id"], None)
+                await self._add_event(
+                    row["request_id"], now, EventKind.CLICK_LOST, row["user_id"], None
+                )
                 await self._enqueue(
                     row["request_id"], (MessageKind.DM_CLICK_LOST,), now, recipient=row["user_id"]
                 )
