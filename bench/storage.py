@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.stats import percentile
+from bot.domain.events import EventKind
 from bot.domain.requests import RequestStatus
 from bot.storage.store import Store
 
@@ -223,7 +224,7 @@ async def _time_calls(path: Path, history: _History, repeat: int) -> dict[str, T
                 expected=RequestStatus.PENDING,
                 target=RequestStatus.REJECTED,  # terminal: leaves `unfinished` as it was
                 actor="U0APPROVE1",
-                event="rejected",
+                event=EventKind.REJECTED,
             )
             assert moved is not None
 

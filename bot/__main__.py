@@ -16,10 +16,11 @@ import sys
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.app import SLACK_EVENTS_PATH, BotRuntime, DatabaseUnusableError, create_web_app
+from bot.app import SLACK_EVENTS_PATH, create_web_app
 from bot.config import Settings, describe_settings_error
 from bot.observability.check import run_check
 from bot.observability.logs import configure_logging
+from bot.runtime import BotRuntime, DatabaseUnusableError
 
 logger = logging.getLogger("bot")
 

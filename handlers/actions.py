@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.domain.approval import Decision, Denial
 from bot.domain.requests import CancelRequest
-from bot.services.cancel import DecisionResult
+from bot.services.decisions import DecisionResult
 from bot.slack.ids import ActionId
 from bot.slack.messages.modals import build_reject_modal
 from bot.slack.messages.private import approval_counted_text, click_not_taken_text, denial_text

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
+from bot.domain.channels import ChannelRefusal, channel_refusal
 from bot.domain.commands import HelpArgs, ListArgs, StatusArgs, UsageError, parse_cancel_command
-from bot.observability.logs import bind_request
+from bot.i18n.catalogue import Language
+from bot.services.request_flow import (
+    AlreadyCovered,
+    NotPosted,
+    NotRequested,
+    Posted,
+    RequestResult,
+)
 from bot.slack.ids import SLASH_COMMAND
 from bot.slack.messages.preview import build_not_requested_reply
 from bot.slack.messages.private import (
@@ -62,17 +69,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 blocks=build_usage_blocks(None, pattern_text, language),
             )
             return
-        allowed = deps.settings.allowed_channels
-        if allowed and channel_id not in allowed:
-            await ack(response_type="ephemeral", text=channel_refusal_text(allowed, language))
+        refusal = channel_refusal(channel_id, deps.settings.allowed_channels)
+        # `status` and `list` answer privately, in direct messages too.
+        if refusal is ChannelRefusal.NOT_ALLOWED or (
+            refusal is not None and not isinstance(parsed, StatusArgs | ListArgs)
+        ):
+            await ack(response_type="ephemeral", text=_refusal_text(refusal, deps, language))
             return
         if isinstance(parsed, StatusArgs | ListArgs):
             await answer_audit_command(
                 ack, parsed, user_id=user_id, channel_id=channel_id, deps=deps
             )
-            return
-        if channel_id.startswith("D"):
-            await ack(response_type="ephemeral", text=not_in_a_channel_text(language))
             return
         if deps.settings.require_reason and not parsed.reason:
             missing = missing_reason_text(language)
@@ -83,81 +90,48 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             return
         await ack()
-
-        async def reply(text: str, reply_blocks: Sequence[Block] | None = None) -> None:
+        result = await deps.requests.open_and_post(
+            order_id=parsed.order_id,
+            reason=parsed.reason,
+            category=None,
+            channel_id=channel_id,
+            user_id=user_id,
+            requester_language=deps.languages.cached(user_id),
+        )
+        reply = await request_reply(result, deps, user_id)
+        if reply is not None:
+            text, reply_blocks = reply
             await respond(
                 response_type="ephemeral",
                 text=text,
                 blocks=list(reply_blocks) if reply_blocks else None,
             )
 
-        await open_and_post(
-            deps,
-            order_id=parsed.order_id,
-            reason=parsed.reason,
-            category=None,
-            channel_id=channel_id,
-            user_id=user_id,
-            reply=reply,
-        )
-
     app.command(SLASH_COMMAND)(handle_cancel_order_command)
 
 
-Reply = Callable[[str, Sequence[Block] | None], Awaitable[None]]
+async def request_reply(
+    result: RequestResult, deps: Deps, user_id: str
+) -> tuple[str, Sequence[Block] | None] | None:
+    """The requester's private reply to the request flow's result, in their language; None
+    once it is posted (the approval message speaks for itself)."""
+    if isinstance(result, Posted):
+        return None
+    language = await deps.languages.of(user_id)
+    match result:
+        case AlreadyCovered(request=request, link=link):
+            return build_duplicate_text(request, link, language), None
+        case NotRequested(request=request, preview=preview):
+            return build_not_requested_reply(request.order_id, preview, language)
+        case NotPosted(error=error):
+            return build_not_posted_text(error, language), None
+    return None
 
 
-async def open_and_post(
-    deps: Deps,
-    *,
-    order_id: str,
-    reason: str,
-    category: str | None,
-    channel_id: str,
-    user_id: str,
-    reply: Reply,
-) -> None:
-    """The request flow after validation (slash command or request form): duplicate guard,
-    preview, post. `reply` answers the requester privately."""
-    opened = await deps.service.open_unless_duplicate(
-        order_id=order_id,
-        channel_id=channel_id,
-        requester_id=user_id,
-        reason=reason,
-        reason_category=category,
-    )
-    request = opened.request
-    bind_request(request.id)
-    if not opened.created:
-        logger.info("request %s already covers %s: none opened", request.id, request.order_id)
-        link = None
-        if request.message_ts:
-            channel = deps.publisher.message_channel(request)
-            link = await deps.publisher.permalink(channel, request.message_ts)
-        language = await deps.languages.of(user_id)
-        await reply(build_duplicate_text(request, link, language), None)
-        return
-    logger.info("request %s: %s asks to cancel %s", request.id, user_id, request.order_id)
-    # Bounded by PREVIEW_TIMEOUT_SECONDS, never raises.
-    preview = await deps.previewer.preview(request.order_id)
-    request = await deps.service.record_preview(request.id, preview) or request
-    if preview.blocked:
-        language = await deps.languages.of(user_id)
-        text, not_requested = build_not_requested_reply(request.order_id, preview, language)
-        await reply(text, not_requested)
-        return
-    try:
-        # Cached only: no look-up stands before the request is posted.
-        message_ts = await deps.publisher.post_request(
-            request, requester_language=deps.languages.cached(user_id)
-        )
-    except SlackApiError as exc:
-        error = str(exc.response.get("error", "unknown_error"))
-        await deps.service.withdraw_unposted(request.id, f"could not be posted ({error})")
-        language = await deps.languages.of(user_id)
-        await reply(build_not_posted_text(error, language), None)
-        return
-    await deps.service.attach_message(request.id, message_ts)
+def _refusal_text(refusal: ChannelRefusal, deps: Deps, language: Language) -> str:
+    if refusal is ChannelRefusal.NOT_ALLOWED:
+        return channel_refusal_text(deps.settings.allowed_channels, language)
+    return not_in_a_channel_text(language)
 
 
 async def open_request_form(
@@ -167,12 +141,9 @@ async def open_request_form(
     channel_id = command["channel_id"]
     # Before the ack and the views.open: the language only if already known.
     language = deps.languages.cached(command["user_id"])
-    allowed = deps.settings.allowed_channels
-    if allowed and channel_id not in allowed:
-        await ack(response_type="ephemeral", text=channel_refusal_text(allowed, language))
-        return
-    if channel_id.startswith("D"):
-        await ack(response_type="ephemeral", text=not_in_a_channel_text(language))
+    refusal = channel_refusal(channel_id, deps.settings.allowed_channels)
+    if refusal is not None:
+        await ack(response_type="ephemeral", text=_refusal_text(refusal, deps, language))
         return
     await ack()
     view = build_request_modal(channel_id, language)

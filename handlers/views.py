@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.models.blocks import Block
 
 from bot.deps import Deps
+from bot.domain.channels import channel_refusal
 from bot.domain.commands import UsageError, UsageProblem, has_hidden_characters
 from bot.slack.ids import BlockId, CallbackId, InputActionId
 from bot.slack.messages.private import denial_text
 from bot.slack.messages.request_form import (
     RequestForm,
-    channel_refusal,
     form_problem_text,
+    form_refusal_text,
     parse_request_form,
 )
-from handlers.commands import open_and_post
+from handlers.commands import request_reply
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +57,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         # Errors are the ack itself: the language only if already known.
         language = deps.languages.cached(user_id)
         channel_id = str(view.get("private_metadata", ""))
-        refusal = channel_refusal(channel_id, deps.settings.allowed_channels, language)
+        refusal = channel_refusal(channel_id, deps.settings.allowed_channels)
         if refusal is not None:
             logger.info("request form of %s for channel %r refused", user_id, channel_id)
-            await ack(response_action="errors", errors={BlockId.REQUEST_ORDER.value: refusal})
+            text = form_refusal_text(refusal, language)
+            await ack(response_action="errors", errors={BlockId.REQUEST_ORDER.value: text})
             return
         form = parse_request_form(view, deps.order_id_pattern, language)
         if not isinstance(form, RequestForm):
@@ -69,21 +69,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await ack()
 
-        async def reply(text: str, reply_blocks: Sequence[Block] | None = None) -> None:
-            if reply_blocks:
-                await deps.publisher.tell_blocks(channel_id, user_id, text, reply_blocks)
-            else:
-                await deps.publisher.tell(channel_id, user_id, text)
-
-        await open_and_post(
-            deps,
+        result = await deps.requests.open_and_post(
             order_id=form.args.order_id,
             reason=form.args.reason,
             category=form.category,
             channel_id=channel_id,
             user_id=user_id,
-            reply=reply,
+            requester_language=deps.languages.cached(user_id),
         )
+        reply = await request_reply(result, deps, user_id)
+        if reply is None:
+            return
+        text, reply_blocks = reply
+        if reply_blocks:
+            await deps.publisher.tell_blocks(channel_id, user_id, text, reply_blocks)
+        else:
+            await deps.publisher.tell(channel_id, user_id, text)
 
     app.view(CallbackId.REJECT_MODAL.value)(handle_reject_submission)
     app.view(CallbackId.REQUEST_MODAL.value)(handle_request_submission)

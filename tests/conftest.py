@@ -14,9 +14,10 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bot.app import SLACK_EVENTS_PATH, BotRuntime, create_web_app
+from bot.app import SLACK_EVENTS_PATH, create_web_app
 from bot.config import Settings
 from bot.domain.requests import CancelRequest
+from bot.runtime import BotRuntime
 from bot.slack.ids import ActionId
 from bot.soget.client import RetryPolicy
 from tests import payloads

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.domain.approval import Denial
+from bot.domain.channels import ChannelRefusal
 from bot.domain.commands import UsageError, UsageProblem, parse_cancel_command
 from bot.domain.history import RequestHistory
 from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
@@ -125,8 +126,8 @@ def rendered(language: Language) -> Iterator[tuple[str, Any]]:
     yield "asked-in", dm.build_asked_in_context("C0CHANNEL1", language)
     yield "reject-modal", modals.build_reject_modal(request, language)
     yield "request-modal", request_form.build_request_modal("C0CHANNEL1", language)
-    yield "form-in-a-dm", request_form.channel_refusal("D0DIRECT1", [], language)
-    yield "form-elsewhere", request_form.channel_refusal("C0NOPE", ["C0CHANNEL1"], language)
+    yield "form-in-a-dm", request_form.form_refusal_text(ChannelRefusal.NOT_A_CHANNEL, language)
+    yield "form-elsewhere", request_form.form_refusal_text(ChannelRefusal.NOT_ALLOWED, language)
     for order, category, details in [
         ("CDE0000000001", None, "x"),
         ("CDE0000000001", "other", ""),

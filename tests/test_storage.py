@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.events import EventKind, outcome_event
 from bot.domain.requests import (
     TERMINAL_STATUSES,
     TRANSITIONS,
@@ -71,7 +72,7 @@ async def approve(store: Store, request_id: str, actor: str = "U0APPROVE1") -> C
         expected=S.PENDING,
         target=S.APPROVED,
         actor=actor,
-        event="approved",
+        event=EventKind.APPROVED,
         decided_by=actor,
         decided_at=store.now(),
     )
@@ -81,7 +82,7 @@ async def finish(store: Store, request_id: str, target: RequestStatus, at: datet
     """PENDING → APPROVED → EXECUTING → target, with an outcome recorded at `at`."""
     assert await approve(store, request_id) is not None
     started = await store.transition(
-        request_id, expected=S.APPROVED, target=S.EXECUTING, actor=None, event="cancel_sent"
+        request_id, expected=S.APPROVED, target=S.EXECUTING, actor=None, event=EventKind.CANCEL_SENT
     )
     assert started is not None
     done = await store.transition(
@@ -89,7 +90,7 @@ async def finish(store: Store, request_id: str, target: RequestStatus, at: datet
         expected=S.EXECUTING,
         target=target,
         actor=None,
-        event=f"outcome_{target.value}",
+        event=outcome_event(target),
         outcome_at=at,
     )
     assert done is not None
@@ -181,7 +182,11 @@ async def test_second_transition_from_pending_returns_none(store: Store) -> None
 
     again = await approve(store, created.id, "U0APPROVE2")
     rejected = await store.transition(
-        created.id, expected=S.PENDING, target=S.REJECTED, actor="U0APPROVE2", event="rejected"
+        created.id,
+        expected=S.PENDING,
+        target=S.REJECTED,
+        actor="U0APPROVE2",
+        event=EventKind.REJECTED,
     )
 
     assert again is None
@@ -204,17 +209,21 @@ async def test_transition_accepts_several_expected_statuses(store: Store) -> Non
     await approve(store, created.id)
 
     first = await store.transition(
-        created.id, expected=S.APPROVED, target=S.EXECUTING, actor=None, event="sent"
+        created.id, expected=S.APPROVED, target=S.EXECUTING, actor=None, event=EventKind.CANCEL_SENT
     )
     unknown = await store.transition(
-        created.id, expected=S.EXECUTING, target=S.UNKNOWN, actor=None, event="timeout"
+        created.id,
+        expected=S.EXECUTING,
+        target=S.UNKNOWN,
+        actor=None,
+        event=EventKind.OUTCOME_UNKNOWN,
     )
     resent = await store.transition(
         created.id,
         expected=[S.EXECUTING, S.UNKNOWN],
         target=S.EXECUTING,
         actor=None,
-        event="resent",
+        event=EventKind.CANCEL_SETTLING,
         count_attempt=True,
     )
 
@@ -234,7 +243,7 @@ async def test_count_attempt_increments(store: Store) -> None:
         expected=S.APPROVED,
         target=S.EXECUTING,
         actor=None,
-        event="sent",
+        event=EventKind.CANCEL_SENT,
         count_attempt=True,
     )
     for _ in range(2):
@@ -243,7 +252,7 @@ async def test_count_attempt_increments(store: Store) -> None:
             expected=S.EXECUTING,
             target=S.EXECUTING,
             actor=None,
-            event="resent",
+            event=EventKind.CANCEL_SETTLING,
             count_attempt=True,
         )
 
@@ -256,7 +265,7 @@ async def test_datetime_fields_round_trip_in_utc(store: Store) -> None:
     created = await new_request(store)
     await approve(store, created.id)
     await store.transition(
-        created.id, expected=S.APPROVED, target=S.EXECUTING, actor=None, event="sent"
+        created.id, expected=S.APPROVED, target=S.EXECUTING, actor=None, event=EventKind.CANCEL_SENT
     )
     paris = datetime(2024, 5, 6, 14, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
@@ -265,7 +274,7 @@ async def test_datetime_fields_round_trip_in_utc(store: Store) -> None:
         expected=S.EXECUTING,
         target=S.FAILED,
         actor=None,
-        event="outcome_failed",
+        event=EventKind.OUTCOME_FAILED,
         outcome_at=paris,
         outcome_code="R0008",
         outcome_http_status=400,
@@ -295,7 +304,7 @@ async def test_illegal_transition_raises_before_touching_the_db(
 
     with pytest.raises(ValueError, match="cannot move"):
         await store.transition(
-            created.id, expected=current, target=target, actor="U0X", event="illegal"
+            created.id, expected=current, target=target, actor="U0X", event=EventKind.REJECTED
         )
 
     assert await _snapshot(store, created.id) == before
@@ -314,7 +323,7 @@ async def test_one_illegal_expected_status_rejects_the_whole_call(
             expected=[S.PENDING, S.SUCCEEDED],
             target=S.APPROVED,
             actor="U0X",
-            event="approved",
+            event=EventKind.APPROVED,
         )
 
     assert await _snapshot(store, created.id) == before
@@ -332,7 +341,7 @@ async def test_unknown_or_protected_column_is_refused(store: Store, column: str)
             expected=S.PENDING,
             target=S.APPROVED,
             actor="U0X",
-            event="approved",
+            event=EventKind.APPROVED,
             **tampered,
         )
     with pytest.raises(ValueError, match="not updatable"):
@@ -345,14 +354,14 @@ async def test_update_fields_needs_a_field(store: Store) -> None:
     created = await new_request(store)
 
     with pytest.raises(ValueError, match="not updatable"):
-        await store.update_fields(created.id, event="nothing")
+        await store.update_fields(created.id, event=EventKind.POSTED)
 
 
 async def test_update_fields_keeps_the_status(store: Store, clock: FakeClock) -> None:
     created = await new_request(store)
     later = clock.advance(3)
 
-    await store.update_fields(created.id, event="posted", message_ts="1715000000.000100")
+    await store.update_fields(created.id, event=EventKind.POSTED, message_ts="1715000000.000100")
 
     current = await store.get(created.id)
     assert current is not None
@@ -367,7 +376,7 @@ async def test_update_fields_keeps_the_status(store: Store, clock: FakeClock) ->
 async def test_every_change_appends_an_event(store: Store, clock: FakeClock) -> None:
     created = await new_request(store, reason="")
     clock.advance(1)
-    await store.update_fields(created.id, event="posted", message_ts="1.2")
+    await store.update_fields(created.id, event=EventKind.POSTED, message_ts="1.2")
     await store.update_fields(created.id, outcome_note="no event for this one")
     clock.advance(1)
     await approve(store, created.id, "U0APPROVE1")
@@ -376,7 +385,7 @@ async def test_every_change_appends_an_event(store: Store, clock: FakeClock) -> 
         expected=S.APPROVED,
         target=S.EXECUTING,
         actor=None,
-        event="cancel_sent",
+        event=EventKind.CANCEL_SENT,
         detail="attempt 1",
     )
     await store.record_event(created.id, "note", "U0ADMIN", {"why": "audit", "n": 1})
@@ -467,7 +476,7 @@ async def test_concurrent_approve_and_reject_have_one_winner(store: Store) -> No
 
     async def reject(actor: str) -> CancelRequest | None:
         return await store.transition(
-            created.id, expected=S.PENDING, target=S.REJECTED, actor=actor, event="rejected"
+            created.id, expected=S.PENDING, target=S.REJECTED, actor=actor, event=EventKind.REJECTED
         )
 
     calls = []
@@ -522,7 +531,7 @@ async def test_with_status(store: Store, clock: FakeClock) -> None:
     clock.advance(1)
     await approve(store, first.id)
     await store.transition(
-        third.id, expected=S.PENDING, target=S.REJECTED, actor="U0X", event="rejected"
+        third.id, expected=S.PENDING, target=S.REJECTED, actor="U0X", event=EventKind.REJECTED
     )
 
     assert [r.id for r in await store.with_status(S.PENDING)] == [second.id]

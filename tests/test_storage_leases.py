@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.events import EventKind
 from bot.domain.requests import MessageKind
 from bot.domain.requests import RequestStatus as S
 from bot.storage.store import Store
@@ -41,13 +42,15 @@ async def _executing(store: Store, owner: str, until: datetime) -> str:
     request = await store.create_request(
         order_id="CDE0000000001", channel_id="C1", requester_id="U1", reason=""
     )
-    await store.transition(request.id, expected=S.PENDING, target=S.APPROVED, actor="U2", event="a")
+    await store.transition(
+        request.id, expected=S.PENDING, target=S.APPROVED, actor="U2", event=EventKind.APPROVED
+    )
     claimed = await store.transition(
         request.id,
         expected=S.APPROVED,
         target=S.EXECUTING,
         actor=None,
-        event="cancel_sent",
+        event=EventKind.CANCEL_SENT,
         lease_owner=owner,
         lease_until=until,
     )
@@ -67,7 +70,7 @@ async def test_a_live_lease_is_not_an_orphan_and_cannot_be_taken_over(
         expected=S.EXECUTING,
         target=S.UNKNOWN,
         actor=None,
-        event="cancel_interrupted",
+        event=EventKind.CANCEL_INTERRUPTED,
         lease_expired_before=clock.now,
     )
     assert taken is None  # the lease still runs: the owner may get its answer any moment
@@ -89,7 +92,7 @@ async def test_an_expired_lease_is_taken_over_once_and_the_owner_can_no_longer_r
             expected=S.EXECUTING,
             target=S.UNKNOWN,
             actor=None,
-            event="cancel_interrupted",
+            event=EventKind.CANCEL_INTERRUPTED,
             lease_expired_before=clock.now,
             lease_owner=None,
         )
@@ -102,7 +105,7 @@ async def test_an_expired_lease_is_taken_over_once_and_the_owner_can_no_longer_r
         expected=S.EXECUTING,
         target=S.SUCCEEDED,
         actor=None,
-        event="outcome_succeeded",
+        event=EventKind.OUTCOME_SUCCEEDED,
         owner="instance-a",
     )
     assert late is None
@@ -131,7 +134,7 @@ async def test_an_outbox_message_is_claimed_by_one_instance_at_a_time(
         expected=S.PENDING,
         target=S.WITHDRAWN,
         actor="U1",
-        event="withdrawn",
+        event=EventKind.WITHDRAWN,
         notify=(MessageKind.REDRAW,),
     )
     [message] = await first.due_messages()
@@ -220,14 +223,18 @@ async def test_only_clicks_without_effect_are_reported_as_lost(
     retried = await first.record_click(request.id, "U0RETRY", "retry", "C1")
     # The approval went through; the process died before any click was marked handled.
     await first.transition(
-        request.id, expected=S.PENDING, target=S.APPROVED, actor="U0APPROVER", event="approved"
+        request.id,
+        expected=S.PENDING,
+        target=S.APPROVED,
+        actor="U0APPROVER",
+        event=EventKind.APPROVED,
     )
     await first.transition(
         request.id,
         expected=S.APPROVED,
         target=S.EXECUTING,
         actor=None,
-        event="cancel_sent",
+        event=EventKind.CANCEL_SENT,
         lease_owner="a",
         lease_until=clock.now,
     )

@@ -6,6 +6,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.domain.events import EventKind
 from bot.domain.preview import PreviewState, preview_of
 from bot.soget.models import CustomerOrder
 from bot.storage.schema import ADDED_COLUMNS
@@ -82,7 +83,9 @@ async def test_a_first_release_database_opens_and_gets_the_new_columns(tmp_path:
             order_id="CDE0000000002", channel_id="C1", requester_id="U1", reason=""
         )
         at = datetime(2026, 11, 25, tzinfo=UTC)
-        await store.update_fields(new.id, event="previewed", **preview_of(ORDER).columns(at))
+        await store.update_fields(
+            new.id, event=EventKind.PREVIEWED, **preview_of(ORDER).columns(at)
+        )
         stored = await store.get(new.id)
         assert stored is not None and stored.preview_state == PreviewState.WARNING
     finally:
@@ -101,7 +104,7 @@ async def test_preview_snapshot_round_trip(tmp_path: Path) -> None:
         )
         at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
         await store.update_fields(
-            request.id, event="previewed", detail="preview warning: R0008",
+            request.id, event=EventKind.PREVIEWED, detail="preview warning: R0008",
             **preview_of(ORDER).columns(at),
         )  # fmt: skip
         stored = await store.get(request.id)

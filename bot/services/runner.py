@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 
 from bot.domain.requests import CancelRequest
 from bot.observability.logs import bind_request, request_context
-from bot.services.cancel import CancelService
+from bot.services.decisions import RequestDecisions
+from bot.services.execution import CancelExecution
 from bot.services.outbox import Deliverer
 
 logger = logging.getLogger(__name__)
@@ -28,12 +29,14 @@ class CancelRunner:
 
     def __init__(
         self,
-        service: CancelService,
+        decisions: RequestDecisions,
+        execution: CancelExecution,
         deliverer: Deliverer,
         *,
         sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
     ) -> None:
-        self._service = service
+        self._decisions = decisions
+        self._execution = execution
         self._deliverer = deliverer
         self._sweep_seconds = sweep_seconds
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -43,7 +46,7 @@ class CancelRunner:
 
     def launch(self, request_id: str) -> asyncio.Task[None]:
         """Send the cancel of an approved request (or an approver's Retry) in the background."""
-        return self._spawn(request_id, self._service.execute, "cancel")
+        return self._spawn(request_id, self._execution.execute, "cancel")
 
     def kick(self) -> None:
         """Run the sweep now (queued Slack messages, due work) rather than at the next tick."""
@@ -79,12 +82,12 @@ class CancelRunner:
     async def sweep(self) -> None:
         """One pass over everything due. Each step's failure is logged; the others still run."""
         steps: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (
-            ("expiry", self._service.expire_overdue),
-            ("reminders", self._service.remind_overdue),
+            ("expiry", self._decisions.expire_overdue),
+            ("reminders", self._decisions.remind_overdue),
             ("take-over", self._take_over),
             ("read-backs", self._settle_due),
             ("approved cancels", self._start_approved),
-            ("lost clicks", self._service.drop_lost_clicks),
+            ("lost clicks", self._decisions.drop_lost_clicks),
             ("outbox", self._deliverer.deliver_due),
         )
         for name, step in steps:
@@ -100,7 +103,7 @@ class CancelRunner:
             with contextlib.suppress(Exception):
                 for due in (
                     await self._deliverer.seconds_until_next(),
-                    await self._service.seconds_until_background_due(),
+                    await self._execution.seconds_until_background_due(),
                 ):
                     if due is not None:
                         wait = min(wait, max(due, 0.01))
@@ -109,15 +112,15 @@ class CancelRunner:
             self._wake.clear()
 
     async def _take_over(self) -> None:
-        if await self._service.take_over_orphans():
+        if await self._execution.take_over_orphans():
             self.kick()
 
     async def _settle_due(self) -> None:
-        for request in await self._service.settles_due():
-            self._spawn(request.id, self._service.settle_unknown, "settle")
+        for request in await self._execution.settles_due():
+            self._spawn(request.id, self._execution.settle_unknown, "settle")
 
     async def _start_approved(self) -> None:
-        for request in await self._service.approved_not_started():
+        for request in await self._execution.approved_not_started():
             if request.id not in self._tasks:
                 with request_context(request.id):
                     logger.info("picking up the approved cancel of request %s", request.id)

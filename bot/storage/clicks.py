@@ -10,6 +10,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.domain.events import EventKind
 from bot.domain.requests import MessageKind
 from bot.storage.core import Clock, StoreCore
 from bot.storage.rows import iso
@@ -101,7 +102,9 @@ class ClickLog(StoreCore):
                 (now, before),
             )
             for row in rows:
-                await self._add_event(row["request_id"], now, "click_lost", row["user_id"], None)
+                await self._add_event(
+                    row["request_id"], now, EventKind.CLICK_LOST, row["user_id"], None
+                )
                 await self._enqueue(
                     row["request_id"], (MessageKind.DM_CLICK_LOST,), now, recipient=row["user_id"]
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain.events import EventKind
 from bot.domain.requests import MessageKind, OutboxMessage
 from bot.storage.core import StoreCore
 from bot.storage.rows import first, iso
@@ -90,7 +91,7 @@ class OutboxRecords(StoreCore):
                     "UPDATE requests SET outcome_posted_at = ? WHERE id = ?",
                     (now, message.request_id),
                 )
-                await self._add_event(message.request_id, now, "outcome_posted", None, None)
+                await self._add_event(message.request_id, now, EventKind.OUTCOME_POSTED, None, None)
 
     async def message_failed(self, message: OutboxMessage, error: str, retry_at: datetime) -> None:
         async with self._transaction():

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.domain.events import EventKind
 from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, can_move
 from bot.storage.clicks import ClickLog
 from bot.storage.core import Clock
@@ -90,10 +91,12 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (request_id, order_id, channel_id, requester_id, reason, "pending", now, now),
             )
-            await self._add_event(request_id, now, "requested", requester_id, reason or None)
+            await self._add_event(
+                request_id, now, EventKind.REQUESTED, requester_id, reason or None
+            )
         request = await self.get(request_id)
         assert request is not None
-        self._changed(request, "requested")
+        self._changed(request, EventKind.REQUESTED)
         return request
 
     async def create_unless_active(
@@ -137,11 +140,13 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
                         *("pending", now, now, reason_category),
                     ),
                 )
-                await self._add_event(request_id, now, "requested", requester_id, reason or None)
+                await self._add_event(
+                    request_id, now, EventKind.REQUESTED, requester_id, reason or None
+                )
         request = await self.get(found or request_id)
         assert request is not None
         if found is None:
-            self._changed(request, "requested")
+            self._changed(request, EventKind.REQUESTED)
         return request, found is None
 
     async def approve(
@@ -179,8 +184,10 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
                             " WHERE id = ? AND status = 'pending'",
                             (approved_by, approver_id, now, now, request_id),
                         )
-                        await self._add_event(request_id, now, "approved", approver_id, None)
-                        await self._enqueue_notices(request_id, "approved", now)
+                        await self._add_event(
+                            request_id, now, EventKind.APPROVED, approver_id, None
+                        )
+                        await self._enqueue_notices(request_id, EventKind.APPROVED, now)
                     else:
                         result = ApprovalResult.COUNTED
                         await self._db.execute(
@@ -188,7 +195,11 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
                             (approved_by, now, request_id),
                         )
                         await self._add_event(
-                            request_id, now, "approval", approver_id, f"{count} of {required}"
+                            request_id,
+                            now,
+                            EventKind.APPROVAL,
+                            approver_id,
+                            f"{count} of {required}",
                         )
                     await self._enqueue(request_id, (MessageKind.REDRAW,), now)
         request = await self.get(request_id)
@@ -197,7 +208,8 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
                 self._on_enqueue()
             if request is not None:
                 self._changed(
-                    request, "approved" if result is ApprovalResult.QUORUM else "approval"
+                    request,
+                    EventKind.APPROVED if result is ApprovalResult.QUORUM else EventKind.APPROVAL,
                 )
         return result, request
 
@@ -214,7 +226,7 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
         expected: RequestStatus | Iterable[RequestStatus],
         target: RequestStatus,
         actor: str | None,
-        event: str,
+        event: EventKind,
         detail: str | None = None,
         count_attempt: bool = False,
         notify: Iterable[MessageKind] = (),
@@ -274,7 +286,7 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
         self,
         request_id: str,
         *,
-        event: str | None = None,
+        event: EventKind | None = None,
         detail: str | None = None,
         notify: Iterable[MessageKind] = (),
         **fields: Any,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.domain.events import EventKind
 from bot.domain.requests import CancelRequest, MessageKind
 from bot.storage.core import StoreCore
 from bot.storage.rows import first, iso, to_request
@@ -38,7 +39,7 @@ class BackgroundWork(StoreCore):
             )
             if cursor.rowcount != 1:
                 return False
-            await self._add_event(request_id, now, "reminded", None, None)
+            await self._add_event(request_id, now, EventKind.REMINDED, None, None)
             await self._enqueue(request_id, (MessageKind.REMINDER,), now)
         if self._on_enqueue is not None:
             self._on_enqueue()

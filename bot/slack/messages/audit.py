@@ -100,7 +100,7 @@ def request_line(request: CancelRequest, language: Language, *, show_reason: boo
 def _event_text(event: RequestEvent, language: Language) -> str:
     label = escape(event_label(event.kind, language))
     if event.actor:
-        label += " " + say("audit.event.by", language, actor=f"<@{event.actor}>")
+        label += " " + say("audit.event_by", language, actor=f"<@{event.actor}>")
     return f"{slack_date(event.at)} {label}"
 
 

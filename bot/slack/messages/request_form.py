@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.channels import ChannelRefusal
 from bot.domain.commands import CancelArgs, UsageError, parse_cancel_command
 from bot.i18n.catalogue import Language
 from bot.i18n.texts import say
@@ -39,17 +39,15 @@ class RequestForm:
     category: str
 
 
-def channel_refusal(channel_id: str, allowed: Sequence[str], language: Language) -> str | None:
-    """Why a form submitted for `channel_id` (its private_metadata) opens nothing, or None.
+def form_refusal_text(refusal: ChannelRefusal, language: Language) -> str:
+    """Why a form submitted for a channel (its private_metadata) opens nothing.
 
     The same rule as the slash command, checked again at submission: ALLOWED_CHANNELS may have
     changed since the form was opened, and the metadata is only as good as what set it.
     """
-    if not channel_id or channel_id.startswith("D"):
+    if refusal is ChannelRefusal.NOT_A_CHANNEL:
         return say("modals.request.not_from_a_dm", language)
-    if allowed and channel_id not in allowed:
-        return say("modals.request.not_an_allowed_channel", language)
-    return None
+    return say("modals.request.not_an_allowed_channel", language)
 
 
 def build_request_modal(channel_id: str, language: Language) -> View:

@@ -1,0 +1,329 @@
+"""Start and stop: every long-lived object is built in `build_deps`, in one place, and closed
+in the reverse order by `BotRuntime.stop`."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import aiohttp
+import httpx
+from pydantic import SecretStr
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.deps import Deps
+from bot.domain.approval import ApproverDirectory
+from bot.i18n.language import UserLanguages
+from bot.observability.health import DatabaseProbe
+from bot.observability.metrics import Metrics
+from bot.services.decisions import RequestDecisions
+from bot.services.execution import CancelExecution
+from bot.services.ops import Ops, build_ops
+from bot.services.outbox import Deliverer
+from bot.services.preview import OrderPreviewer
+from bot.services.request_flow import RequestFlow
+from bot.services.runner import CancelRunner
+from bot.slack.publisher import SlackPublisher
+from bot.slack.sandbox import SandboxWebClient
+from bot.soget.client import RetryPolicy, SogetClient
+from bot.soget.sandbox import SANDBOX_ORDERS, SogetStandIn
+from bot.soget.tokens import StaticToken, TokenProvider, token_provider_from
+from bot.storage.store import Store, utc_now
+
+logger = logging.getLogger(__name__)
+
+SLACK_TIMEOUT_SECONDS = 15
+# How long start waits for the approvers' user groups; a slower read finishes in the background.
+APPROVER_WARM_UP_SECONDS = 3.0
+
+
+class DatabaseUnusableError(Exception):
+    """The database file cannot be opened, read or written: the bot must not start."""
+
+
+def create_slack_client(
+    settings: Settings, session: aiohttp.ClientSession | None = None, *, retries: bool = True
+) -> AsyncWebClient:
+    """The Web API client, with slack_sdk's own retries for rate limits and server errors
+    (`retries=False`: none, for the outbox, which retries by itself).
+
+    Without a `session`, slack_sdk opens a new connection (and TLS handshake) for every call.
+    In sandbox mode it marks every message it sends as a sandbox one.
+    """
+    client_class = SandboxWebClient if settings.sandbox else AsyncWebClient
+    return client_class(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        session=session,
+        timeout=SLACK_TIMEOUT_SECONDS,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ]
+        if retries
+        else [],
+    )
+
+
+async def build_deps(
+    settings: Settings,
+    resources: contextlib.AsyncExitStack,
+    *,
+    metrics: Metrics,
+    soget_transport: httpx.AsyncBaseTransport | None = None,
+    soget_retry: RetryPolicy | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Deps:
+    """Build every long-lived object from `settings`; what needs closing is pushed onto
+    `resources`, so closing it undoes exactly what was built, in reverse."""
+    store = await open_store(settings, clock)
+    resources.push_async_callback(store.close)
+    soget = await start_soget(
+        settings,
+        resources,
+        metrics=metrics,
+        transport=soget_transport,
+        retry=soget_retry
+        or RetryPolicy(
+            max_attempts=settings.soget_max_attempts,
+            total_budget_seconds=settings.soget_retry_budget_seconds,
+        ),
+    )
+    # One pooled session for all Web API calls: approve → result makes two in a row.
+    # slack_sdk applies its timeout only to sessions it creates, so it is set here.
+    slack_session = aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS)
+    )
+    resources.push_async_callback(slack_session.close)
+    client = create_slack_client(settings, slack_session)
+    publisher = SlackPublisher(
+        client,
+        settings.cancel_approvers,
+        approval_channel=settings.approval_channel,
+        required_approvals=settings.required_approvals,
+        channel_languages=settings.channel_languages,
+        default_language=settings.default_language,
+    )
+    languages = UserLanguages(publisher.user_locale, default=settings.default_language)
+    directory = ApproverDirectory(settings.cancel_approvers, publisher.group_members)
+    await directory.start(wait_seconds=APPROVER_WARM_UP_SECONDS)
+    resources.push_async_callback(directory.stop)
+    decisions = RequestDecisions(
+        store,
+        directory,
+        allow_self_approval=settings.allow_self_approval,
+        request_ttl=settings.request_ttl,
+        required_approvals=settings.required_approvals,
+        remind_after=settings.remind_after,
+        lost_click_after=timedelta(seconds=settings.lease_seconds),
+    )
+    # Names this process in the leases it takes and the outbox messages it claims.
+    instance_id = uuid.uuid4().hex[:12]
+    execution = CancelExecution(
+        store,
+        soget,
+        instance_id=instance_id,
+        lease_seconds=settings.lease_seconds,
+        settle_after_seconds=settings.settle_after_seconds,
+    )
+    # The outbox retries on its own terms (claims, per-channel Retry-After, backoff): its
+    # client never sleeps or resends inside a call, which could post a reply twice.
+    outbox_publisher = SlackPublisher(
+        create_slack_client(settings, slack_session, retries=False),
+        settings.cancel_approvers,
+        approval_channel=settings.approval_channel,
+        required_approvals=settings.required_approvals,
+        channel_languages=settings.channel_languages,
+        default_language=settings.default_language,
+    )
+    runner = CancelRunner(
+        decisions,
+        execution,
+        Deliverer(
+            store,
+            outbox_publisher,
+            instance_id=instance_id,
+            languages=languages,
+            base_delay_seconds=settings.slack_retry_base_seconds,
+        ),
+        sweep_seconds=settings.sweep_interval_seconds,
+    )
+    store.on_enqueue(runner.kick)
+    ops = build_ops(
+        settings,
+        store=store,
+        client=client,
+        publisher=publisher,
+        directory=directory,
+        metrics=metrics,
+        languages=languages,
+    )
+    resources.push_async_callback(ops.drain)
+    previewer = OrderPreviewer(soget, timeout_seconds=settings.preview_timeout_seconds)
+    return Deps(
+        settings=settings,
+        service=decisions,
+        requests=RequestFlow(decisions, previewer, publisher),
+        slack_client=client,
+        publisher=publisher,
+        runner=runner,
+        order_id_pattern=settings.compiled_order_id_pattern(),
+        approvers=settings.cancel_approvers,
+        previewer=previewer,
+        languages=languages,
+        ops=ops,
+        store=store,
+    )
+
+
+async def open_store(settings: Settings, clock: Callable[[], datetime]) -> Store:
+    path = settings.database_path
+    try:
+        return await Store.open(path, clock=clock)
+    except (OSError, sqlite3.Error) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DatabaseUnusableError(f"the database {path} is unusable: {reason}") from None
+
+
+async def start_soget(
+    settings: Settings,
+    resources: contextlib.AsyncExitStack,
+    *,
+    metrics: Metrics,
+    transport: httpx.AsyncBaseTransport | None,
+    retry: RetryPolicy,
+) -> SogetClient:
+    """The SOGET API client; in sandbox mode, with the built-in stand-in started for it."""
+    if settings.sandbox:
+        # The built-in stand-in, with credentials of its own: nothing real is reachable.
+        sandbox = SogetStandIn.seeded()
+        await sandbox.start()
+        resources.push_async_callback(sandbox.stop)
+        logger.warning(
+            "SANDBOX mode: SOGET stand-in at %s with example orders %s; no real order is touched",
+            sandbox.api_url,
+            ", ".join(order.order_id for order in SANDBOX_ORDERS),
+        )
+        base_url = sandbox.api_url
+        tokens: TokenProvider = StaticToken(SecretStr(sandbox.access_token))
+        api_key = SecretStr(sandbox.api_key)
+    else:
+        assert settings.soget_api_key is not None  # Settings requires it outside sandbox
+        base_url = settings.soget_api_url
+        tokens = token_provider_from(
+            access_token=settings.soget_access_token,
+            token_url=settings.soget_token_url,
+            client_id=settings.soget_client_id,
+            client_secret=settings.soget_client_secret,
+            scope=settings.soget_scope,
+            connect_timeout=settings.soget_connect_timeout_seconds,
+            timeout=settings.soget_timeout_seconds,
+            observer=metrics,
+        )
+        api_key = settings.soget_api_key
+    soget = SogetClient.create(
+        base_url,
+        tokens=tokens,
+        api_key=api_key,
+        connect_timeout=settings.soget_connect_timeout_seconds,
+        timeout=settings.soget_timeout_seconds,
+        retry=retry,
+        transport=transport,
+        observer=metrics,
+    )
+    resources.push_async_callback(soget.aclose)
+    return soget
+
+
+class BotRuntime:
+    """Everything the running bot owns. `start()` once, `stop()` once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        soget_transport: httpx.AsyncBaseTransport | None = None,
+        soget_retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self._soget_transport = soget_transport
+        self._soget_retry = soget_retry
+        self._clock = clock
+        self._resources = contextlib.AsyncExitStack()
+        self._deps: Deps | None = None
+        self._bolt_app: AsyncApp | None = None
+        self._database: DatabaseProbe | None = None
+
+    @property
+    def bolt_app(self) -> AsyncApp:
+        if self._bolt_app is None:
+            raise RuntimeError("the runtime is not started")
+        return self._bolt_app
+
+    @property
+    def deps(self) -> Deps:
+        if self._deps is None:
+            raise RuntimeError("the runtime is not started")
+        return self._deps
+
+    @property
+    def ops(self) -> Ops:
+        return self.deps.ops
+
+    @property
+    def store(self) -> Store:
+        return self.deps.store
+
+    async def start(self) -> None:
+        deps = await build_deps(
+            self.settings,
+            self._resources,
+            metrics=self.metrics,
+            soget_transport=self._soget_transport,
+            soget_retry=self._soget_retry,
+            clock=self._clock,
+        )
+        self._deps = deps
+        self._database = DatabaseProbe(deps.store, self.settings.database_path)
+        self._resources.push_async_callback(self._database.settle)
+        self._bolt_app = create_app(self.settings, deps)
+        await deps.runner.start()
+        self._resources.push_async_callback(deps.runner.stop)
+
+    async def stop(self) -> None:
+        await self._resources.aclose()
+
+    async def health(self) -> dict[str, object]:
+        """Unauthenticated and free of secrets: what a load balancer or Docker needs."""
+        probe = self._database if self._bolt_app is not None else None
+        loaded = probe is not None
+        database = await probe.state() if probe is not None else "unreachable"
+        ok = loaded and database == "ok"
+        if ok:
+            detail = "ok"
+        elif loaded:
+            detail = f"database {database}"
+        else:
+            detail = "starting"
+        return {
+            "ok": ok,
+            "detail": detail,
+            "database": database,
+            "configuration": "loaded" if loaded else "not loaded",
+            "sandbox": self.settings.sandbox,
+        }

@@ -1,0 +1,300 @@
+"""People's side of a cancel request: open it, check and take decisions (approve, reject,
+withdraw), expire it, remind approvers, remember clicks. No Slack in here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.domain.approval import (
+    ApproverDirectory,
+    Decision,
+    Denial,
+    MembershipUnknownError,
+    denial_for,
+)
+from bot.domain.events import EventKind, decision_event
+from bot.domain.preview import Preview
+from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, with_redraw
+from bot.services.preview import OrderPreviewer
+from bot.storage.store import ApprovalResult, Store
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REQUEST_TTL = timedelta(hours=24)
+DEFAULT_LOST_CLICK_AFTER = timedelta(seconds=30)
+
+# A request in one of these states already covers its order: a second one is not opened.
+ACTIVE_STATUSES = (
+    RequestStatus.PENDING,
+    RequestStatus.APPROVED,
+    RequestStatus.EXECUTING,
+    RequestStatus.UNKNOWN,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionResult:
+    """The request after a decision attempt, and why it was refused if it was."""
+
+    request: CancelRequest | None
+    denial: Denial | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.denial is None and self.request is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """The result of `/cancel-order`: a new request, or the one that already covers the order."""
+
+    request: CancelRequest
+    created: bool
+
+
+class RequestDecisions:
+    def __init__(
+        self,
+        store: Store,
+        approvers: ApproverDirectory,
+        *,
+        allow_self_approval: bool,
+        request_ttl: timedelta = DEFAULT_REQUEST_TTL,
+        required_approvals: int = 1,
+        remind_after: timedelta | None = None,
+        lost_click_after: timedelta = DEFAULT_LOST_CLICK_AFTER,
+    ) -> None:
+        self._store = store
+        self._approvers = approvers
+        self._allow_self_approval = allow_self_approval
+        self._request_ttl = request_ttl
+        self._required_approvals = required_approvals
+        self._remind_after = remind_after
+        self._lost_click_after = lost_click_after
+
+    @property
+    def required_approvals(self) -> int:
+        return self._required_approvals
+
+    def would_reach_quorum(self, request: CancelRequest) -> bool:
+        return len(request.approver_ids) + 1 >= self._required_approvals
+
+    async def refusal_at_approval(
+        self, request: CancelRequest, previewer: OrderPreviewer
+    ) -> Preview | None:
+        """Re-read the order before the approval that would send the cancel: the preview if a
+        documented rule now refuses it and the request message did not say so (the approver is
+        asked to confirm), else None. A read that fails changes nothing."""
+        if not self.would_reach_quorum(request):
+            return None
+        preview = await previewer.preview(request.order_id)
+        if preview.order is None or preview.code is None:
+            return None
+        # The request message already warned of this very refusal: the approver saw it.
+        return None if preview.code == request.preview_code else preview
+
+    async def open_unless_duplicate(
+        self,
+        *,
+        order_id: str,
+        channel_id: str,
+        requester_id: str,
+        reason: str,
+        reason_category: str | None = None,
+    ) -> Opened:
+        """Open a request, unless the order has an active one or was cancelled through the
+        bot within REQUEST_TTL: then that request is returned, and nothing is opened."""
+        request, created = await self._store.create_unless_active(
+            order_id=order_id,
+            channel_id=channel_id,
+            requester_id=requester_id,
+            reason=reason,
+            active=ACTIVE_STATUSES,
+            succeeded_since=self._store.now() - self._request_ttl,
+            reason_category=reason_category,
+        )
+        return Opened(request, created)
+
+    async def record_preview(self, request_id: str, preview: Preview) -> CancelRequest | None:
+        """Store what the preview saw; a blocked preview withdraws the request at once."""
+        await self._store.update_fields(
+            request_id,
+            event=EventKind.PREVIEWED,
+            detail=preview.note(),
+            **preview.columns(self._store.now()),
+        )
+        if preview.blocked:
+            await self.withdraw_unposted(request_id, preview.note())
+        return await self._store.get(request_id)
+
+    async def attach_message(self, request_id: str, message_ts: str) -> None:
+        await self._store.update_fields(request_id, event=EventKind.POSTED, message_ts=message_ts)
+
+    async def withdraw_unposted(self, request_id: str, why: str) -> None:
+        await self._store.transition(
+            request_id,
+            expected=RequestStatus.PENDING,
+            target=RequestStatus.WITHDRAWN,
+            actor=None,
+            event=EventKind.WITHDRAWN,
+            detail=why,
+            decision_note=why,
+        )
+
+    async def check(
+        self, decision: Decision, request_id: str, user_id: str, *, message_ts: str | None
+    ) -> DecisionResult:
+        """Whether `user_id` may take `decision` now. Changes nothing but an overdue expiry."""
+        request = await self._store.get(request_id)
+        if request is None:
+            return DecisionResult(None, Denial.NOT_FOUND)
+        if message_ts is not None and request.message_ts not in (None, message_ts):
+            return DecisionResult(request, Denial.WRONG_MESSAGE)
+        is_approver = False
+        if decision is not Decision.WITHDRAW:
+            try:
+                is_approver = await self._approvers.is_approver(user_id)
+            except MembershipUnknownError:
+                return DecisionResult(request, Denial.MEMBERSHIP_UNKNOWN)
+        denial = denial_for(
+            decision=decision,
+            user_id=user_id,
+            request=request,
+            is_approver=is_approver,
+            allow_self_approval=self._allow_self_approval,
+        )
+        if denial is None and decision is not Decision.RETRY and self._overdue(request):
+            expired = await self._expire(request)
+            return DecisionResult(expired or await self._store.get(request_id), Denial.EXPIRED)
+        return DecisionResult(request, denial)
+
+    async def approve(
+        self, request_id: str, user_id: str, *, message_ts: str | None
+    ) -> DecisionResult:
+        """Count one approval; the one reaching REQUIRED_APPROVALS approves the request.
+
+        Accepted with the request still PENDING means: counted, more approvals needed.
+        """
+        checked = await self.check(Decision.APPROVE, request_id, user_id, message_ts=message_ts)
+        if not checked.accepted:
+            return checked
+        result, request = await self._store.approve(
+            request_id, user_id, required=self._required_approvals
+        )
+        if result is ApprovalResult.DUPLICATE:
+            return DecisionResult(request, Denial.ALREADY_APPROVED)
+        if result is ApprovalResult.NOT_PENDING:
+            # Another click won between the check and the update.
+            return DecisionResult(request, Denial.ALREADY_DECIDED)
+        if result is ApprovalResult.QUORUM and request is not None:
+            logger.info("request %s for %s: approved by %s", request_id, request.order_id, user_id)
+        else:
+            logger.info("request %s: approval by %s counted, more needed", request_id, user_id)
+        return DecisionResult(request)
+
+    async def reject(
+        self, request_id: str, user_id: str, *, note: str, message_ts: str | None = None
+    ) -> DecisionResult:
+        return await self._decide(
+            Decision.REJECT,
+            request_id,
+            user_id,
+            message_ts=message_ts,
+            target=RequestStatus.REJECTED,
+            notify=with_redraw(MessageKind.REJECTION),
+            note=note,
+        )
+
+    async def withdraw(
+        self, request_id: str, user_id: str, *, message_ts: str | None
+    ) -> DecisionResult:
+        return await self._decide(
+            Decision.WITHDRAW,
+            request_id,
+            user_id,
+            message_ts=message_ts,
+            target=RequestStatus.WITHDRAWN,
+            notify=(MessageKind.REDRAW,),
+            note="withdrawn by the requester",
+        )
+
+    async def _decide(
+        self,
+        decision: Decision,
+        request_id: str,
+        user_id: str,
+        *,
+        message_ts: str | None,
+        target: RequestStatus,
+        notify: tuple[MessageKind, ...],
+        note: str = "",
+    ) -> DecisionResult:
+        checked = await self.check(decision, request_id, user_id, message_ts=message_ts)
+        if not checked.accepted:
+            return checked
+        moved = await self._store.transition(
+            request_id,
+            expected=RequestStatus.PENDING,
+            target=target,
+            actor=user_id,
+            event=decision_event(target),
+            detail=note or None,
+            notify=notify,
+            decided_by=user_id,
+            decided_at=self._store.now(),
+            decision_note=note or None,
+        )
+        if moved is None:
+            # Another click won between the check and the update.
+            return DecisionResult(await self._store.get(request_id), Denial.ALREADY_DECIDED)
+        logger.info("request %s for %s: %s by %s", request_id, moved.order_id, target, user_id)
+        return DecisionResult(moved)
+
+    def _overdue(self, request: CancelRequest) -> bool:
+        return request.is_pending and self._store.now() - request.created_at > self._request_ttl
+
+    async def _expire(self, request: CancelRequest) -> CancelRequest | None:
+        return await self._store.transition(
+            request.id,
+            expected=RequestStatus.PENDING,
+            target=RequestStatus.EXPIRED,
+            actor=None,
+            event=EventKind.EXPIRED,
+            notify=(MessageKind.REDRAW,),
+        )
+
+    async def expire_overdue(self) -> list[CancelRequest]:
+        """Expire every pending request older than REQUEST_TTL; returns those it expired."""
+        cutoff = self._store.now() - self._request_ttl
+        expired = []
+        for request in await self._store.pending_created_before(cutoff):
+            moved = await self._expire(request)
+            if moved is not None:
+                logger.info("request %s for %s expired", moved.id, moved.order_id)
+                expired.append(moved)
+        return expired
+
+    async def remind_overdue(self) -> int:
+        """Queue one reminder for each request pending longer than REMIND_AFTER."""
+        if self._remind_after is None:
+            return 0
+        cutoff = self._store.now() - self._remind_after
+        reminded = 0
+        for request in await self._store.pending_unreminded_before(cutoff):
+            if not self._overdue(request) and await self._store.mark_reminded(request.id):
+                reminded += 1
+        return reminded
+
+    async def record_click(
+        self, request_id: str, user_id: str, action: str, channel_id: str
+    ) -> int:
+        return await self._store.record_click(request_id, user_id, action, channel_id)
+
+    async def click_handled(self, click_id: int) -> None:
+        await self._store.click_handled(click_id)
+
+    async def drop_lost_clicks(self) -> int:
+        """Clicks stored but never handled within a lease time: tell each clicker."""
+        return await self._store.drop_unhandled_clicks(self._store.now() - self._lost_click_after)
