@@ -15,13 +15,15 @@ from typing import Any
 import pytest
 
 from bot.domain.approval import Denial
+from bot.domain.channels import ChannelRefusal
 from bot.domain.commands import UsageError, UsageProblem, parse_cancel_command
 from bot.domain.events import EventKind
-from bot.domain.requests import CancelRequest, RequestStatus
+from bot.domain.history import RequestHistory
+from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
 from bot.i18n.catalogue import CATALOGUE, FAILURES, Language
 from bot.i18n.texts import DATA_DIR, TEXTS, placeholders
 from bot.slack.ids import BlockId, InputActionId
-from bot.slack.messages import audit, modals, private, request_form
+from bot.slack.messages import audit, dm, home, modals, private, request_form
 
 ROOT = Path(__file__).resolve().parents[1]
 MY_FILES = ("private.toml", "dm.toml", "modals.toml", "home.toml", "audit.toml")
@@ -58,6 +60,82 @@ def requests() -> Iterator[CancelRequest]:
     yield make_request(S.UNKNOWN, outcome_failure="timeout")
     yield make_request(S.SUCCEEDED, outcome_note="a note the bot did not write")
     yield make_request(S.PENDING, approved_by="U0APPROVE1", reason="")
+
+
+def rendered(language: Language) -> Iterator[tuple[str, Any]]:
+    """(name, what Slack receives) for every private builder, in `language`."""
+    for request in requests():
+        name = f"{request.status}"
+        yield f"decided-dm[{name}]", dm.build_decided_dm(request, PERMALINK, language)
+        yield f"finished-dm[{name}]", dm.build_finished_dm(request, PERMALINK, language)
+        yield f"click-lost-dm[{name}]", dm.build_click_lost_dm(request, PERMALINK, language)
+        yield f"duplicate[{name}]", private.build_duplicate_text(request, PERMALINK, language)
+        yield f"already-decided[{name}]", private.already_decided_text(request, language)
+        events = [RequestEvent(request.id, AT, kind, "U0APPROVE1", None) for kind in KINDS]
+        # At most MAX_EVENTS_SHOWN events of a request are shown: every kind over two.
+        half = len(events) // 2
+        history = [
+            RequestHistory(request, events[:half]),
+            RequestHistory(request, events[half:]),
+            RequestHistory(request, events),  # too many: the earliest are counted, not shown
+        ]
+        yield f"status[{name}]", audit.build_status_blocks("CDE1", history, {request.id}, language)
+    request = make_request(approved_by="U0APPROVE1")
+    for denial in [*Denial, None]:
+        yield f"denial[{denial}]", private.denial_text(denial, request, APPROVERS, language)
+    yield "gone", private.already_decided_text(None, language)
+    yield "counted", private.approval_counted_text(request, 2, language)
+    yield "click-not-taken", private.click_not_taken_text(language)
+    for problem in UsageProblem:
+        error = UsageError(problem, length=1001, limit=1000, token="CDE1")
+        shown = private.usage_problem_text(error, language)
+        yield f"usage[{problem}]", private.build_usage_blocks(shown, r"CDE\d{10}", language)
+        yield f"form-problem[{problem}]", request_form.form_problem_text(error, language)
+    yield "help", private.usage_text(r"CDE\d{10}", language)
+    yield (
+        "missing-reason",
+        private.build_usage_blocks(private.missing_reason_text(language), r"CDE\d{10}", language),
+    )
+    yield "not-in-a-channel", private.not_in_a_channel_text(language)
+    yield "channel-refusal", private.channel_refusal_text(["C0CHANNEL1", "C0OTHER01"], language)
+    yield "list-in-a-dm", private.list_in_a_dm_text(language)
+    yield "not-posted", private.build_not_posted_text("not_in_channel", language)
+    yield "error", private.unexpected_error_text("ab12cd34", language)
+    yield "pointer", dm.build_approval_pointer(request, "C0APPROVAL", PERMALINK, language)
+    yield "asked-in", dm.build_asked_in_context("C0CHANNEL1", language)
+    yield "reject-modal", modals.build_reject_modal(request, language)
+    yield "request-modal", request_form.build_request_modal("C0CHANNEL1", language)
+    yield "form-in-a-dm", request_form.form_refusal_text(ChannelRefusal.NOT_A_CHANNEL, language)
+    yield "form-elsewhere", request_form.form_refusal_text(ChannelRefusal.NOT_ALLOWED, language)
+    for order, category, details in [
+        ("CDE0000000001", None, "x"),
+        ("CDE0000000001", "other", ""),
+        ("CDE0000000001 CDE0000000002", "wrong_data", ""),
+        ("nope", "wrong_data", ""),
+    ]:
+        view = form_view(order, category, details)
+        yield f"form[{order},{category}]", request_form.parse_request_form(view, PATTERN, language)
+    mine = [make_request(status) for status in S]
+    for is_approver, waiting in [(True, mine[:2]), (True, []), (False, [])]:
+        yield (
+            f"home[{is_approver},{len(waiting)}]",
+            home.build_home_view(
+                is_approver=is_approver,
+                waiting=waiting,
+                mine=mine,
+                updated_at=AT,
+                language=language,
+            ),
+        )
+    yield (
+        "home-empty",
+        home.build_home_view(
+            is_approver=False, waiting=[], mine=[], updated_at=AT, language=language
+        ),
+    )
+    yield "status-none", audit.build_status_blocks("CDE1", [], set(), language)
+    yield "list", audit.build_list_blocks("C0CHANNEL1", mine, language, more=True)
+    yield "list-none", audit.build_list_blocks("C0CHANNEL1", [], language, more=False)
 
 
 # The event kinds the code writes: EventKind is their one list (tests/test_event_kinds.py).
