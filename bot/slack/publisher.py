@@ -65,7 +65,11 @@ class SlackPublisher:
             language=self.channel_language(request),
         )
         if self.message_channel(request) != request.channel_id:
-            built.append(notice_blocks.build_asked_in_context(request.channel_id))
+            built.append(
+                notice_blocks.build_asked_in_context(
+                    request.channel_id, self.channel_language(request)
+                )
+            )
         return built
 
     async def post_request(self, request: CancelRequest, *, requester_language: Language) -> str:

@@ -21,25 +21,14 @@ from bot.slack.messages.mrkdwn import (
     plain,
     slack_date,
 )
+from bot.slack.messages.status import status_words
 
 MAX_EVENTS_SHOWN = 12
 
-_STATUS_ICONS: dict[RequestStatus, str] = {
-    RequestStatus.PENDING: ":hourglass_flowing_sand:",
-    RequestStatus.APPROVED: ":arrows_counterclockwise:",
-    RequestStatus.EXECUTING: ":arrows_counterclockwise:",
-    RequestStatus.SUCCEEDED: ":white_check_mark:",
-    RequestStatus.FAILED: ":x:",
-    RequestStatus.UNKNOWN: ":warning:",
-    RequestStatus.REJECTED: ":no_entry_sign:",
-    RequestStatus.EXPIRED: ":hourglass:",
-    RequestStatus.WITHDRAWN: ":heavy_minus_sign:",
-}
-
 
 def status_label(status: RequestStatus, language: Language) -> str:
-    """An emoji and a few words (`audit.status.<status>`, one per RequestStatus)."""
-    return f"{_STATUS_ICONS[status]} {say(f'audit.status.{status.value}', language)}"
+    """An emoji and a few words: the one status table every surface reads."""
+    return status_words(status, language)
 
 
 def event_label(kind: str, language: Language) -> str:
@@ -70,7 +59,7 @@ def request_line(request: CancelRequest, language: Language, *, show_reason: boo
             order=escape(request.order_id),
             requester=f"<@{request.requester_id}>",
             channel=f"<#{request.channel_id}>",
-            when=slack_date(request.created_at),
+            when=slack_date(request.created_at, language),
         )
     ]
     if show_reason:
@@ -81,7 +70,7 @@ def request_line(request: CancelRequest, language: Language, *, show_reason: boo
         )
     if request.decided_by and request.decided_at:
         note = f": {escape(request.decision_note)}" if request.decision_note else ""
-        approver, when = f"<@{request.decided_by}>", slack_date(request.decided_at)
+        approver, when = f"<@{request.decided_by}>", slack_date(request.decided_at, language)
         if request.status is RequestStatus.REJECTED:
             decided = say(
                 "audit.line.rejected_by", language, approver=approver, when=when, note=note
@@ -101,7 +90,7 @@ def _event_text(event: RequestEvent, language: Language) -> str:
     label = escape(event_label(event.kind, language))
     if event.actor:
         label += " " + say("audit.event_by", language, actor=f"<@{event.actor}>")
-    return f"{slack_date(event.at)} {label}"
+    return f"{slack_date(event.at, language)} {label}"
 
 
 def build_status_blocks(
@@ -159,7 +148,7 @@ def build_list_blocks(
             language,
             order=escape(request.order_id),
             requester=f"<@{request.requester_id}>",
-            when=slack_date(request.created_at),
+            when=slack_date(request.created_at, language),
             reason=reason,
         )
         blocks.append(SectionBlock(text=md(line, 1000)))

@@ -41,6 +41,8 @@ from bot.slack.messages.mrkdwn import (
 )
 from bot.slack.messages.mrkdwn import clip_raw as _clip
 from bot.slack.messages.mrkdwn import md as _md
+from bot.slack.messages.preview import build_preview_blocks
+from bot.slack.messages.request_form import category_label
 from bot.slack.messages.status import status_phrase
 
 # -- the approval request message --------------------------------------------------------
@@ -82,7 +84,7 @@ def _status_line(
     request: CancelRequest, approvers: Sequence[str], required: int, language: Language
 ) -> str:
     decided = (
-        f"<@{request.decided_by}> {slack_date(request.decided_at)}"
+        f"<@{request.decided_by}> {slack_date(request.decided_at, language)}"
         if request.decided_by and request.decided_at
         else say("request.an_approver", language)
     )
@@ -127,9 +129,6 @@ def _status_line(
 
 
 def _preview_blocks(request: CancelRequest, language: Language) -> list[Block]:
-    # Imported here: bot.preview_blocks builds on this module's helpers.
-    from bot.slack.messages.preview import build_preview_blocks
-
     return build_preview_blocks(request, language)
 
 
@@ -143,11 +142,7 @@ def build_request_blocks(
     """The request message in the channel, in whatever state the request is."""
     reason = escape(request.reason) if request.reason else say("request.no_reason", language)
     if request.reason_category:
-        from bot.slack.messages.request_form import (
-            category_label,  # a sibling builder built on this module
-        )
-
-        label = category_label(request.reason_category, Language.EN)
+        label = category_label(request.reason_category, language)
         reason = f"{escape(label)}: {reason}" if request.reason else escape(label)
     header = say("request.header", language, order=request.order_id)
     blocks: list[Block] = [
@@ -157,7 +152,9 @@ def build_request_blocks(
                 _field("request.field.order", language, f"`{escape(request.order_id)}`"),
                 _field("request.field.requested_by", language, f"<@{request.requester_id}>"),
                 _field("request.field.reason", language, reason),
-                _field("request.field.requested", language, slack_date(request.created_at)),
+                _field(
+                    "request.field.requested", language, slack_date(request.created_at, language)
+                ),
             ]
         ),
         *_preview_blocks(request, language),

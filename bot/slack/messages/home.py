@@ -44,6 +44,6 @@ def build_home_view(
         blocks.append(SectionBlock(text=md(say("home.none_yet", language))))
     for request in mine:
         blocks.append(SectionBlock(text=md(request_line(request, language), 1500)))
-    updated = say("home.updated", language, when=slack_date(updated_at))
+    updated = say("home.updated", language, when=slack_date(updated_at, language))
     blocks.append(ContextBlock(elements=[md(updated)]))
     return View(type="home", callback_id="cancel-order-home", blocks=blocks)

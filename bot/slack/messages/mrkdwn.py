@@ -8,6 +8,9 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block, MarkdownTextObject, PlainTextObject
 
+from bot.i18n.catalogue import Language
+from bot.i18n.texts import say
+
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
@@ -55,10 +58,11 @@ def plain(text: str, limit: int) -> PlainTextObject:
     return PlainTextObject(text=text if len(text) <= limit else text[: limit - 1] + "…", emoji=True)
 
 
-def slack_date(moment: datetime) -> str:
-    """A date Slack shows in each reader's own time zone."""
+def slack_date(moment: datetime, language: Language) -> str:
+    """A date Slack shows in each reader's own time zone (its words in `language`)."""
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    shown = say("common.date_and_time", language, date="{date_short_pretty}", time="{time}")
+    return f"<!date^{int(moment.timestamp())}^{shown}|{fallback}>"
 
 
 def mention(approver_id: str) -> str:

@@ -58,7 +58,7 @@ def _container(order: CustomerOrder) -> str:
 
 def order_fields(order: CustomerOrder, language: Language) -> list[MarkdownTextObject]:
     """What an approver needs in order to decide, as section fields (at most 10)."""
-    date = slack_date(order.date) if order.date else _MISSING
+    date = slack_date(order.date, language) if order.date else _MISSING
     return [
         _field(f"{say('preview.field.type', language)}\n{_value(order.type)}"),
         _field(f"{say('preview.field.status', language)}\n{_value(order.status)}"),

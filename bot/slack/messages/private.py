@@ -64,7 +64,7 @@ def already_decided_text(request: CancelRequest | None, language: Language) -> s
             "private.already_decided.by", language, user=f"<@{request.decided_by}>"
         )
     if request.decided_at:
-        details += f" {slack_date(request.decided_at)}"
+        details += f" {slack_date(request.decided_at, language)}"
     if request.status is RequestStatus.REJECTED:
         return say("private.already_decided.rejected", language, details=details)
     if request.status is RequestStatus.WITHDRAWN:
@@ -144,7 +144,7 @@ def build_duplicate_text(existing: CancelRequest, link: str | None, language: La
     order = escape(existing.order_id)
     where = f" <{link}|{say('private.duplicate.link', language)}>" if link else ""
     if existing.status is RequestStatus.SUCCEEDED:
-        when = f" {slack_date(existing.outcome_at)}" if existing.outcome_at else ""
+        when = f" {slack_date(existing.outcome_at, language)}" if existing.outcome_at else ""
         return say("private.duplicate.cancelled", language, order=order, when=when, link=where)
     match existing.status:
         case RequestStatus.PENDING:

@@ -38,7 +38,7 @@ def build_reminder_text(
         who=who,
         order=escape(request.order_id),
         requester=f"<@{request.requester_id}>",
-        date=slack_date(request.created_at),
+        date=slack_date(request.created_at, language),
     )
 
 
