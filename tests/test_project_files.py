@@ -85,3 +85,15 @@ def test_docker_image_is_multi_stage_non_root_with_a_healthcheck() -> None:
     [healthcheck] = re.findall(r"^HEALTHCHECK .*(?:\n .*)*", dockerfile, re.MULTILINE)
     assert "/healthz" in healthcheck and "PORT" in healthcheck
     assert 'VOLUME ["/app/data"]' in dockerfile
+
+
+def test_every_phrase_file_is_packaged() -> None:
+    """The phrase files are code: an install that leaves one out stops the bot at start."""
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["bot.i18n"]
+    package = ROOT / "bot" / "i18n"
+    packaged = {path for pattern in patterns for path in package.glob(pattern)}
+    assert set(package.joinpath("data").glob("*.toml")) <= packaged
+    assert packaged
