@@ -94,9 +94,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return False
         logger.info("%s by %s refused: %s", what, click.user_id, result.denial)
         language = await deps.languages.of(click.user_id)  # the click is acked already
-        text = denial_text(result.denial, result.request, deps.approvers, language)
+        denied = denial_text(result.denial, result.request, deps.approvers, language)
         await deps.publisher.tell(
-            click.channel_id, click.user_id, text, response_url=click.response_url
+            click.channel_id, click.user_id, denied.text, response_url=click.response_url
         )
         return True
 
@@ -123,7 +123,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await deps.publisher.tell(
                 click.channel_id,
                 click.user_id,
-                click_not_taken_text(await deps.languages.of(click.user_id)),
+                click_not_taken_text(await deps.languages.of(click.user_id)).text,
                 response_url=click.response_url,
             )
             return
@@ -146,9 +146,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         refusal = await deps.service.refusal_at_approval(checked_click.request, deps.previewer)
         if refusal is not None:
             language = await deps.languages.of(click.user_id)  # a private reply: theirs
-            text, warning = build_send_anyway(checked_click.request, refusal, language)
+            warning = build_send_anyway(checked_click.request, refusal, language)
             await deps.publisher.tell_blocks(
-                click.channel_id, click.user_id, text, warning, response_url=click.response_url
+                click.channel_id,
+                click.user_id,
+                warning.text,
+                warning.blocks,
+                response_url=click.response_url,
             )
             return
         await approve(click, click.message_ts)
@@ -177,7 +181,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await deps.publisher.tell(
                 click.channel_id,
                 user_id,
-                approval_counted_text(result.request, required, language),
+                approval_counted_text(result.request, required, language).text,
                 response_url=click.response_url,
             )
             return

@@ -18,11 +18,11 @@ async def answer_audit_command(
     if isinstance(parsed, StatusArgs):
         histories = await deps.ops.audit.order_history(parsed.order_id)
         visible = await deps.ops.reasons_visible_to(histories, user_id, channel_id)
-        text, blocks = build_status_blocks(parsed.order_id, histories, visible, language)
+        answer = build_status_blocks(parsed.order_id, histories, visible, language)
     elif channel_id.startswith("D"):
-        await ack(response_type="ephemeral", text=list_in_a_dm_text(language))
+        await ack(response_type="ephemeral", text=list_in_a_dm_text(language).text)
         return
     else:
         pending, more = await deps.ops.audit.pending_in(channel_id)
-        text, blocks = build_list_blocks(channel_id, pending, language, more=more)
-    await ack(response_type="ephemeral", text=text, blocks=blocks)
+        answer = build_list_blocks(channel_id, pending, language, more=more)
+    await ack(response_type="ephemeral", text=answer.text, blocks=answer.blocks)

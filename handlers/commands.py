@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
@@ -21,6 +19,7 @@ from bot.services.request_flow import (
     RequestResult,
 )
 from bot.slack.ids import SLASH_COMMAND
+from bot.slack.messages.mrkdwn import Rendered
 from bot.slack.messages.preview import build_not_requested_reply
 from bot.slack.messages.private import (
     build_duplicate_text,
@@ -30,7 +29,6 @@ from bot.slack.messages.private import (
     missing_reason_text,
     not_in_a_channel_text,
     usage_problem_text,
-    usage_text,
 )
 from bot.slack.messages.request_form import build_request_modal
 from handlers.audit import answer_audit_command
@@ -56,25 +54,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except UsageError as problem:
             logger.info("usage error from %s: %s", user_id, problem.problem.name)
             shown = usage_problem_text(problem, language)
-            await ack(
-                response_type="ephemeral",
-                text=shown,
-                blocks=build_usage_blocks(shown, pattern_text, language),
-            )
+            usage = build_usage_blocks(shown, pattern_text, language)
+            await ack(response_type="ephemeral", text=usage.text, blocks=usage.blocks)
             return
         if isinstance(parsed, HelpArgs):
-            await ack(
-                response_type="ephemeral",
-                text=usage_text(pattern_text, language),
-                blocks=build_usage_blocks(None, pattern_text, language),
-            )
+            usage = build_usage_blocks(None, pattern_text, language)
+            await ack(response_type="ephemeral", text=usage.text, blocks=usage.blocks)
             return
         refusal = channel_refusal(channel_id, deps.settings.allowed_channels)
         # `status` and `list` answer privately, in direct messages too.
         if refusal is ChannelRefusal.NOT_ALLOWED or (
             refusal is not None and not isinstance(parsed, StatusArgs | ListArgs)
         ):
-            await ack(response_type="ephemeral", text=_refusal_text(refusal, deps, language))
+            await ack(response_type="ephemeral", text=_refusal(refusal, deps, language).text)
             return
         if isinstance(parsed, StatusArgs | ListArgs):
             await answer_audit_command(
@@ -83,11 +75,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         if deps.settings.require_reason and not parsed.reason:
             missing = missing_reason_text(language)
-            await ack(
-                response_type="ephemeral",
-                text=missing,
-                blocks=build_usage_blocks(missing, pattern_text, language),
-            )
+            usage = build_usage_blocks(missing, pattern_text, language)
+            await ack(response_type="ephemeral", text=usage.text, blocks=usage.blocks)
             return
         await ack()
         result = await deps.requests.open_and_post(
@@ -100,19 +89,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
         reply = await request_reply(result, deps, user_id)
         if reply is not None:
-            text, reply_blocks = reply
-            await respond(
-                response_type="ephemeral",
-                text=text,
-                blocks=list(reply_blocks) if reply_blocks else None,
-            )
+            await respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks or None)
 
     app.command(SLASH_COMMAND)(handle_cancel_order_command)
 
 
-async def request_reply(
-    result: RequestResult, deps: Deps, user_id: str
-) -> tuple[str, Sequence[Block] | None] | None:
+async def request_reply(result: RequestResult, deps: Deps, user_id: str) -> Rendered | None:
     """The requester's private reply to the request flow's result, in their language; None
     once it is posted (the approval message speaks for itself)."""
     if isinstance(result, Posted):
@@ -120,15 +102,15 @@ async def request_reply(
     language = await deps.languages.of(user_id)
     match result:
         case AlreadyCovered(request=request, link=link):
-            return build_duplicate_text(request, link, language), None
+            return build_duplicate_text(request, link, language)
         case NotRequested(request=request, preview=preview):
             return build_not_requested_reply(request.order_id, preview, language)
         case NotPosted(error=error):
-            return build_not_posted_text(error, language), None
+            return build_not_posted_text(error, language)
     return None
 
 
-def _refusal_text(refusal: ChannelRefusal, deps: Deps, language: Language) -> str:
+def _refusal(refusal: ChannelRefusal, deps: Deps, language: Language) -> Rendered:
     if refusal is ChannelRefusal.NOT_ALLOWED:
         return channel_refusal_text(deps.settings.allowed_channels, language)
     return not_in_a_channel_text(language)
@@ -143,7 +125,7 @@ async def open_request_form(
     language = deps.languages.cached(command["user_id"])
     refusal = channel_refusal(channel_id, deps.settings.allowed_channels)
     if refusal is not None:
-        await ack(response_type="ephemeral", text=_refusal_text(refusal, deps, language))
+        await ack(response_type="ephemeral", text=_refusal(refusal, deps, language).text)
         return
     await ack()
     view = build_request_modal(channel_id, language)

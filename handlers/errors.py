@@ -47,7 +47,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await respond(
                 response_type="ephemeral",
                 replace_original=False,
-                text=unexpected_error_text(reference, language),
+                text=unexpected_error_text(reference, language).text,
             )
         except Exception:
             logger.warning("could not tell the user about error %s", reference)

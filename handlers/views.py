@@ -45,8 +45,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         result = await deps.service.reject(request_id, user_id, note=reason[:500])
         if result.denial is not None or result.request is None:
             logger.info("reject of %s by %s refused: %s", request_id, user_id, result.denial)
-            text = denial_text(result.denial, result.request, deps.approvers, language)
-            await ack(response_action="errors", errors={BlockId.REJECT_REASON.value: text})
+            denied = denial_text(result.denial, result.request, deps.approvers, language)
+            await ack(response_action="errors", errors={BlockId.REJECT_REASON.value: denied.text})
             return
         await ack()  # the rejection reply and the message update go out through the outbox
 
@@ -80,11 +80,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         reply = await request_reply(result, deps, user_id)
         if reply is None:
             return
-        text, reply_blocks = reply
-        if reply_blocks:
-            await deps.publisher.tell_blocks(channel_id, user_id, text, reply_blocks)
+        if reply.blocks:
+            await deps.publisher.tell_blocks(channel_id, user_id, reply.text, reply.blocks)
         else:
-            await deps.publisher.tell(channel_id, user_id, text)
+            await deps.publisher.tell(channel_id, user_id, reply.text)
 
     app.view(CallbackId.REJECT_MODAL.value)(handle_reject_submission)
     app.view(CallbackId.REQUEST_MODAL.value)(handle_request_submission)

@@ -148,70 +148,82 @@ def rendered_by_every_builder(text: str) -> Iterator[tuple[str, Rendered]]:
     approvers = ("U0APPROVE1", "S0APPROVER")
     for status in S:
         request = hostile_request(text, status)
-        shown_blocks = blocks.build_request_blocks(request, approvers, required_approvals=3)
+        shown_blocks = blocks.build_request_blocks(request, approvers, required_approvals=3).blocks
         yield out(f"request[{status}]", blocks.request_summary_text(request), shown_blocks)
         for preview_state in PreviewState:
             shown = dataclasses.replace(request, preview_state=preview_state.value)
-            yield out(f"preview[{preview_state}]", None, preview_blocks.build_preview_blocks(shown))
+            yield out(f"preview[{preview_state}]", None, preview_blocks.preview_blocks(shown))
         for language in Language:
-            fallback, outcome = blocks.build_outcome_blocks(request, language)
+            built = blocks.build_outcome_blocks(request, language)
+            fallback, outcome = built.text, built.blocks
             yield out(f"outcome[{status},{language}]", fallback, outcome)
             coded = dataclasses.replace(request, outcome_code=None, outcome_failure=text[:80])
-            fallback, outcome = blocks.build_outcome_blocks(coded, language)
+            built = blocks.build_outcome_blocks(coded, language)
+            fallback, outcome = built.text, built.blocks
             yield out(f"outcome-failure[{status},{language}]", fallback, outcome)
         for language in Language:
-            fallback, dm = notice_blocks.build_decided_dm(request, PERMALINK, language)
+            built = notice_blocks.build_decided_dm(request, PERMALINK, language)
+            fallback, dm = built.text, built.blocks
             yield out(f"decided-dm[{status},{language}]", fallback, dm)
-            fallback, dm = notice_blocks.build_finished_dm(request, PERMALINK, language)
+            built = notice_blocks.build_finished_dm(request, PERMALINK, language)
+            fallback, dm = built.text, built.blocks
             yield out(f"finished-dm[{status},{language}]", fallback, dm)
-            duplicate = guard_blocks.build_duplicate_text(request, PERMALINK, language)
+            duplicate = guard_blocks.build_duplicate_text(request, PERMALINK, language).text
             yield out(f"duplicate[{status},{language}]", duplicate, [])
             decided = guard_blocks.already_decided_text(request, language)
             yield out(f"already-decided[{status},{language}]", decided, [])
-        yield out(f"verified[{status}]", settle_blocks.build_verified_text(request), [])
-        yield out(f"reminder[{status}]", settle_blocks.build_reminder_text(request, approvers), [])
+        yield out(f"verified[{status}]", settle_blocks.build_verified_text(request).text, [])
+        yield out(
+            f"reminder[{status}]", settle_blocks.build_reminder_text(request, approvers).text, []
+        )
         histories = [
             RequestHistory(request, [RequestEvent(request.id, AT, text[:40], "U0APPROVE1", text)])
         ]
         for language in Language:
-            fallback, status_blocks = audit_blocks.build_status_blocks(
+            built = audit_blocks.build_status_blocks(
                 request.order_id, histories, {request.id}, language
             )
+            fallback, status_blocks = built.text, built.blocks
             yield out(f"status[{status},{language}]", fallback, status_blocks)
     request = hostile_request(text, S.PENDING)
-    yield out("rejection", blocks.build_rejection_reply(request), [])
+    yield out("rejection", blocks.build_rejection_reply(request).text, [])
     for language in Language:
         yield out(
             f"reject-modal[{language}]", None, modal_blocks.build_reject_modal(request, language)
         )
-        usage = guard_blocks.build_usage_blocks(mrkdwn.escape(text), text, language)
+        usage = guard_blocks.build_usage_blocks(mrkdwn.escape(text), text, language).blocks
         yield out(f"usage[{language}]", guard_blocks.usage_text(text, language), usage)
-        yield out(f"not-posted[{language}]", guard_blocks.build_not_posted_text(text, language), [])
-        counted = guard_blocks.approval_counted_text(request, 3, language)
+        yield out(
+            f"not-posted[{language}]", guard_blocks.build_not_posted_text(text, language).text, []
+        )
+        counted = guard_blocks.approval_counted_text(request, 3, language).text
         yield out(f"counted[{language}]", counted, [])
         for denial in Denial:
-            denied = guard_blocks.denial_text(denial, request, ("U0APPROVE1",), language)
+            denied = guard_blocks.denial_text(denial, request, ("U0APPROVE1",), language).text
             yield out(f"denial[{denial},{language}]", denied, [])
     for code in (text[:300], "R0008"):
         preview = Preview(
             PreviewState.BLOCKED, order=hostile_order(text), code=code, api_message=text
         )
         for language in Language:
-            fallback, reply = preview_blocks.build_not_requested_reply(
-                request.order_id, preview, language
-            )
+            built = preview_blocks.build_not_requested_reply(request.order_id, preview, language)
+            fallback, reply = built.text, built.blocks
             yield out(f"not-requested[{language}]", fallback, reply)
     warning = Preview(PreviewState.WARNING, order=hostile_order(text), code=text[:300])
-    fallback, send_anyway = settle_blocks.build_send_anyway(request, warning)
+    built = settle_blocks.build_send_anyway(request, warning)
+    fallback, send_anyway = built.text, built.blocks
     yield out("send-anyway", fallback, send_anyway)
     mine = [hostile_request(text, status) for status in S]
     for language in Language:
-        pointer = notice_blocks.build_approval_pointer(request, "C0APPROVAL", PERMALINK, language)
+        pointer = notice_blocks.build_approval_pointer(
+            request, "C0APPROVAL", PERMALINK, language
+        ).text
         yield out(f"pointer[{language}]", pointer, [])
         yield out(f"home[{language}]", None, home_blocks.build_home_view(
             is_approver=True, waiting=mine[:3], mine=mine, updated_at=AT, language=language
         ))  # fmt: skip
-        fallback, listed = audit_blocks.build_list_blocks("C0CHANNEL1", mine, language, more=True)
+        built = audit_blocks.build_list_blocks("C0CHANNEL1", mine, language, more=True)
+        fallback, listed = built.text, built.blocks
         yield out(f"list[{language}]", fallback, listed)
 
 

@@ -101,7 +101,7 @@ def actions_blocks(blocks: Sequence[Block]) -> list[ActionsBlock]:
 
 
 def test_pending_request_has_approve_and_reject_buttons() -> None:
-    blocks = build_request_blocks(make_request(), APPROVERS)
+    blocks = build_request_blocks(make_request(), APPROVERS).blocks
 
     actions = actions_blocks(blocks)
     assert len(actions) == 1
@@ -121,7 +121,7 @@ def test_pending_request_has_approve_and_reject_buttons() -> None:
 
 
 def test_pending_request_shows_order_requester_reason_and_approvers() -> None:
-    shown = texts(build_request_blocks(make_request(), APPROVERS))
+    shown = texts(build_request_blocks(make_request(), APPROVERS).blocks)
 
     assert "CDE0000000001" in shown
     assert "<@U0REQUEST1>" in shown
@@ -132,7 +132,7 @@ def test_pending_request_shows_order_requester_reason_and_approvers() -> None:
 
 
 def test_request_without_reason_says_so() -> None:
-    shown = texts(build_request_blocks(make_request(reason=""), APPROVERS))
+    shown = texts(build_request_blocks(make_request(reason=""), APPROVERS).blocks)
 
     assert "No reason given" in shown
 
@@ -141,7 +141,7 @@ def test_request_without_reason_says_so() -> None:
 def test_blocks_validate_for_every_status(status: RequestStatus) -> None:
     request = realistic(status)
 
-    blocks = build_request_blocks(request, APPROVERS)
+    blocks = build_request_blocks(request, APPROVERS).blocks
 
     encoded = dump(blocks)
     assert "CDE0000000001" in encoded
@@ -153,7 +153,7 @@ def test_blocks_validate_for_every_status(status: RequestStatus) -> None:
 
 @pytest.mark.parametrize("status", [s for s in RequestStatus if s is not S.PENDING])
 def test_non_pending_request_has_no_decision_buttons(status: RequestStatus) -> None:
-    blocks = build_request_blocks(realistic(status), APPROVERS)
+    blocks = build_request_blocks(realistic(status), APPROVERS).blocks
 
     shown = json.dumps([b.to_dict() for b in blocks])
     assert ActionId.APPROVE.value not in shown
@@ -165,7 +165,7 @@ def test_non_pending_request_has_no_decision_buttons(status: RequestStatus) -> N
     "status", [s for s in RequestStatus if s in TERMINAL_STATUSES or s in (S.APPROVED, S.EXECUTING)]
 )
 def test_decided_request_has_no_actions_block(status: RequestStatus) -> None:
-    blocks = build_request_blocks(realistic(status), APPROVERS)
+    blocks = build_request_blocks(realistic(status), APPROVERS).blocks
 
     assert actions_blocks(blocks) == []
 
@@ -180,7 +180,7 @@ def test_summary_text_for_every_status(status: RequestStatus) -> None:
 
 def test_status_lines_say_what_happened() -> None:
     def line(status: RequestStatus) -> str:
-        return texts(build_request_blocks(realistic(status), APPROVERS))
+        return texts(build_request_blocks(realistic(status), APPROVERS).blocks)
 
     assert "Cancelled in MouvONE" in line(S.SUCCEEDED)
     assert "Not cancelled" in line(S.FAILED)
@@ -193,7 +193,7 @@ def test_status_lines_say_what_happened() -> None:
 
 
 def test_hostile_reason_is_escaped() -> None:
-    blocks = build_request_blocks(make_request(reason=HOSTILE), APPROVERS)
+    blocks = build_request_blocks(make_request(reason=HOSTILE), APPROVERS).blocks
 
     shown = texts(blocks)
     dump(blocks)
@@ -210,14 +210,16 @@ def test_hostile_reason_is_escaped() -> None:
 
 def test_hostile_decision_note_is_escaped() -> None:
     for status in (S.REJECTED, S.WITHDRAWN):
-        shown = texts(build_request_blocks(make_request(status, decision_note=HOSTILE), APPROVERS))
+        shown = texts(
+            build_request_blocks(make_request(status, decision_note=HOSTILE), APPROVERS).blocks
+        )
 
         assert "<!channel>" not in shown
         assert "&lt;!channel&gt;" in shown
 
 
 def test_longest_hostile_reason_still_validates() -> None:
-    blocks = build_request_blocks(make_request(reason="<" * 500), APPROVERS)
+    blocks = build_request_blocks(make_request(reason="<" * 500), APPROVERS).blocks
 
     dump(blocks)
     section = blocks[1]
@@ -238,7 +240,8 @@ def test_failed_outcome_with_r0008_explains_the_code() -> None:
         outcome_at=DECIDED,
     )
 
-    text, blocks = build_outcome_blocks(request)
+    built = build_outcome_blocks(request)
+    text, blocks = built.text, built.blocks
 
     shown = texts(blocks)
     explanation = CATALOGUE["R0008"].text(Language.EN)
@@ -259,7 +262,8 @@ def test_failed_outcome_with_r0008_explains_the_code() -> None:
 def test_outcome_in_french() -> None:
     request = make_request(S.FAILED, outcome_code="R0008", outcome_at=DECIDED)
 
-    _, blocks = build_outcome_blocks(request, Language.FR)
+    built = build_outcome_blocks(request, Language.FR)
+    _, blocks = built.text, built.blocks
 
     assert CATALOGUE["R0008"].text(Language.FR).title in texts(blocks)
 
@@ -269,7 +273,8 @@ def test_unknown_code_is_shown_raw() -> None:
         S.FAILED, outcome_code="XYZ_NEW", outcome_message="nouveau", outcome_at=DECIDED
     )
 
-    text, blocks = build_outcome_blocks(request)
+    built = build_outcome_blocks(request)
+    text, blocks = built.text, built.blocks
 
     shown = texts(blocks)
     dump(blocks)
@@ -284,7 +289,8 @@ def test_hostile_api_message_is_escaped() -> None:
         S.FAILED, outcome_code="<!here>", outcome_message=HOSTILE, outcome_at=DECIDED
     )
 
-    _, blocks = build_outcome_blocks(request)
+    built = build_outcome_blocks(request)
+    _, blocks = built.text, built.blocks
 
     shown = texts(blocks)
     assert "<!channel>" not in shown
@@ -295,7 +301,8 @@ def test_hostile_api_message_is_escaped() -> None:
 def test_timeout_outcome_is_unknown_never_not_cancelled() -> None:
     request = make_request(S.UNKNOWN, outcome_failure="timeout", outcome_at=DECIDED)
 
-    text, blocks = build_outcome_blocks(request)
+    built = build_outcome_blocks(request)
+    text, blocks = built.text, built.blocks
 
     shown = texts(blocks)
     dump(blocks)
@@ -310,7 +317,8 @@ def test_timeout_outcome_is_unknown_never_not_cancelled() -> None:
 def test_failure_kinds_have_an_outcome_message(kind: FailureKind) -> None:
     request = make_request(S.FAILED, outcome_failure=kind.value, outcome_at=DECIDED)
 
-    text, blocks = build_outcome_blocks(request)
+    built = build_outcome_blocks(request)
+    text, blocks = built.text, built.blocks
 
     shown = texts(blocks)
     dump(blocks)
@@ -322,7 +330,8 @@ def test_failure_kinds_have_an_outcome_message(kind: FailureKind) -> None:
 def test_unrecognised_failure_falls_back_to_unexpected_status() -> None:
     request = make_request(S.FAILED, outcome_failure="brand_new_failure", outcome_at=DECIDED)
 
-    _, blocks = build_outcome_blocks(request)
+    built = build_outcome_blocks(request)
+    _, blocks = built.text, built.blocks
 
     assert FAILURES[FailureKind.UNEXPECTED_STATUS].text(Language.EN).title in texts(blocks)
 
@@ -330,7 +339,8 @@ def test_unrecognised_failure_falls_back_to_unexpected_status() -> None:
 def test_succeeded_outcome() -> None:
     request = make_request(S.SUCCEEDED, outcome_at=DECIDED)
 
-    text, blocks = build_outcome_blocks(request)
+    built = build_outcome_blocks(request)
+    text, blocks = built.text, built.blocks
 
     shown = texts(blocks)
     dump(blocks)
@@ -349,7 +359,8 @@ def test_already_cancelled_outcome_explains_and_notes() -> None:
         outcome_at=DECIDED,
     )
 
-    _, blocks = build_outcome_blocks(request)
+    built = build_outcome_blocks(request)
+    _, blocks = built.text, built.blocks
 
     shown = texts(blocks)
     dump(blocks)
@@ -360,7 +371,8 @@ def test_already_cancelled_outcome_explains_and_notes() -> None:
 def test_long_api_message_is_clipped() -> None:
     request = make_request(S.FAILED, outcome_code="R0008", outcome_message="é" * 5000)
 
-    _, blocks = build_outcome_blocks(request)
+    built = build_outcome_blocks(request)
+    _, blocks = built.text, built.blocks
 
     dump(blocks)
     assert "é" * 501 not in texts(blocks)
@@ -370,7 +382,7 @@ def test_long_api_message_is_clipped() -> None:
 
 
 def test_rejection_reply_escapes_the_note() -> None:
-    reply = build_rejection_reply(make_request(S.REJECTED, decision_note=HOSTILE))
+    reply = build_rejection_reply(make_request(S.REJECTED, decision_note=HOSTILE)).text
 
     assert "<!channel>" not in reply
     assert "&lt;!channel&gt;" in reply

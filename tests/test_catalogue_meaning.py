@@ -92,7 +92,8 @@ def thread_reply(code: str, language: Language) -> str:
         outcome_http_status=400,
         outcome_at=AT,
     )
-    _text, blocks = build_outcome_blocks(request, language)
+    built = build_outcome_blocks(request, language)
+    _text, blocks = built.text, built.blocks
     section = blocks[0].to_dict()
     return str(section["text"]["text"]).split("\n", 1)[1]  # after the lead line
 

@@ -111,26 +111,31 @@ def render_all(language: Language) -> Iterator[tuple[str, str]]:
     for name, request in _requests():
         shown = request_blocks.build_request_blocks(
             request, APPROVERS, required_approvals=2, language=language
-        )
+        ).blocks
         yield f"request[{name}]", texts(shown)
         yield f"summary[{name}]", request_blocks.request_summary_text(request, language)
-        yield f"reminder[{name}]", thread_blocks.build_reminder_text(request, APPROVERS, language)
+        yield (
+            f"reminder[{name}]",
+            thread_blocks.build_reminder_text(request, APPROVERS, language).text,
+        )
     for name, request in _outcomes():
-        fallback, shown = request_blocks.build_outcome_blocks(request, language)
+        built = request_blocks.build_outcome_blocks(request, language)
+        fallback, shown = built.text, built.blocks
         yield f"outcome[{name}]", fallback + "\n" + texts(shown)
         if request.status is S.UNKNOWN or request.outcome_note:
-            yield f"verified[{name}]", thread_blocks.build_verified_text(request, language)
+            yield f"verified[{name}]", thread_blocks.build_verified_text(request, language).text
     for note in ("order_unreadable", order_status_note("Accepted"), None):
         request = make_request(S.UNKNOWN, outcome_failure="timeout", outcome_note=note)
-        yield f"verified[{note}]", thread_blocks.build_verified_text(request, language)
+        yield f"verified[{note}]", thread_blocks.build_verified_text(request, language).text
     for name in ("rejected", "rejected-silent"):
         note = "not this one" if name == "rejected" else None
         reply = request_blocks.build_rejection_reply(
             make_request(S.REJECTED, decision_note=note), language
-        )
+        ).text
         yield f"rejection[{name}]", reply
     for preview in (PREVIEWS["not-master"], PREVIEWS["in-progress"]):
-        fallback, shown = thread_blocks.build_send_anyway(make_request(), preview, language)
+        built = thread_blocks.build_send_anyway(make_request(), preview, language)
+        fallback, shown = built.text, built.blocks
         yield f"send-anyway[{preview.code}]", fallback + "\n" + texts(shown)
     blocked = [
         preview_of(
@@ -144,9 +149,8 @@ def render_all(language: Language) -> Iterator[tuple[str, str]]:
         preview_of(CustomerOrder.model_validate(ORDER_JSON | {"status": "Cancelled"})),
     ]
     for preview in blocked:
-        fallback, shown = preview_blocks.build_not_requested_reply(
-            "CDE0000000001", preview, language
-        )
+        built = preview_blocks.build_not_requested_reply("CDE0000000001", preview, language)
+        fallback, shown = built.text, built.blocks
         yield f"not-requested[{preview.code}]", fallback + "\n" + texts(shown)
     for status in RequestStatus:
         yield f"status-words[{status.value}]", status_words(status, language)
@@ -196,7 +200,7 @@ def test_french_rendering_has_no_english_sentence(what: str, shown: str) -> None
 
 def test_french_request_message_buttons_and_dialogs() -> None:
     shown = texts(
-        request_blocks.build_request_blocks(make_request(), APPROVERS, language=Language.FR)
+        request_blocks.build_request_blocks(make_request(), APPROVERS, language=Language.FR).blocks
     )
     for words in (
         "Annuler la commande CDE0000000001 ?",
@@ -213,7 +217,9 @@ def test_french_request_message_buttons_and_dialogs() -> None:
     ):
         assert words in shown, words
     retry = make_request(S.UNKNOWN, outcome_failure="timeout", outcome_at=DECIDED)
-    shown = texts(request_blocks.build_request_blocks(retry, APPROVERS, language=Language.FR))
+    shown = texts(
+        request_blocks.build_request_blocks(retry, APPROVERS, language=Language.FR).blocks
+    )
     assert "Réessayer" in shown and "Renvoyer l'annulation ?" in shown
 
 
@@ -279,7 +285,8 @@ def test_notes_stored_as_sentences_by_earlier_versions_are_translated(
     assert note_text(legacy, Language.EN) == legacy
     assert french in note_text(legacy, Language.FR)
     request = make_request(S.SUCCEEDED, outcome_note=legacy)
-    _fallback, shown = request_blocks.build_outcome_blocks(request, Language.FR)
+    built = request_blocks.build_outcome_blocks(request, Language.FR)
+    _fallback, shown = built.text, built.blocks
     assert french in texts(shown) and legacy not in texts(shown)
 
 

@@ -136,14 +136,16 @@ def test_direct_messages_link_to_the_thread_and_escape_notes() -> None:
         decided_by="U0APPROVE1",
         decision_note="<!channel> wrong order",
     )
-    text, blocks = build_decided_dm(rejected, "https://example.invalid/archives/C1/p1", Language.EN)
+    built = build_decided_dm(rejected, "https://example.invalid/archives/C1/p1", Language.EN)
+    text, blocks = built.text, built.blocks
     body = str(blocks[0].to_dict())
     assert "rejected" in text
     assert "<https://example.invalid/archives/C1/p1|Open the request>" in body
     assert "&lt;!channel&gt;" in body and "<!channel>" not in body
 
     unknown = replace(REQUEST, status=RequestStatus.UNKNOWN, outcome_failure="timeout")
-    text, blocks = build_finished_dm(unknown, None, Language.EN)
+    built = build_finished_dm(unknown, None, Language.EN)
+    text, blocks = built.text, built.blocks
     assert "outcome unknown" in text
     assert "Open the request" not in str(blocks[0].to_dict())  # no link when Slack gave none
 
@@ -188,12 +190,10 @@ def test_the_largest_audit_and_home_views_stay_within_slack_limits() -> None:
     long = replace(REQUEST, reason="r" * 500, decision_note="n" * 500, decided_by="U0APPROVE1")
     events = [RequestEvent(REQUEST.id, NOW, "cancel_sent", None, None)] * 40
     histories = [RequestHistory(long, events)] * MAX_HISTORY
-    _text, status_blocks = build_status_blocks(
-        "CDE0000000001", histories, {REQUEST.id}, Language.FR
-    )
-    _text, list_blocks = build_list_blocks(
-        "C0CHANNEL1", [long] * MAX_LISTED, Language.FR, more=True
-    )
+    built = build_status_blocks("CDE0000000001", histories, {REQUEST.id}, Language.FR)
+    _text, status_blocks = built.text, built.blocks
+    built = build_list_blocks("C0CHANNEL1", [long] * MAX_LISTED, Language.FR, more=True)
+    _text, list_blocks = built.text, built.blocks
     home = build_home_view(
         is_approver=True,
         waiting=[long] * MAX_LISTED,

@@ -16,7 +16,7 @@ from bot.i18n.catalogue import CATALOGUE, DOCUMENTED_CODES, FAILURES, FailureKin
 from bot.i18n.notes import NOTE_ALREADY_CANCELLED, note_text
 from bot.i18n.texts import say
 from bot.slack.messages.blocks import build_outcome_blocks, build_request_blocks
-from bot.slack.messages.preview import build_not_requested_reply, build_preview_blocks
+from bot.slack.messages.preview import build_not_requested_reply, preview_blocks
 from bot.soget.errors import SogetApiError
 from bot.soget.models import CustomerOrder
 
@@ -63,7 +63,8 @@ def test_every_documented_code_is_explained_in_both_languages(
         outcome_http_status=400,
     )
 
-    fallback, blocks = build_outcome_blocks(request, language)
+    built = build_outcome_blocks(request, language)
+    fallback, blocks = built.text, built.blocks
 
     shown = rendered(blocks)
     text = CATALOGUE[code].text(language)
@@ -98,7 +99,8 @@ def test_every_failure_kind_is_explained_in_both_languages(
     status = RequestStatus.UNKNOWN if kind is FailureKind.TIMEOUT else RequestStatus.FAILED
     request = make_request(status=status, outcome_failure=kind.value)
 
-    _fallback, blocks = build_outcome_blocks(request, language)
+    built = build_outcome_blocks(request, language)
+    _fallback, blocks = built.text, built.blocks
 
     shown = rendered(blocks)
     text = FAILURES[kind].text(language)
@@ -110,7 +112,8 @@ def test_every_failure_kind_is_explained_in_both_languages(
 def test_unknown_code_is_shown_raw_with_the_generic_explanation() -> None:
     request = make_request(outcome_code="R0042", outcome_message="<!channel> nouveau")
 
-    _fallback, blocks = build_outcome_blocks(request, Language.FR)
+    built = build_outcome_blocks(request, Language.FR)
+    _fallback, blocks = built.text, built.blocks
 
     shown = rendered(blocks)
     assert "`R0042`" in shown
@@ -125,7 +128,8 @@ def test_success_notes_are_translated(language: Language) -> None:
         status=RequestStatus.SUCCEEDED, outcome_code="ORDER_ALREADY_CANCELED", outcome_note=note
     )
 
-    _fallback, blocks = build_outcome_blocks(request, language)
+    built = build_outcome_blocks(request, language)
+    _fallback, blocks = built.text, built.blocks
 
     assert note_text(note, language) in rendered(blocks)
 
@@ -158,13 +162,13 @@ def _with_preview(preview: Preview) -> CancelRequest:
 
 
 def test_no_preview_blocks_for_requests_stored_before_previews() -> None:
-    assert build_preview_blocks(make_request(status=RequestStatus.PENDING)) == []
+    assert preview_blocks(make_request(status=RequestStatus.PENDING)) == []
 
 
 def test_ready_preview_lists_the_order_without_warning() -> None:
     request = _with_preview(preview_of(CustomerOrder.model_validate(ORDER_JSON)))
 
-    shown = rendered(build_preview_blocks(request))
+    shown = rendered(preview_blocks(request))
 
     for expected in (
         "*Type*\\nMaster",
@@ -191,7 +195,7 @@ def test_warning_names_the_code(fields: dict[str, str], code: str) -> None:
     order = CustomerOrder.model_validate(ORDER_JSON | fields)
     request = _with_preview(preview_of(order))
 
-    shown = rendered(build_request_blocks(request, APPROVERS))
+    shown = rendered(build_request_blocks(request, APPROVERS).blocks)
 
     assert f"MouvONE will refuse this cancel: {CATALOGUE[code].text(Language.EN).title}" in shown
     assert f"`{code}`" in shown
@@ -207,7 +211,7 @@ def test_warning_names_the_code(fields: dict[str, str], code: str) -> None:
     ],
 )
 def test_unavailable_preview_says_so(preview: Preview, code: str) -> None:
-    shown = rendered(build_request_blocks(_with_preview(preview), APPROVERS))
+    shown = rendered(build_request_blocks(_with_preview(preview), APPROVERS).blocks)
 
     assert "*Preview unavailable*" in shown and f"`{code}`" in shown
     assert "cancel-order-approve" in shown  # approvers can still decide
@@ -218,7 +222,7 @@ def test_hostile_values_are_escaped_and_clipped() -> None:
         ORDER_JSON | {"clientReference": "<!here> " + "x" * 500, "type": "<@U1>"}
     )
 
-    shown = rendered(build_preview_blocks(_with_preview(preview_of(order))))
+    shown = rendered(preview_blocks(_with_preview(preview_of(order))))
 
     assert "<!here>" not in shown and "<@U1>" not in shown
     assert "x" * 300 not in shown
@@ -249,7 +253,8 @@ def test_hostile_values_are_escaped_and_clipped() -> None:
 def test_not_requested_reply(preview: Preview, language: Language) -> None:
     assert preview.blocked and preview.code is not None
 
-    fallback, blocks = build_not_requested_reply("CDE0000000001", preview, language)
+    built = build_not_requested_reply("CDE0000000001", preview, language)
+    fallback, blocks = built.text, built.blocks
 
     shown = rendered(blocks)
     text = CATALOGUE[preview.code].text(language)

@@ -24,6 +24,7 @@ from bot.i18n.catalogue import CATALOGUE, FAILURES, Language
 from bot.i18n.texts import DATA_DIR, TEXTS, placeholders
 from bot.slack.ids import BlockId, InputActionId
 from bot.slack.messages import audit, dm, home, modals, private, request_form
+from bot.slack.messages.mrkdwn import Rendered
 
 ROOT = Path(__file__).resolve().parents[1]
 MY_FILES = ("private.toml", "dm.toml", "modals.toml", "home.toml", "audit.toml")
@@ -69,7 +70,7 @@ def rendered(language: Language) -> Iterator[tuple[str, Any]]:
         yield f"decided-dm[{name}]", dm.build_decided_dm(request, PERMALINK, language)
         yield f"finished-dm[{name}]", dm.build_finished_dm(request, PERMALINK, language)
         yield f"click-lost-dm[{name}]", dm.build_click_lost_dm(request, PERMALINK, language)
-        yield f"duplicate[{name}]", private.build_duplicate_text(request, PERMALINK, language)
+        yield f"duplicate[{name}]", private.build_duplicate_text(request, PERMALINK, language).text
         yield f"already-decided[{name}]", private.already_decided_text(request, language)
         events = [RequestEvent(request.id, AT, kind, "U0APPROVE1", None) for kind in KINDS]
         # At most MAX_EVENTS_SHOWN events of a request are shown: every kind over two.
@@ -82,27 +83,32 @@ def rendered(language: Language) -> Iterator[tuple[str, Any]]:
         yield f"status[{name}]", audit.build_status_blocks("CDE1", history, {request.id}, language)
     request = make_request(approved_by="U0APPROVE1")
     for denial in [*Denial, None]:
-        yield f"denial[{denial}]", private.denial_text(denial, request, APPROVERS, language)
+        yield f"denial[{denial}]", private.denial_text(denial, request, APPROVERS, language).text
     yield "gone", private.already_decided_text(None, language)
-    yield "counted", private.approval_counted_text(request, 2, language)
-    yield "click-not-taken", private.click_not_taken_text(language)
+    yield "counted", private.approval_counted_text(request, 2, language).text
+    yield "click-not-taken", private.click_not_taken_text(language).text
     for problem in UsageProblem:
         error = UsageError(problem, length=1001, limit=1000, token="CDE1")
         shown = private.usage_problem_text(error, language)
-        yield f"usage[{problem}]", private.build_usage_blocks(shown, r"CDE\d{10}", language)
+        yield f"usage[{problem}]", private.build_usage_blocks(shown, r"CDE\d{10}", language).blocks
         yield f"form-problem[{problem}]", request_form.form_problem_text(error, language)
     yield "help", private.usage_text(r"CDE\d{10}", language)
     yield (
         "missing-reason",
-        private.build_usage_blocks(private.missing_reason_text(language), r"CDE\d{10}", language),
+        private.build_usage_blocks(
+            private.missing_reason_text(language), r"CDE\d{10}", language
+        ).blocks,
     )
-    yield "not-in-a-channel", private.not_in_a_channel_text(language)
-    yield "channel-refusal", private.channel_refusal_text(["C0CHANNEL1", "C0OTHER01"], language)
-    yield "list-in-a-dm", private.list_in_a_dm_text(language)
-    yield "not-posted", private.build_not_posted_text("not_in_channel", language)
-    yield "error", private.unexpected_error_text("ab12cd34", language)
-    yield "pointer", dm.build_approval_pointer(request, "C0APPROVAL", PERMALINK, language)
-    yield "asked-in", dm.build_asked_in_context("C0CHANNEL1", language)
+    yield "not-in-a-channel", private.not_in_a_channel_text(language).text
+    yield (
+        "channel-refusal",
+        private.channel_refusal_text(["C0CHANNEL1", "C0OTHER01"], language).text,
+    )
+    yield "list-in-a-dm", private.list_in_a_dm_text(language).text
+    yield "not-posted", private.build_not_posted_text("not_in_channel", language).text
+    yield "error", private.unexpected_error_text("ab12cd34", language).text
+    yield "pointer", dm.build_approval_pointer(request, "C0APPROVAL", PERMALINK, language).text
+    yield "asked-in", dm.asked_in_context("C0CHANNEL1", language)
     yield "reject-modal", modals.build_reject_modal(request, language)
     yield "request-modal", request_form.build_request_modal("C0CHANNEL1", language)
     yield "form-in-a-dm", request_form.form_refusal_text(ChannelRefusal.NOT_A_CHANNEL, language)
@@ -157,6 +163,10 @@ def form_view(order: str, category: str | None, details: str) -> dict[str, Any]:
 
 def strings(thing: Any) -> Iterator[str]:
     """Every text a reader could see in a builder's result (Block Kit objects, views, tuples)."""
+    if isinstance(thing, Rendered):
+        yield thing.text
+        yield from strings(thing.blocks)
+        return
     if hasattr(thing, "to_dict"):
         thing = thing.to_dict()
     if isinstance(thing, str):
@@ -281,12 +291,12 @@ def test_modal_texts_fit_slack_limits() -> None:
 def test_denial_text_is_never_empty(denial: Denial | None, with_request: bool) -> None:
     request = make_request(S.APPROVED) if with_request else None
     for language in Language:
-        assert private.denial_text(denial, request, APPROVERS, language).strip()
+        assert private.denial_text(denial, request, APPROVERS, language).text.strip()
 
 
 def test_not_approver_text_names_the_approvers() -> None:
     for language in Language:
-        text = private.denial_text(Denial.NOT_APPROVER, make_request(), APPROVERS, language)
+        text = private.denial_text(Denial.NOT_APPROVER, make_request(), APPROVERS, language).text
         assert "<@U0APPROVE1>" in text and "<!subteam^S0APPROVER>" in text
 
 
@@ -309,5 +319,5 @@ def test_already_decided_text_says_who_and_what(
 
 def test_not_posted_text_escapes_the_error() -> None:
     for language in Language:
-        text = private.build_not_posted_text("<!channel>", language)
+        text = private.build_not_posted_text("<!channel>", language).text
         assert "<!channel>" not in text and "/invite" in text

@@ -17,6 +17,7 @@ from bot.i18n.catalogue import Language
 from bot.slack.messages import blocks
 from bot.slack.messages import dm as notice_blocks
 from bot.slack.messages import thread as settle_blocks
+from bot.slack.messages.mrkdwn import Rendered
 from bot.slack.sandbox import SandboxWebClient, mark_message
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class SlackPublisher:
         """The language of the request's message and thread (its channel's)."""
         return self._channel_languages.get(self.message_channel(request), self._default_language)
 
-    def _request_blocks(self, request: CancelRequest) -> list[Block]:
+    def _request_message(self, request: CancelRequest) -> Rendered:
         built = blocks.build_request_blocks(
             request,
             self._approvers,
@@ -65,10 +66,8 @@ class SlackPublisher:
             language=self.channel_language(request),
         )
         if self.message_channel(request) != request.channel_id:
-            built.append(
-                notice_blocks.build_asked_in_context(
-                    request.channel_id, self.channel_language(request)
-                )
+            built.blocks.append(
+                notice_blocks.asked_in_context(request.channel_id, self.channel_language(request))
             )
         return built
 
@@ -77,10 +76,11 @@ class SlackPublisher:
 
         Posted elsewhere, the requester is told where, privately, in `requester_language`."""
         channel = self.message_channel(request)
+        message = self._request_message(request)
         response = await self._client.chat_postMessage(
             channel=channel,
-            text=blocks.request_summary_text(request, self.channel_language(request)),
-            blocks=self._request_blocks(request),
+            text=message.text,
+            blocks=message.blocks,
             unfurl_links=False,
         )
         ts = str(response["ts"])
@@ -89,7 +89,7 @@ class SlackPublisher:
             pointer = notice_blocks.build_approval_pointer(
                 request, channel, link, requester_language
             )
-            await self.tell(request.channel_id, request.requester_id, pointer)
+            await self.tell(request.channel_id, request.requester_id, pointer.text)
         return ts
 
     async def permalink(self, channel: str, ts: str) -> str | None:
@@ -106,21 +106,22 @@ class SlackPublisher:
         """Redraw the request message for the request's current state."""
         if request.message_ts is None:
             return
+        message = self._request_message(request)
         await self._client.chat_update(
             channel=self.message_channel(request),
             ts=request.message_ts,
-            text=blocks.request_summary_text(request, self.channel_language(request)),
-            blocks=self._request_blocks(request),
+            text=message.text,
+            blocks=message.blocks,
         )
 
     async def post_outcome(self, request: CancelRequest) -> None:
         """Reply in the request's thread with the outcome (the redraw is its own delivery)."""
-        text, outcome_blocks = blocks.build_outcome_blocks(request, self.channel_language(request))
+        outcome = blocks.build_outcome_blocks(request, self.channel_language(request))
         await self._client.chat_postMessage(
             channel=self.message_channel(request),
             thread_ts=request.message_ts,
-            text=text,
-            blocks=outcome_blocks,
+            text=outcome.text,
+            blocks=outcome.blocks,
             unfurl_links=False,
         )
 
@@ -155,9 +156,12 @@ class SlackPublisher:
                 recipient = recipient or request.requester_id
                 await self._direct_message(kind, request, recipient, recipient_language or language)
 
-    async def _thread_reply(self, request: CancelRequest, text: str) -> None:
+    async def _thread_reply(self, request: CancelRequest, reply: Rendered) -> None:
         await self._client.chat_postMessage(
-            channel=self.message_channel(request), thread_ts=request.message_ts, text=text
+            channel=self.message_channel(request),
+            thread_ts=request.message_ts,
+            text=reply.text,
+            blocks=reply.blocks or None,
         )
 
     async def _direct_message(
@@ -172,9 +176,9 @@ class SlackPublisher:
             MessageKind.DM_FINISHED: notice_blocks.build_finished_dm,
             MessageKind.DM_CLICK_LOST: notice_blocks.build_click_lost_dm,
         }[kind]
-        text, dm_blocks = build(request, link, language)
+        dm = build(request, link, language)
         await self._client.chat_postMessage(
-            channel=user, text=text, blocks=dm_blocks, unfurl_links=False
+            channel=user, text=dm.text, blocks=dm.blocks, unfurl_links=False
         )
 
     async def post_rejection(self, request: CancelRequest) -> None:

@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook import WebhookResponse
 
-from bot.slack.messages.dm import SANDBOX_MARKER, build_sandbox_marker
+from bot.slack.messages.dm import SANDBOX_MARKER, sandbox_marker
 from bot.slack.messages.mrkdwn import md
 
 _MESSAGE_METHODS = frozenset(
@@ -39,7 +39,7 @@ def _as_dicts(blocks: object) -> list[dict[str, Any]]:
 
 
 def _has_marker(blocks: list[dict[str, Any]]) -> bool:
-    marker_id = build_sandbox_marker().block_id
+    marker_id = sandbox_marker().block_id
     return any(block.get("block_id") == marker_id for block in blocks)
 
 
@@ -49,7 +49,7 @@ def mark_message(text: str | None, blocks: object) -> tuple[str | None, list[dic
     if not marked and text:
         marked = [SectionBlock(text=md(text)).to_dict()]
     if not _has_marker(marked):
-        marked.append(build_sandbox_marker().to_dict())
+        marked.append(sandbox_marker().to_dict())
     if text and not text.startswith(_PREFIX):
         text = _PREFIX + text
     return text, marked
@@ -62,7 +62,7 @@ def mark_view(view: object) -> object:
         return view
     blocks = _as_dicts(parsed.get("blocks"))
     if not _has_marker(blocks):
-        blocks.insert(0, build_sandbox_marker().to_dict())
+        blocks.insert(0, sandbox_marker().to_dict())
     return {**parsed, "blocks": blocks}
 
 

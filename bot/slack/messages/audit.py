@@ -15,6 +15,7 @@ from bot.i18n.texts import TEXTS, say
 from bot.slack.messages.blocks import outcome_entry
 from bot.slack.messages.mrkdwn import (
     HEADER_TEXT_LIMIT,
+    Rendered,
     escape,
     fallback_text,
     md,
@@ -98,7 +99,7 @@ def build_status_blocks(
     histories: Sequence[RequestHistory],
     visible_reasons: set[str],
     language: Language,
-) -> tuple[str, list[Block]]:
+) -> Rendered:
     """The private answer to `status ORDER_ID`: each request, newest first, with its timeline.
 
     Reasons are shown only for the ids in `visible_reasons` (a private channel's reasons stay
@@ -108,7 +109,7 @@ def build_status_blocks(
     if not histories:
         text = fallback_text(say("audit.status_answer.none_text", language, order=shown))
         none = say("audit.status_answer.none", language, order=shown)
-        return text, [SectionBlock(text=md(none))]
+        return Rendered(text, [SectionBlock(text=md(none))])
     count = len(histories)
     text = fallback_text(say("audit.status_answer.text", language, order=shown, count=count))
     header = say("audit.status_answer.header", language, order=order_id)
@@ -127,17 +128,17 @@ def build_status_blocks(
         if timeline:
             footer += f"\n{timeline}"
         blocks.append(ContextBlock(elements=[md(footer)]))
-    return text, blocks
+    return Rendered(text, blocks)
 
 
 def build_list_blocks(
     channel_id: str, pending: Sequence[CancelRequest], language: Language, *, more: bool
-) -> tuple[str, list[Block]]:
+) -> Rendered:
     """The private answer to `list`: the requests of this channel waiting for an approver."""
     if not pending:
         text = say("audit.list.none_text", language)
         none = say("audit.list.none", language, channel=f"<#{channel_id}>")
-        return text, [SectionBlock(text=md(none))]
+        return Rendered(text, [SectionBlock(text=md(none))])
     text = say("audit.list.text", language, count=len(pending))
     header = plain(say("audit.list.header", language), HEADER_TEXT_LIMIT)
     blocks: list[Block] = [HeaderBlock(text=header)]
@@ -154,4 +155,4 @@ def build_list_blocks(
         blocks.append(SectionBlock(text=md(line, 1000)))
     if more:
         blocks.append(ContextBlock(elements=[md(say("audit.list.more", language))]))
-    return text, blocks
+    return Rendered(text, blocks)

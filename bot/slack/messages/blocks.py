@@ -32,6 +32,7 @@ from bot.slack.messages.mrkdwn import (
     FALLBACK_TEXT_LIMIT,
     FIELD_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
+    Rendered,
     clip,
     escape,
     fallback_text,
@@ -41,7 +42,7 @@ from bot.slack.messages.mrkdwn import (
 )
 from bot.slack.messages.mrkdwn import clip_raw as _clip
 from bot.slack.messages.mrkdwn import md as _md
-from bot.slack.messages.preview import build_preview_blocks
+from bot.slack.messages.preview import preview_blocks
 from bot.slack.messages.request_form import category_label
 from bot.slack.messages.status import status_phrase
 
@@ -128,17 +129,13 @@ def _status_line(
     return ""  # unreachable: every status is matched above
 
 
-def _preview_blocks(request: CancelRequest, language: Language) -> list[Block]:
-    return build_preview_blocks(request, language)
-
-
 def build_request_blocks(
     request: CancelRequest,
     approvers: Sequence[str],
     *,
     required_approvals: int = 1,
     language: Language = Language.EN,
-) -> list[Block]:
+) -> Rendered:
     """The request message in the channel, in whatever state the request is."""
     reason = escape(request.reason) if request.reason else say("request.no_reason", language)
     if request.reason_category:
@@ -157,7 +154,7 @@ def build_request_blocks(
                 ),
             ]
         ),
-        *_preview_blocks(request, language),
+        *preview_blocks(request, language),
         SectionBlock(
             block_id="cancel-order-status",
             text=_md(_status_line(request, approvers, required_approvals, language)),
@@ -168,7 +165,7 @@ def build_request_blocks(
         blocks.append(ActionsBlock(block_id=BlockId.DECISION, elements=buttons))
     footer = say("request.footer", language, id=request.id[:12])
     blocks.append(ContextBlock(elements=[_md(footer)]))
-    return blocks
+    return Rendered(request_summary_text(request, language), blocks)
 
 
 def _field(label_key: str, language: Language, value: str) -> MarkdownTextObject:
@@ -244,10 +241,8 @@ def outcome_entry(request: CancelRequest) -> CatalogueEntry:
     return FAILURES[FailureKind.UNEXPECTED_STATUS]
 
 
-def build_outcome_blocks(
-    request: CancelRequest, language: Language = Language.EN
-) -> tuple[str, list[Block]]:
-    """The thread reply that says what MouvONE did with the cancel. Returns (text, blocks)."""
+def build_outcome_blocks(request: CancelRequest, language: Language = Language.EN) -> Rendered:
+    """The thread reply that says what MouvONE did with the cancel."""
     order = escape(request.order_id)
     requester = f"<@{request.requester_id}>"
     approver = (
@@ -272,7 +267,9 @@ def build_outcome_blocks(
             extra.append(say("thread.api_said", language, message=message))
         if extra:
             blocks.append(ContextBlock(elements=[_md(" · ".join(extra), CONTEXT_TEXT_LIMIT)]))
-        return fallback_text(say("thread.cancelled_fallback", language, order=order)), blocks
+        return Rendered(
+            fallback_text(say("thread.cancelled_fallback", language, order=order)), blocks
+        )
 
     entry = outcome_entry(request)
     text = entry.text(language)
@@ -300,13 +297,13 @@ def build_outcome_blocks(
     details.append(say(retry_key, language))
     blocks.append(ContextBlock(elements=[_md(" · ".join(details), CONTEXT_TEXT_LIMIT)]))
     shown = say(fallback_key, language, order=order, title=escape(text.title), code=escape(code))
-    return fallback_text(shown), blocks
+    return Rendered(fallback_text(shown), blocks)
 
 
 # -- rejection ------------------------------------------------------------------------------
 
 
-def build_rejection_reply(request: CancelRequest, language: Language = Language.EN) -> str:
+def build_rejection_reply(request: CancelRequest, language: Language = Language.EN) -> Rendered:
     note = f"\n>{escape(request.decision_note)}" if request.decision_note else ""
     reply = say(
         "thread.rejection",
@@ -315,4 +312,4 @@ def build_rejection_reply(request: CancelRequest, language: Language = Language.
         approver=f"<@{request.decided_by}>",
         order=escape(request.order_id),
     )
-    return fallback_text(reply + note)
+    return Rendered(fallback_text(reply + note))

@@ -4,19 +4,19 @@ asked, and the sandbox marker."""
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
+from slack_sdk.models.blocks import ContextBlock, SectionBlock
 
 from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import Language
 from bot.i18n.texts import say
 from bot.slack.messages.audit import outcome_line
-from bot.slack.messages.mrkdwn import escape, fallback_text, md
+from bot.slack.messages.mrkdwn import Rendered, escape, fallback_text, md
 
 # Marks every message in sandbox mode, whoever reads it: the operators' switch, not a phrase.
 SANDBOX_MARKER = "SANDBOX — no real order is touched"
 
 
-def build_sandbox_marker() -> ContextBlock:
+def sandbox_marker() -> ContextBlock:
     return ContextBlock(
         block_id="cancel-order-sandbox", elements=[md(f":test_tube: *{SANDBOX_MARKER}*")]
     )
@@ -26,9 +26,7 @@ def _link(permalink: str | None, language: Language) -> str:
     return f" <{permalink}|{say('dm.open_the_request', language)}>" if permalink else ""
 
 
-def build_decided_dm(
-    request: CancelRequest, permalink: str | None, language: Language
-) -> tuple[str, list[Block]]:
+def build_decided_dm(request: CancelRequest, permalink: str | None, language: Language) -> Rendered:
     """To the requester when an approver decided on their request."""
     who = f"<@{request.decided_by}>" if request.decided_by else say("dm.an_approver", language)
     order = escape(request.order_id)
@@ -40,12 +38,12 @@ def build_decided_dm(
     else:
         text = say("dm.decided.approved_text", language, order=order)
         body = say("dm.decided.approved", language, approver=who, order=order, link=link)
-    return fallback_text(text), [SectionBlock(text=md(body))]
+    return Rendered(fallback_text(text), [SectionBlock(text=md(body))])
 
 
 def build_finished_dm(
     request: CancelRequest, permalink: str | None, language: Language
-) -> tuple[str, list[Block]]:
+) -> Rendered:
     """To the requester when the cancel got its answer (or none) from MouvONE."""
     order = escape(request.order_id)
     if request.status is RequestStatus.SUCCEEDED:
@@ -61,26 +59,26 @@ def build_finished_dm(
     if detail and request.status is not RequestStatus.SUCCEEDED:
         body += f"\n{detail}"
     body += " " + say("dm.finished.see_the_thread", language) + _link(permalink, language)
-    return fallback_text(text), [SectionBlock(text=md(body))]
+    return Rendered(fallback_text(text), [SectionBlock(text=md(body))])
 
 
 def build_approval_pointer(
     request: CancelRequest, approval_channel: str, permalink: str | None, language: Language
-) -> str:
+) -> Rendered:
     """To the requester, privately, where they asked: where their request waits."""
     link = f" (<{permalink}|{say('private.approval_pointer_link', language)}>)" if permalink else ""
-    return say(
-        "private.approval_pointer",
-        language,
-        order=escape(request.order_id),
-        channel=f"<#{approval_channel}>",
-        link=link,
+    return Rendered(
+        say(
+            "private.approval_pointer",
+            language,
+            order=escape(request.order_id),
+            channel=f"<#{approval_channel}>",
+            link=link,
+        )
     )
 
 
-def build_asked_in_context(
-    origin_channel_id: str, language: Language = Language.EN
-) -> ContextBlock:
+def asked_in_context(origin_channel_id: str, language: Language = Language.EN) -> ContextBlock:
     """On an approval request posted in APPROVAL_CHANNEL: where the request was asked.
 
     Part of the public request message: its builder's caller gives that message's language.
@@ -92,9 +90,9 @@ def build_asked_in_context(
 
 def build_click_lost_dm(
     request: CancelRequest, permalink: str | None, language: Language
-) -> tuple[str, list[Block]]:
+) -> Rendered:
     """To someone whose click reached the bot just before it stopped: it was not taken."""
     order = escape(request.order_id)
     text = say("dm.click_lost_text", language, order=order)
     body = say("dm.click_lost", language, order=order, link=_link(permalink, language))
-    return fallback_text(text), [SectionBlock(text=md(body))]
+    return Rendered(fallback_text(text), [SectionBlock(text=md(body))])

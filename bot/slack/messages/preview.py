@@ -13,6 +13,7 @@ from bot.slack.messages.mrkdwn import (
     CONTEXT_TEXT_LIMIT,
     FIELD_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,
+    Rendered,
     clip,
     escape,
     fallback_text,
@@ -93,7 +94,7 @@ def _entry(code: str | None, failure: str | None) -> CatalogueEntry:
         return FAILURES[FailureKind.UNEXPECTED_STATUS]
 
 
-def build_preview_blocks(request: CancelRequest, language: Language = Language.EN) -> list[Block]:
+def preview_blocks(request: CancelRequest, language: Language = Language.EN) -> list[Block]:
     """The preview's part of the request message (in the channel's language, like the rest of
     that message)."""
     state = request.preview_state
@@ -120,9 +121,7 @@ def build_preview_blocks(request: CancelRequest, language: Language = Language.E
     return blocks
 
 
-def build_not_requested_reply(
-    order_id: str, preview: Preview, language: Language
-) -> tuple[str, list[Block]]:
+def build_not_requested_reply(order_id: str, preview: Preview, language: Language) -> Rendered:
     """The private reply to a requester whose order does not exist or is cancelled already."""
     code = preview.code or (preview.failure.value if preview.failure else "unknown")
     text = _entry(preview.code, preview.failure.value if preview.failure else None).text(language)
@@ -147,4 +146,4 @@ def build_not_requested_reply(
         title=escape(text.title),
         code=escape(code),
     )
-    return fallback_text(fallback), blocks
+    return Rendered(fallback_text(fallback), blocks)

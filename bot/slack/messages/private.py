@@ -17,7 +17,7 @@ from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import Language
 from bot.i18n.texts import say
 from bot.slack.ids import SLASH_COMMAND
-from bot.slack.messages.mrkdwn import escape, md, mention, slack_date
+from bot.slack.messages.mrkdwn import Rendered, escape, md, mention, slack_date
 
 # -- a click or a modal refused ---------------------------------------------------------------
 
@@ -27,8 +27,17 @@ def denial_text(
     request: CancelRequest | None,
     approvers: Sequence[str],
     language: Language,
-) -> str:
+) -> Rendered:
     """Why a click (or the reject modal) changed nothing."""
+    return Rendered(_denial_words(denial, request, approvers, language))
+
+
+def _denial_words(
+    denial: Denial | None,
+    request: CancelRequest | None,
+    approvers: Sequence[str],
+    language: Language,
+) -> str:
     match denial:
         case Denial.NOT_FOUND | Denial.WRONG_MESSAGE | None:
             return say("private.denial.not_found", language)
@@ -72,20 +81,22 @@ def already_decided_text(request: CancelRequest | None, language: Language) -> s
     return say("private.already_decided.approved", language, details=details)
 
 
-def approval_counted_text(request: CancelRequest, required: int, language: Language) -> str:
+def approval_counted_text(request: CancelRequest, required: int, language: Language) -> Rendered:
     """To an approver whose approval counts towards a quorum not reached yet."""
-    return say(
-        "private.approval_counted",
-        language,
-        count=len(request.approver_ids),
-        required=required,
-        approvers=", ".join(f"<@{a}>" for a in request.approver_ids),
-        order=escape(request.order_id),
+    return Rendered(
+        say(
+            "private.approval_counted",
+            language,
+            count=len(request.approver_ids),
+            required=required,
+            approvers=", ".join(f"<@{a}>" for a in request.approver_ids),
+            order=escape(request.order_id),
+        )
     )
 
 
-def click_not_taken_text(language: Language) -> str:
-    return say("private.click_not_taken", language)
+def click_not_taken_text(language: Language) -> Rendered:
+    return Rendered(say("private.click_not_taken", language))
 
 
 # -- the slash command ------------------------------------------------------------------------
@@ -103,49 +114,52 @@ def usage_text(order_id_pattern: str, language: Language) -> str:
     )
 
 
-def build_usage_blocks(
-    problem: str | None, order_id_pattern: str, language: Language
-) -> list[Block]:
-    """The usage help, after the `problem` (mrkdwn, escaped) if the text was refused."""
+def build_usage_blocks(problem: str | None, order_id_pattern: str, language: Language) -> Rendered:
+    """The usage help, after the `problem` (mrkdwn, escaped) if the text was refused; the
+    fallback text is the problem, or the usage when there is none."""
     blocks: list[Block] = []
     if problem:
         blocks.append(
             SectionBlock(text=md(say("private.usage.problem", language, problem=problem)))
         )
-    blocks.append(SectionBlock(text=md(usage_text(order_id_pattern, language))))
-    return blocks
+    usage = usage_text(order_id_pattern, language)
+    blocks.append(SectionBlock(text=md(usage)))
+    return Rendered(problem or usage, blocks)
 
 
 def missing_reason_text(language: Language) -> str:
     return say("private.usage.missing_reason", language)
 
 
-def not_in_a_channel_text(language: Language) -> str:
-    return say("private.not_in_a_channel", language, command=SLASH_COMMAND)
+def not_in_a_channel_text(language: Language) -> Rendered:
+    return Rendered(say("private.not_in_a_channel", language, command=SLASH_COMMAND))
 
 
-def channel_refusal_text(allowed: Sequence[str], language: Language) -> str:
+def channel_refusal_text(allowed: Sequence[str], language: Language) -> Rendered:
     """Outside ALLOWED_CHANNELS: where the command works."""
     channels = ", ".join(f"<#{channel}>" for channel in allowed)
-    return say("private.channel_refusal", language, command=SLASH_COMMAND, channels=channels)
+    return Rendered(
+        say("private.channel_refusal", language, command=SLASH_COMMAND, channels=channels)
+    )
 
 
-def list_in_a_dm_text(language: Language) -> str:
-    return say("private.list_in_a_dm", language, command=SLASH_COMMAND)
+def list_in_a_dm_text(language: Language) -> Rendered:
+    return Rendered(say("private.list_in_a_dm", language, command=SLASH_COMMAND))
 
 
-def build_not_posted_text(error: str, language: Language) -> str:
+def build_not_posted_text(error: str, language: Language) -> Rendered:
     """The request could not be posted (the bot is not in the channel, most often)."""
-    return say("private.not_posted", language, error=escape(error))
+    return Rendered(say("private.not_posted", language, error=escape(error)))
 
 
-def build_duplicate_text(existing: CancelRequest, link: str | None, language: Language) -> str:
+def build_duplicate_text(existing: CancelRequest, link: str | None, language: Language) -> Rendered:
     """Why no new request was opened for the order, with a link to the one that covers it."""
     order = escape(existing.order_id)
     where = f" <{link}|{say('private.duplicate.link', language)}>" if link else ""
     if existing.status is RequestStatus.SUCCEEDED:
         when = f" {slack_date(existing.outcome_at, language)}" if existing.outcome_at else ""
-        return say("private.duplicate.cancelled", language, order=order, when=when, link=where)
+        cancelled = say("private.duplicate.cancelled", language, order=order, when=when, link=where)
+        return Rendered(cancelled)
     match existing.status:
         case RequestStatus.PENDING:
             state = say("private.duplicate.state.pending", language)
@@ -155,18 +169,20 @@ def build_duplicate_text(existing: CancelRequest, link: str | None, language: La
             state = say("private.duplicate.state.executing", language)
         case _:  # UNKNOWN: the other statuses do not block a new request
             state = say("private.duplicate.state.unknown", language)
-    return say(
-        "private.duplicate.open",
-        language,
-        order=order,
-        state=state,
-        requester=f"<@{existing.requester_id}>",
-        link=where,
+    return Rendered(
+        say(
+            "private.duplicate.open",
+            language,
+            order=order,
+            state=state,
+            requester=f"<@{existing.requester_id}>",
+            link=where,
+        )
     )
 
 
 # -- the error handler ------------------------------------------------------------------------
 
 
-def unexpected_error_text(reference: str, language: Language) -> str:
-    return say("private.unexpected_error", language, reference=escape(reference))
+def unexpected_error_text(reference: str, language: Language) -> Rendered:
+    return Rendered(say("private.unexpected_error", language, reference=escape(reference)))

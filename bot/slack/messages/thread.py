@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
 from bot.domain.preview import Preview
 from bot.domain.requests import CancelRequest
@@ -14,7 +14,7 @@ from bot.i18n.catalogue import Language, entry_for_code
 from bot.i18n.notes import note_text, order_status_note
 from bot.i18n.texts import say
 from bot.slack.ids import ActionId
-from bot.slack.messages.mrkdwn import escape, fallback_text, mention, slack_date
+from bot.slack.messages.mrkdwn import Rendered, escape, fallback_text, mention, slack_date
 from bot.slack.messages.mrkdwn import md as _md
 
 
@@ -23,28 +23,30 @@ def _short(text: str, limit: int = 200) -> str:
     return escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def build_verified_text(request: CancelRequest, language: Language = Language.EN) -> str:
+def build_verified_text(request: CancelRequest, language: Language = Language.EN) -> Rendered:
     found = escape(note_text(request.outcome_note or order_status_note(None), language))
-    return say("thread.verified", language, order=escape(request.order_id), found=found)
+    return Rendered(say("thread.verified", language, order=escape(request.order_id), found=found))
 
 
 def build_reminder_text(
     request: CancelRequest, approvers: Sequence[str], language: Language = Language.EN
-) -> str:
+) -> Rendered:
     who = ", ".join(mention(a) for a in approvers if a not in request.approver_ids)
-    return say(
-        "thread.reminder",
-        language,
-        who=who,
-        order=escape(request.order_id),
-        requester=f"<@{request.requester_id}>",
-        date=slack_date(request.created_at, language),
+    return Rendered(
+        say(
+            "thread.reminder",
+            language,
+            who=who,
+            order=escape(request.order_id),
+            requester=f"<@{request.requester_id}>",
+            date=slack_date(request.created_at, language),
+        )
     )
 
 
 def build_send_anyway(
     request: CancelRequest, preview: Preview, language: Language = Language.EN
-) -> tuple[str, list[Block]]:
+) -> Rendered:
     """Private to the approver whose click would send the cancel (in their language): the order
     changed since the request was posted, and MouvONE would now refuse it."""
     assert preview.order is not None and preview.code is not None
@@ -60,16 +62,19 @@ def build_send_anyway(
             code=_short(preview.code),
         )
     )
-    return text, [
-        SectionBlock(text=_md(text)),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text=say("thread.send_anyway_button", language),
-                    action_id=ActionId.SEND_ANYWAY,
-                    value=request.id,
-                    style="danger",
-                )
-            ]
-        ),
-    ]
+    return Rendered(
+        text,
+        [
+            SectionBlock(text=_md(text)),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text=say("thread.send_anyway_button", language),
+                        action_id=ActionId.SEND_ANYWAY,
+                        value=request.id,
+                        style="danger",
+                    )
+                ]
+            ),
+        ],
+    )
