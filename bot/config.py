@@ -53,6 +53,18 @@ def parse_duration(value: object) -> object:
     raise ValueError(f"not a duration: use {DURATION_FORMATS}")
 
 
+# The values .env.example shows: copied as they are, they would fail later, at a user's command.
+PLACEHOLDER_MESSAGE = "still the example value of .env.example: put the real one"
+_PLACEHOLDER_IDS = frozenset({"U0123ABCD", "S0123ABCD", "C0123ABCD", "C0456EFGH"})
+
+
+def _is_placeholder(value: str) -> bool:
+    text = value.strip()
+    if text == "..." or text.endswith("-..."):
+        return True
+    return any(part.strip() in _PLACEHOLDER_IDS for part in text.split(","))
+
+
 def _check_http_url(value: str) -> str:
     value = value.strip()
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
@@ -123,6 +135,26 @@ class Settings(BaseSettings):
 
     approval_channel: str | None = None
     allowed_channels: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "soget_api_key",
+        "soget_access_token",
+        "soget_client_id",
+        "soget_client_secret",
+        "cancel_approvers",
+        "approval_channel",
+        "allowed_channels",
+        mode="before",
+    )
+    @classmethod
+    def _not_a_placeholder(cls, value: object) -> object:
+        parts = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(part, str) and _is_placeholder(part) for part in parts):
+            raise ValueError(PLACEHOLDER_MESSAGE)
+        return value
 
     @field_validator("request_ttl", "remind_after", mode="before")
     @classmethod

@@ -8,7 +8,14 @@ PYTHON="${PYTHON:-python3}"
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "Python 3.11 or newer is needed (found $("$PYTHON" --version 2>&1))." >&2; exit 1; }
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+# Install only when pyproject.toml changed since the last install (the install is editable:
+# code changes need none), so a second call starts at once.
+stamp=".venv/.installed-dev"
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  echo "$wanted" > "$stamp"
+fi
 
 echo "== ruff check";        .venv/bin/ruff check .
 echo "== ruff format check"; .venv/bin/ruff format --check .

@@ -435,3 +435,24 @@ def test_a_secret_pasted_into_the_wrong_variable_is_not_echoed(
 
     assert "CANCEL_APPROVERS" in text
     assert token not in text
+
+
+def test_values_left_as_in_env_example_are_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Copying .env.example without filling it in fails at start, naming each variable."""
+    import re as _re
+
+    from bot.config import describe_settings_error
+
+    example = (Path(__file__).resolve().parents[1] / ".env.example").read_text(encoding="utf-8")
+    values = dict(_re.findall(r"^([A-Z][A-Z0-9_]+)=(.*)$", example, flags=_re.M))
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "bot.sqlite3"))
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)
+    text = describe_settings_error(caught.value)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SOGET_API_KEY"):
+        assert f"{name}: still the example value" in text
+    assert "CANCEL_APPROVERS: still the example value" in text

@@ -97,3 +97,14 @@ def test_every_phrase_file_is_packaged() -> None:
     packaged = {path for pattern in patterns for path in package.glob(pattern)}
     assert set(package.joinpath("data").glob("*.toml")) <= packaged
     assert packaged
+
+
+def test_env_example_names_every_setting() -> None:
+    """A newcomer copies .env.example: every setting is there, set or commented out."""
+    from bot.config import Settings
+
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    named = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.M))
+    expected = {name.upper() for name in Settings.model_fields}
+    assert sorted(expected - named) == []
+    assert sorted(named - expected) == []
