@@ -18,6 +18,7 @@ from bot.slack.ids import ActionId
 from tests import payloads
 from tests.conftest import (
     APPROVER,
+    APPROVER_2,
     REQUESTER,
     BotFactory,
     BotUnderTest,
@@ -313,3 +314,30 @@ async def test_an_already_cancelled_answer_shows_its_code(bot: BotUnderTest) -> 
     assert done.status.value == "succeeded"
     [reply] = bot.slack.thread_replies(request.message_ts)
     assert "`ORDER_ALREADY_CANCELED`" in _text(reply.body)
+
+
+async def test_a_reply_superseded_by_a_retry_is_not_posted(bot: BotUnderTest) -> None:
+    """MouvONE was unavailable, Slack is failing, an approver retries and the cancel goes
+    through: the stale "unavailable" reply never reaches the thread, the outcome does, once."""
+    bot.soget.add(ORDER)
+    request = await bot.request_posted_for(ORDER)
+    bot.soget.script(*[Fault(status=429, headers={"Retry-After": "0"})] * 3)
+    # Thread replies fail for a while: the "unavailable" reply waits in the outbox.
+    failing = ScriptedFailure(500, {"ok": False, "error": "fatal_error"}, only_threads=True)
+    bot.slack.fail_always("chat.postMessage", failing)
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    await bot.wait_status(request.id, "approved")
+    await bot.slack.wait_until(
+        lambda: bool(bot.slack.thread_replies(request.message_ts)), what="a failed reply"
+    )
+
+    await bot.click(ActionId.RETRY, request, user=APPROVER_2)
+    await bot.wait_status(request.id, "succeeded")
+    failed = len(bot.slack.thread_replies(request.message_ts))
+    bot.slack.fail_always("chat.postMessage", None)
+    await bot.wait_posted(request.id, timeout=10)
+    await bot.wait_delivered(request.id, timeout=10)
+
+    delivered = bot.slack.thread_replies(request.message_ts)[failed:]
+    assert len(delivered) == 1
+    assert "is cancelled in MouvONE" in _text(delivered[0].body)
