@@ -346,3 +346,13 @@ def test_seen_envelopes_forget_the_oldest_beyond_capacity() -> None:
     # "b" was the least recently seen when "d" came: forgotten; "a" is still known.
     assert seen.first_time("a") is False
     assert seen.first_time("b") is True
+
+
+async def test_stops_when_asked_while_connecting(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    fake_slack.delay("apps.connections.open", 60)  # Slack takes the call and never answers
+    async with bot_process(socket_env(fake_slack, fake_soget, tmp_path), tmp_path) as process:
+        await fake_slack.wait_for_calls("apps.connections.open", timeout=10)
+        await stop_with(process, signal.SIGTERM)
+    assert socket_mode.connections == []

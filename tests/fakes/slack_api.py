@@ -168,6 +168,8 @@ class FakeSlack(FakeServer):
         recorded = await self.record(request)
         method = request.match_info["method"]
         if method == "apps.connections.open":
+            if self._delays.get(method):
+                await asyncio.sleep(self._delays[method])
             return web.json_response(self._open_connection(recorded))
         if recorded.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
