@@ -20,7 +20,7 @@ from bot.app import SLACK_EVENTS_PATH, create_web_app
 from bot.config import Settings, describe_settings_error
 from bot.observability.check import run_check
 from bot.observability.logs import configure_logging
-from bot.runtime import BotRuntime, DatabaseUnusableError
+from bot.runtime import BotRuntime, DatabaseUnusableError, create_slack_client
 
 logger = logging.getLogger("bot")
 
@@ -133,7 +133,12 @@ async def run_socket_mode(settings: Settings) -> None:
     runtime = BotRuntime(settings)
     await runtime.start()
     freeze_startup_objects()
-    handler = SocketModeHandler(runtime.bolt_app, settings.slack_app_token.get_secret_value())
+    handler = SocketModeHandler(
+        runtime.bolt_app,
+        settings.slack_app_token.get_secret_value(),
+        # The connection loop retries by itself, one log line per attempt.
+        web_client=create_slack_client(settings, retries=False),
+    )
     connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]
     stopping = asyncio.create_task(stop.wait())
     try:
