@@ -20,7 +20,7 @@ from bot.app import SLACK_EVENTS_PATH, create_web_app
 from bot.config import Settings, describe_settings_error
 from bot.observability.check import run_check
 from bot.observability.logs import configure_logging
-from bot.runtime import BotRuntime, DatabaseUnusableError
+from bot.runtime import BotRuntime, DatabaseUnusableError, create_slack_client
 
 logger = logging.getLogger("bot")
 
@@ -30,6 +30,7 @@ EXIT_DATABASE = 3
 # default listen backlog (128) drops the SYNs beyond it, and those clients retry only after
 # a second (docs/benchmarks.md). The kernel caps this at net.core.somaxconn.
 LISTEN_BACKLOG = 1024
+SOCKET_CLOSE_SECONDS = 3.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -121,23 +122,39 @@ def run_http(web_app: web.Application, settings: Settings) -> None:
 
 
 async def run_socket_mode(settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    """Serve Slack's WebSocket until SIGINT/SIGTERM, whether connected, connecting or not."""
+    from bot.slack.socket_mode import SocketModeHandler
 
     assert settings.slack_app_token is not None
-    runtime = BotRuntime(settings)
-    await runtime.start()
-    freeze_startup_objects()
-    handler = AsyncSocketModeHandler(runtime.bolt_app, settings.slack_app_token.get_secret_value())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    runtime = BotRuntime(settings)
+    await runtime.start()
+    freeze_startup_objects()
+    handler = SocketModeHandler(
+        runtime.bolt_app,
+        settings.slack_app_token.get_secret_value(),
+        # The connection loop retries by itself, one log line per attempt.
+        web_client=create_slack_client(settings, retries=False),
+    )
+    connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await handler.connect_async()  # type: ignore[no-untyped-call]
-        logger.info("Socket Mode connected")
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if connecting.done() and not connecting.cancelled() and connecting.exception() is None:
+            logger.info("Socket Mode connected")
         await stop.wait()
+        logger.info("Stopping")
     finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]
+        connecting.cancel()
+        stopping.cancel()
+        try:
+            # A close handshake with a Slack that does not answer must not hold the exit.
+            await asyncio.wait_for(handler.close_async(), timeout=SOCKET_CLOSE_SECONDS)  # type: ignore[no-untyped-call]
+        except (TimeoutError, OSError):
+            logger.warning("Socket Mode: the connection did not close cleanly")
         await runtime.stop()
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.server import FakeServer, RecordedRequest
+from tests.fakes.socket_mode import FakeSocketMode
 
 BOT_USER_ID = "UBOTUSER1"
 TEAM_ID = "T0TEAM001"
@@ -48,6 +49,8 @@ class FakeSlack(FakeServer):
         self._failures: dict[str, list[ScriptedFailure]] = {}
         self._lasting_failures: dict[str, ScriptedFailure] = {}
         self._delays: dict[str, float] = {}
+        # Socket Mode: apps.connections.open hands out this server's URLs (app token only).
+        self.socket_mode: FakeSocketMode | None = None
 
     @property
     def api_url(self) -> str:
@@ -164,6 +167,10 @@ class FakeSlack(FakeServer):
     async def _api(self, request: web.Request) -> web.Response:
         recorded = await self.record(request)
         method = request.match_info["method"]
+        if method == "apps.connections.open":
+            if self._delays.get(method):
+                await asyncio.sleep(self._delays[method])
+            return web.json_response(self._open_connection(recorded))
         if recorded.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         scripted = self._failures.get(method, [])
@@ -182,6 +189,21 @@ class FakeSlack(FakeServer):
             )
         await asyncio.sleep(0)
         return web.json_response(self._answer(method, recorded.body))
+
+    def _open_connection(self, recorded: RecordedRequest) -> dict[str, Any]:
+        # Only an app-level token (xapp-…) may open a Socket Mode connection.
+        failure = self._failures.get("apps.connections.open") or []
+        if failure:
+            return failure.pop(0).body or {"ok": False, "error": "fatal_error"}
+        if (lasting := self._lasting_failures.get("apps.connections.open")) is not None:
+            return lasting.body or {"ok": False, "error": "fatal_error"}
+        if not recorded.headers.get("Authorization", "").startswith("Bearer xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if self.socket_mode is None:
+            return {"ok": False, "error": "socket_mode_not_enabled"}
+        if recorded.headers.get("Authorization") != f"Bearer {self.socket_mode.app_token}":
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "url": self.socket_mode.issue_url()}
 
     def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel", ""))

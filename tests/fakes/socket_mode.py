@@ -1,0 +1,162 @@
+"""A fake Slack Socket Mode server: the WebSocket end of Slack's Socket Mode protocol.
+
+FakeSlack's `apps.connections.open` (app token only) hands out a one-use URL on this server.
+A connection gets `hello`; the test then pushes envelopes
+`{"envelope_id", "type", "payload", "accepts_response_payload"}` and the server records each ack
+`{"envelope_id", "payload"?}` (a slash command's ack payload is its reply). `disconnect` sends
+Slack's notice (`warning`, `refresh_requested`) and `drop` cuts the socket without a goodbye.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.fakes.server import FakeServer, wait_until
+
+APP_ID = "A0APP0001"
+
+
+@dataclass
+class Connection:
+    ticket: str
+    socket: web.WebSocketResponse
+    request: web.Request
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FakeSocketMode(FakeServer):
+    def __init__(self, *, app_token: str) -> None:
+        super().__init__()
+        self.app_token = app_token
+        self.issued: list[str] = []  # tickets handed out by apps.connections.open
+        self.connections: list[Connection] = []  # every WebSocket that was opened, in order
+        self.acks: list[dict[str, Any]] = []
+        self.refused_tickets: list[str] = []
+        self._used: set[str] = set()
+        self._envelope = itertools.count(1)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/link/", self._link)]
+
+    def issue_url(self) -> str:
+        ticket = uuid.uuid4().hex
+        self.issued.append(ticket)
+        return f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={APP_ID}"
+
+    # -- what tests do ---------------------------------------------------------------------
+
+    @property
+    def current(self) -> Connection | None:
+        live = [c for c in self.connections if not c.socket.closed]
+        return live[-1] if live else None
+
+    async def wait_connected(self, count: int = 1, *, timeout: float = 10.0) -> Connection:
+        """Wait until the `count`-th connection is open and greeted; return it."""
+        await wait_until(
+            lambda: len(self.connections) >= count and not self.connections[-1].socket.closed,
+            timeout=timeout,
+            what=f"Socket Mode connection #{count}",
+        )
+        return self.connections[-1]
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        """Send one frame: a message (as JSON) or raw text."""
+        connection = self.current
+        assert connection is not None, "no open Socket Mode connection"
+        await connection.socket.send_str(
+            message if isinstance(message, str) else json.dumps(message)
+        )
+
+    async def deliver(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        envelope_id: str | None = None,
+        retry_attempt: int = 0,
+    ) -> str:
+        """Push one envelope the way Slack does; returns its envelope_id."""
+        envelope_id = envelope_id or f"env-{next(self._envelope):04d}-{uuid.uuid4().hex[:8]}"
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            # Slack lets the ack carry a reply for commands and interactions, not for events.
+            "accepts_response_payload": kind != "events_api",
+        }
+        if kind == "events_api":
+            envelope["retry_attempt"] = retry_attempt
+            envelope["retry_reason"] = "timeout" if retry_attempt else ""
+        await self.send(envelope)
+        return envelope_id
+
+    async def disconnect(self, reason: str = "refresh_requested") -> None:
+        """Slack's notice that this connection will go away (`warning` comes ~10 s ahead)."""
+        await self.send({"type": "disconnect", "reason": reason, "debug_info": {"host": "fake"}})
+
+    async def drop(self) -> None:
+        """Cut the current socket: no close frame, the TCP connection just ends."""
+        connection = self.current
+        assert connection is not None, "no open Socket Mode connection"
+        transport = connection.request.transport
+        if transport is not None:
+            transport.abort()
+        await wait_until(lambda: connection.socket.closed, what="the socket to close")
+
+    def acks_for(self, envelope_id: str) -> list[dict[str, Any]]:
+        return [a for a in self.acks if a.get("envelope_id") == envelope_id]
+
+    async def wait_ack(self, envelope_id: str, *, timeout: float = 5.0) -> dict[str, Any]:
+        await wait_until(
+            lambda: bool(self.acks_for(envelope_id)),
+            timeout=timeout,
+            what=f"the ack of {envelope_id}",
+        )
+        return self.acks_for(envelope_id)[0]
+
+    # -- the server ------------------------------------------------------------------------
+
+    async def _link(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        # A URL from apps.connections.open serves one connection.
+        if ticket not in self.issued or ticket in self._used:
+            self.refused_tickets.append(ticket)
+            return web.Response(status=401, text="invalid ticket")
+        self._used.add(ticket)
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        connection = Connection(ticket=ticket, socket=socket, request=request)
+        await socket.send_str(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "debug_info": {"host": "fake-socket-mode", "approximate_connection_time": 60},
+                    "connection_info": {"app_id": APP_ID},
+                }
+            )
+        )
+        self.connections.append(connection)
+        try:
+            async for message in socket:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                data = json.loads(message.data)
+                connection.received.append(data)
+                if isinstance(data, dict) and "envelope_id" in data:
+                    self.acks.append(data)
+        except ConnectionResetError:
+            pass  # dropped by drop() or by the client
+        return socket
+
+    async def stop(self) -> None:
+        for connection in self.connections:
+            if not connection.socket.closed:
+                await connection.socket.close()
+        await super().stop()

@@ -1,0 +1,358 @@
+"""The real bot process in Socket Mode against a fake Socket Mode server and fake Web API:
+the core flow, reconnection, redelivered and forged envelopes, and stopping when asked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl
+
+import pytest
+
+from bot.slack.ids import ActionId
+from bot.slack.socket_mode import (
+    FIRST_RETRY_SECONDS,
+    MAX_RETRY_SECONDS,
+    SeenEnvelopes,
+    retry_delay,
+)
+from tests import payloads
+from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, SOGET_KEY, SOGET_TOKEN
+from tests.fakes.server import wait_until
+from tests.fakes.slack_api import FakeSlack, ScriptedFailure
+from tests.fakes.socket_mode import FakeSocketMode
+from tests.fakes.soget_api import FakeSoget
+from tests.test_process_e2e import _approve_value, _free_port, bot_env
+
+APP_TOKEN = "xapp-1-A0APP0001-1234567890-socketmodetesttoken0123456789"
+ORDER = "CDE0000000005"
+
+
+@pytest.fixture
+async def socket_mode(fake_slack: FakeSlack) -> AsyncIterator[FakeSocketMode]:
+    server = FakeSocketMode(app_token=APP_TOKEN)
+    await server.start()
+    fake_slack.socket_mode = server
+    yield server
+    await server.stop()
+
+
+def socket_env(fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path) -> dict[str, str]:
+    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    del env["SLACK_SIGNING_SECRET"]  # Socket Mode does not need it
+    return env | {"SLACK_APP_TOKEN": APP_TOKEN}
+
+
+@asynccontextmanager
+async def bot_process(env: dict[str, str], cwd: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def stop_with(process: asyncio.subprocess.Process, signum: int) -> str:
+    """Send `signum`; the process must exit 0 within a few seconds. Returns its output."""
+    process.send_signal(signum)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=6)
+    except TimeoutError:
+        raise AssertionError(f"the bot ignored {signal.Signals(signum).name}") from None
+    log = output.decode()
+    assert process.returncode == 0, log
+    assert "Traceback" not in log, log
+    for secret in (APP_TOKEN, BOT_TOKEN, SOGET_TOKEN, SOGET_KEY):
+        assert secret not in log
+    return log
+
+
+def command_payload(text: str, fake_slack: FakeSlack) -> dict[str, Any]:
+    """A slash command's Socket Mode payload: the HTTP form's fields, as JSON."""
+    form = payloads.slash_command(text, user=REQUESTER, response_url=fake_slack.response_url)
+    return dict(parse_qsl(form))
+
+
+def approve_payload(request_id: str, fake_slack: FakeSlack) -> dict[str, Any]:
+    form = payloads.block_action(
+        ActionId.APPROVE,
+        user=APPROVER,
+        request_id=request_id,
+        message_ts="1700000000.000001",
+        response_url=fake_slack.response_url,
+    )
+    payload: dict[str, Any] = json.loads(parse_qs(form)["payload"][0])
+    return payload
+
+
+async def request_posted(
+    fake_slack: FakeSlack, socket_mode: FakeSocketMode, *, envelope_id: str | None = None
+) -> tuple[str, str]:
+    """Deliver the command, wait for its ack and the channel post: (envelope id, request id)."""
+    envelope_id = await socket_mode.deliver(
+        "slash_commands",
+        command_payload(f"{ORDER} wrong data", fake_slack),
+        envelope_id=envelope_id,
+    )
+    await socket_mode.wait_ack(envelope_id, timeout=10)
+    await fake_slack.wait_until(lambda: len(fake_slack.channel_posts()) == 1, timeout=10)
+    [post] = fake_slack.channel_posts()
+    assert ORDER in str(post.body["blocks"])
+    request_id, _ = _approve_value(post.body)
+    return envelope_id, request_id
+
+
+async def settled(fake_slack: FakeSlack) -> None:
+    """Room for a wrong second post, DELETE or reply to show up (nothing to poll for)."""
+    await asyncio.sleep(0.5)
+
+
+async def test_core_flow_over_socket_mode(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    fake_soget.add(ORDER)
+    async with bot_process(socket_env(fake_slack, fake_soget, tmp_path), tmp_path) as process:
+        await socket_mode.wait_connected()
+        command_envelope, request_id = await request_posted(fake_slack, socket_mode)
+        ack = socket_mode.acks_for(command_envelope)[0]
+        assert set(ack) <= {"envelope_id", "payload"}
+
+        approve_envelope = await socket_mode.deliver(
+            "interactive", approve_payload(request_id, fake_slack)
+        )
+        await socket_mode.wait_ack(approve_envelope)
+        await fake_slack.wait_until(lambda: len(fake_slack.thread_replies()) == 1, timeout=10)
+        await settled(fake_slack)
+        await stop_with(process, signal.SIGTERM)
+
+    assert len(fake_soget.deletes(ORDER)) == 1
+    assert len(fake_slack.thread_replies()) == 1
+    assert len(fake_slack.channel_posts()) == 1
+    assert len(socket_mode.acks_for(command_envelope)) == 1
+    assert len(socket_mode.acks_for(approve_envelope)) == 1
+    # The connection was opened with the app token, never the bot token.
+    [opened] = fake_slack.calls("apps.connections.open")
+    assert opened.headers["Authorization"] == f"Bearer {APP_TOKEN}"
+
+
+@pytest.mark.parametrize("how", ["refresh_requested", "warning", "dropped"])
+async def test_reconnects_mid_flow_and_loses_nothing(
+    fake_slack: FakeSlack,
+    fake_soget: FakeSoget,
+    socket_mode: FakeSocketMode,
+    tmp_path: Path,
+    how: str,
+) -> None:
+    fake_soget.add(ORDER)
+    async with bot_process(socket_env(fake_slack, fake_soget, tmp_path), tmp_path) as process:
+        first = await socket_mode.wait_connected()
+        _, request_id = await request_posted(fake_slack, socket_mode)
+
+        # Slack moves the app to another connection between the request and the approval.
+        if how == "dropped":
+            await socket_mode.drop()
+        else:
+            await socket_mode.disconnect(how)
+        second = await socket_mode.wait_connected(2, timeout=12)
+        await wait_until(lambda: first.socket.closed, what="the old connection to close")
+        assert second is not first
+        assert len(fake_slack.calls("apps.connections.open")) == 2
+        assert socket_mode.refused_tickets == []  # a fresh URL for the new connection
+
+        approve_envelope = await socket_mode.deliver(
+            "interactive", approve_payload(request_id, fake_slack)
+        )
+        await socket_mode.wait_ack(approve_envelope)
+        await fake_slack.wait_until(lambda: len(fake_slack.thread_replies()) == 1, timeout=10)
+        await settled(fake_slack)
+        await stop_with(process, signal.SIGTERM)
+
+    assert len(fake_soget.deletes(ORDER)) == 1
+    assert len(fake_slack.channel_posts()) == 1
+    assert len(fake_slack.thread_replies()) == 1
+    assert all(len(socket_mode.acks_for(a["envelope_id"])) == 1 for a in socket_mode.acks)
+
+
+async def test_a_redelivered_envelope_is_handled_once(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    fake_soget.add(ORDER)
+    async with bot_process(socket_env(fake_slack, fake_soget, tmp_path), tmp_path) as process:
+        await socket_mode.wait_connected()
+        command_envelope, request_id = await request_posted(fake_slack, socket_mode)
+        await settled(fake_slack)
+        slack_calls = len(fake_slack.requests)
+        # Slack delivers the same envelope again (its retry when an ack is late).
+        await socket_mode.deliver(
+            "slash_commands",
+            command_payload(f"{ORDER} wrong data", fake_slack),
+            envelope_id=command_envelope,
+        )
+        await wait_until(lambda: len(socket_mode.acks_for(command_envelope)) == 2)
+        await settled(fake_slack)
+        assert len(fake_slack.requests) == slack_calls
+        assert not socket_mode.acks_for(command_envelope)[1].get("payload")
+
+        approval = approve_payload(request_id, fake_slack)
+        approve_envelope = await socket_mode.deliver("interactive", approval)
+        await socket_mode.wait_ack(approve_envelope)
+        await fake_slack.wait_until(lambda: len(fake_slack.thread_replies()) == 1, timeout=10)
+        await settled(fake_slack)
+        slack_calls = len(fake_slack.requests)
+        await socket_mode.deliver("interactive", approval, envelope_id=approve_envelope)
+        await wait_until(lambda: len(socket_mode.acks_for(approve_envelope)) == 2)
+        await settled(fake_slack)
+        assert len(fake_slack.requests) == slack_calls
+        await stop_with(process, signal.SIGTERM)
+
+    assert len(fake_slack.channel_posts()) == 1
+    assert len(fake_soget.deletes(ORDER)) == 1
+    assert len(fake_slack.thread_replies()) == 1
+
+
+FORGED_ENVELOPES: list[dict[str, Any]] = [
+    {"type": "slash_commands", "payload": {"command": "/cancel-order"}},  # no envelope_id
+    {"envelope_id": "forged-1", "type": "slash_commands"},  # no payload
+    {"envelope_id": "forged-2", "type": "interactive", "payload": "approve"},
+    {"envelope_id": "forged-3", "type": "interactive", "payload": {}},
+    {"envelope_id": "forged-4", "type": "mystery", "payload": {"a": 1}},
+    {"envelope_id": "forged-5", "type": "events_api", "payload": {"event": "x"}},
+    {"envelope_id": 7, "type": "slash_commands", "payload": []},
+]
+
+
+async def test_a_forged_envelope_changes_nothing(
+    fake_slack: FakeSlack,
+    fake_soget: FakeSoget,
+    socket_mode: FakeSocketMode,
+    tmp_path: Path,
+) -> None:
+    fake_soget.add(ORDER)
+    async with bot_process(socket_env(fake_slack, fake_soget, tmp_path), tmp_path) as process:
+        await socket_mode.wait_connected()
+        _, request_id = await request_posted(fake_slack, socket_mode)
+        await settled(fake_slack)
+        slack_calls = len(fake_slack.requests)
+        for envelope in FORGED_ENVELOPES:
+            await socket_mode.send(envelope)
+        await socket_mode.send("not json at all")
+        await settled(fake_slack)
+        assert len(fake_slack.requests) == slack_calls
+        # Still alive and serving on the same connection: the approval goes through.
+        approve_envelope = await socket_mode.deliver(
+            "interactive", approve_payload(request_id, fake_slack)
+        )
+        await socket_mode.wait_ack(approve_envelope)
+        await fake_slack.wait_until(lambda: len(fake_slack.thread_replies()) == 1, timeout=10)
+        await settled(fake_slack)
+        await stop_with(process, signal.SIGTERM)
+
+    assert len(socket_mode.connections) == 1
+    assert len(fake_slack.channel_posts()) == 1
+    assert len(fake_soget.deletes(ORDER)) == 1
+    assert len(fake_slack.thread_replies()) == 1
+    assert fake_slack.ephemerals() == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_stops_when_asked_while_connected(
+    fake_slack: FakeSlack,
+    fake_soget: FakeSoget,
+    socket_mode: FakeSocketMode,
+    tmp_path: Path,
+    signum: int,
+) -> None:
+    async with bot_process(socket_env(fake_slack, fake_soget, tmp_path), tmp_path) as process:
+        connection = await socket_mode.wait_connected()
+        await stop_with(process, signum)
+    await wait_until(lambda: connection.socket.closed, what="the bot to close its socket")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("unreachable", ["connections-open-fails", "nothing-listening"])
+async def test_stops_when_asked_while_slack_is_unreachable(
+    fake_slack: FakeSlack,
+    fake_soget: FakeSoget,
+    socket_mode: FakeSocketMode,
+    tmp_path: Path,
+    signum: int,
+    unreachable: str,
+) -> None:
+    env = socket_env(fake_slack, fake_soget, tmp_path)
+    if unreachable == "nothing-listening":
+        env["SLACK_API_URL"] = f"http://127.0.0.1:{_free_port()}/api/"
+    else:
+        fake_slack.fail_always(
+            "apps.connections.open", ScriptedFailure(200, {"ok": False, "error": "internal_error"})
+        )
+    async with bot_process(env, tmp_path) as process:
+        assert process.stdout is not None
+        lines: list[str] = []
+
+        async def read() -> None:
+            assert process.stdout is not None
+            async for raw in process.stdout:
+                lines.append(raw.decode())
+
+        reader = asyncio.create_task(read())
+        # Two failed attempts, each said in one line, then the signal.
+        await wait_until(
+            lambda: sum("no connection to Slack" in line for line in lines) >= 2, timeout=12
+        )
+        process.send_signal(signum)
+        await asyncio.wait_for(process.wait(), timeout=6)
+        await reader
+
+    log = "".join(lines)
+    assert process.returncode == 0, log
+    assert "Traceback" not in log, log
+    assert APP_TOKEN not in log and BOT_TOKEN not in log
+    failures = [line for line in lines if "no connection to Slack" in line]
+    if unreachable == "connections-open-fails":
+        # One line per attempt (the last one may have been cut short by the signal).
+        calls = len(fake_slack.calls("apps.connections.open"))
+        assert len(failures) in (calls, calls - 1)
+        assert all("'internal_error'" in line for line in failures)
+    else:
+        assert all("cannot connect to 127.0.0.1" in line for line in failures)
+    assert socket_mode.connections == []
+
+
+def test_retry_delays_grow_with_jitter_up_to_a_cap() -> None:
+    delays = [[retry_delay(failures) for _ in range(200)] for failures in range(1, 12)]
+    for failures, samples in enumerate(delays, start=1):
+        ceiling = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (failures - 1))
+        assert all(ceiling / 2 <= d <= ceiling for d in samples)
+        assert len(set(samples)) > 100  # jittered, not a fixed step
+    assert max(delays[-1]) <= MAX_RETRY_SECONDS
+
+
+def test_seen_envelopes_forget_the_oldest_beyond_capacity() -> None:
+    seen = SeenEnvelopes(capacity=3)
+    assert [seen.first_time(e) for e in ("a", "b", "a", "c", "d")] == [
+        True, True, False, True, True,
+    ]  # fmt: skip
+    # "b" was the least recently seen when "d" came: forgotten; "a" is still known.
+    assert seen.first_time("a") is False
+    assert seen.first_time("b") is True
+
+
+async def test_stops_when_asked_while_connecting(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    fake_slack.delay("apps.connections.open", 60)  # Slack takes the call and never answers
+    async with bot_process(socket_env(fake_slack, fake_soget, tmp_path), tmp_path) as process:
+        await fake_slack.wait_for_calls("apps.connections.open", timeout=10)
+        await stop_with(process, signal.SIGTERM)
+    assert socket_mode.connections == []
