@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -20,7 +21,12 @@ from bot.app import SLACK_EVENTS_PATH, create_web_app
 from bot.config import Settings, describe_settings_error
 from bot.observability.check import run_check
 from bot.observability.logs import configure_logging
-from bot.runtime import BotRuntime, DatabaseUnusableError, create_slack_client
+from bot.runtime import (
+    BotRuntime,
+    DatabaseUnusableError,
+    SlackTokenRejectedError,
+    create_slack_client,
+)
 
 logger = logging.getLogger("bot")
 
@@ -92,6 +98,9 @@ def main(argv: list[str] | None = None) -> None:
         # One line, no traceback: the operator's next step is in the reason.
         print(f"The bot cannot start: {error}", file=sys.stderr)
         raise SystemExit(EXIT_DATABASE) from None
+    except SlackTokenRejectedError as error:
+        print(f"The bot cannot start: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
 
 
 def freeze_startup_objects() -> None:
@@ -131,7 +140,18 @@ async def run_socket_mode(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     runtime = BotRuntime(settings)
-    await runtime.start()
+    # Starting waits for Slack (auth.test, retried while unreachable): a signal ends it too.
+    starting = asyncio.create_task(runtime.start())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        logger.info("Stopping before the start was complete")
+        return
+    stopping.cancel()
+    starting.result()  # a start that failed (token rejected, database unusable) raises here
     freeze_startup_objects()
     handler = SocketModeHandler(
         runtime.bolt_app,

@@ -3,17 +3,21 @@ in the reverse order by `BotRuntime.stop`."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import random
 import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -51,6 +55,50 @@ APPROVER_WARM_UP_SECONDS = 3.0
 
 class DatabaseUnusableError(Exception):
     """The database file cannot be opened, read or written: the bot must not start."""
+
+
+class SlackTokenRejectedError(Exception):
+    """Slack refused SLACK_BOT_TOKEN at start: every command would fail, so the bot stops."""
+
+
+# auth.test errors that no wait can fix: the token is wrong, revoked, or its app gone.
+_TOKEN_REJECTED = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+AUTH_RETRY_MAX_SECONDS = 30.0
+
+
+async def check_slack_token(client: AsyncWebClient) -> None:
+    """`auth.test` before anything is served: a rejected token stops the start with one line;
+    Slack unreachable is retried with jittered, capped backoff, one log line an attempt."""
+    delay = 1.0
+    while True:
+        try:
+            answer = await client.auth_test()
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            if error in _TOKEN_REJECTED:
+                raise SlackTokenRejectedError(
+                    f"Slack rejected SLACK_BOT_TOKEN ({error}): check the bot token of the app"
+                ) from None
+            reason = error
+        except (aiohttp.ClientConnectionError, OSError) as exc:
+            reason = f"cannot connect to {urlsplit(client.base_url).netloc or 'Slack'}"
+            if not isinstance(exc, aiohttp.ClientConnectorError):
+                reason = type(exc).__name__
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            reason = type(exc).__name__
+        else:
+            logger.info(
+                "Slack accepted the bot token: workspace %s, bot user %s",
+                answer.get("team"),
+                answer.get("user_id"),
+            )
+            return
+        wait = random.uniform(delay / 2, delay)  # noqa: S311 - jitter, not cryptography
+        logger.warning("no connection to Slack at start (%s); trying again in %.1fs", reason, wait)
+        await asyncio.sleep(wait)
+        delay = min(delay * 2, AUTH_RETRY_MAX_SECONDS)
 
 
 def create_slack_client(
@@ -109,6 +157,7 @@ async def build_deps(
     )
     resources.push_async_callback(slack_session.close)
     client = create_slack_client(settings, slack_session)
+    await check_slack_token(client)
     publisher = SlackPublisher(
         client,
         settings.cancel_approvers,
@@ -290,14 +339,19 @@ class BotRuntime:
         return self.deps.store
 
     async def start(self) -> None:
-        deps = await build_deps(
-            self.settings,
-            self._resources,
-            metrics=self.metrics,
-            soget_transport=self._soget_transport,
-            soget_retry=self._soget_retry,
-            clock=self._clock,
-        )
+        try:
+            deps = await build_deps(
+                self.settings,
+                self._resources,
+                metrics=self.metrics,
+                soget_transport=self._soget_transport,
+                soget_retry=self._soget_retry,
+                clock=self._clock,
+            )
+        except BaseException:
+            # Close what was built (the database's thread would keep the process alive).
+            await self._resources.aclose()
+            raise
         self._deps = deps
         self._database = DatabaseProbe(deps.store, self.settings.database_path)
         self._resources.push_async_callback(self._database.settle)

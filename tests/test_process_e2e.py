@@ -26,7 +26,7 @@ from tests.conftest import (
     SOGET_KEY,
     SOGET_TOKEN,
 )
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import FakeSlack, ScriptedFailure
 from tests.fakes.soget_api import FakeSoget, Fault
 
 
@@ -281,3 +281,47 @@ async def test_a_click_cut_off_by_a_crash_is_reported_to_the_clicker(
         assert "click_lost" in [e.kind for e in await store.events_of(request_id)]
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+async def test_a_rejected_bot_token_stops_the_start_with_one_line(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path, mode: str
+) -> None:
+    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env["SLACK_BOT_TOKEN"] = "xoxb-not-the-workspace-token-0000"
+    args = ["--http"] if mode == "http" else []
+    if mode == "socket":
+        env["SLACK_APP_TOKEN"] = "xapp-1-A0APP0001-0000-socket-mode-token"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+
+    assert process.returncode == 2
+    text = (out + err).decode()
+    assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in text
+    assert "Traceback" not in text
+    assert "xoxb-not-the-workspace-token-0000" not in text
+    assert [c.path for c in fake_slack.requests] == ["/api/auth.test"]  # nothing else tried
+
+
+async def test_slack_unreachable_at_start_is_retried_then_served(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
+) -> None:
+    fake_slack.fail_next(
+        "auth.test",
+        ScriptedFailure(500, {"ok": False, "error": "fatal_error"}),
+        ScriptedFailure(500, {"ok": False, "error": "fatal_error"}),
+        ScriptedFailure(500, {"ok": False, "error": "fatal_error"}),
+        ScriptedFailure(500, {"ok": False, "error": "fatal_error"}),
+    )
+    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    async with running_bot(env, tmp_path) as process:
+        assert len(fake_slack.calls("auth.test")) >= 2
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    log = output.decode()
+    assert process.returncode == 0
+    assert "no connection to Slack at start" in log
+    assert "Traceback" not in log
