@@ -43,7 +43,7 @@ from bot.slack.publisher import SlackPublisher
 from bot.slack.sandbox import SandboxWebClient
 from bot.soget.client import RetryPolicy, SogetClient
 from bot.soget.sandbox import SANDBOX_ORDERS, SogetStandIn
-from bot.soget.tokens import StaticToken, TokenProvider, token_provider_from
+from bot.soget.tokens import StaticToken, TokenObserver, TokenProvider, token_provider_from
 from bot.storage.store import Store, utc_now
 
 logger = logging.getLogger(__name__)
@@ -247,6 +247,20 @@ async def open_store(settings: Settings, clock: Callable[[], datetime]) -> Store
         raise DatabaseUnusableError(f"the database {path} is unusable: {reason}") from None
 
 
+def soget_tokens(settings: Settings, observer: TokenObserver | None = None) -> TokenProvider:
+    """The access tokens SOGET_ACCESS_TOKEN or the client-credentials settings describe."""
+    return token_provider_from(
+        access_token=settings.soget_access_token,
+        token_url=settings.soget_token_url,
+        client_id=settings.soget_client_id,
+        client_secret=settings.soget_client_secret,
+        scope=settings.soget_scope,
+        connect_timeout=settings.soget_connect_timeout_seconds,
+        timeout=settings.soget_timeout_seconds,
+        observer=observer,
+    )
+
+
 async def start_soget(
     settings: Settings,
     resources: contextlib.AsyncExitStack,
@@ -272,16 +286,7 @@ async def start_soget(
     else:
         assert settings.soget_api_key is not None  # Settings requires it outside sandbox
         base_url = settings.soget_api_url
-        tokens = token_provider_from(
-            access_token=settings.soget_access_token,
-            token_url=settings.soget_token_url,
-            client_id=settings.soget_client_id,
-            client_secret=settings.soget_client_secret,
-            scope=settings.soget_scope,
-            connect_timeout=settings.soget_connect_timeout_seconds,
-            timeout=settings.soget_timeout_seconds,
-            observer=metrics,
-        )
+        tokens = soget_tokens(settings, observer=metrics)
         api_key = settings.soget_api_key
     soget = SogetClient.create(
         base_url,

@@ -18,10 +18,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings, describe_settings_error
 from bot.i18n.catalogue import Language, entry_for_code
+from bot.runtime import soget_tokens
 from bot.soget.client import NO_RETRY, SogetClient
 from bot.soget.errors import SogetApiError, SogetError
 from bot.soget.sandbox import SogetStandIn
-from bot.soget.tokens import StaticToken, TokenProvider, token_provider_from
+from bot.soget.tokens import StaticToken, TokenProvider
 
 # An id no order has: a documented "not found" answer proves the credentials were accepted.
 PROBE_ORDER_ID = "CDE0000000000"
@@ -100,15 +101,7 @@ async def check_soget(settings: Settings) -> list[CheckResult]:
     else:
         assert settings.soget_api_key is not None
         base_url, api_key = settings.soget_api_url, settings.soget_api_key
-        tokens = token_provider_from(
-            access_token=settings.soget_access_token,
-            token_url=settings.soget_token_url,
-            client_id=settings.soget_client_id,
-            client_secret=settings.soget_client_secret,
-            scope=settings.soget_scope,
-            connect_timeout=settings.soget_connect_timeout_seconds,
-            timeout=settings.soget_timeout_seconds,
-        )
+        tokens = soget_tokens(settings)
     where = "sandbox stand-in" if stand_in else base_url
     client = SogetClient.create(
         base_url,
