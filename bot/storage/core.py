@@ -84,18 +84,20 @@ class StoreCore:
             queued = True
         return queued
 
-    async def _enqueue_notices(self, request_id: str, event: str, now: str) -> bool:
-        """Queue the direct messages the notice policy asks for after a change."""
-        if self._notices is None:
-            return False
+    async def _read_in_transaction(self, request_id: str) -> CancelRequest | None:
+        """The request as the open transaction has just made it."""
         row = first(
             await self._db.execute_fetchall("SELECT * FROM requests WHERE id = ?", (request_id,))
         )
-        if row is None:
+        return to_request(row) if row is not None else None
+
+    async def _enqueue_notices(self, request: CancelRequest, event: str, now: str) -> bool:
+        """Queue the direct messages the notice policy asks for after a change."""
+        if self._notices is None:
             return False
         queued = False
-        for kind, recipient in self._notices(to_request(row), event):
-            queued = await self._enqueue(request_id, (kind,), now, recipient=recipient) or queued
+        for kind, recipient in self._notices(request, event):
+            queued = await self._enqueue(request.id, (kind,), now, recipient=recipient) or queued
         return queued
 
     def _transaction(self) -> Transaction:

@@ -187,7 +187,9 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
                         await self._add_event(
                             request_id, now, EventKind.APPROVED, approver_id, None
                         )
-                        await self._enqueue_notices(request_id, EventKind.APPROVED, now)
+                        approved = await self._read_in_transaction(request_id)
+                        if approved is not None:
+                            await self._enqueue_notices(approved, EventKind.APPROVED, now)
                     else:
                         result = ApprovalResult.COUNTED
                         await self._db.execute(
@@ -274,10 +276,12 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
                 return None
             await self._add_event(request_id, now, event, actor, detail)
             queued = await self._enqueue(request_id, notify, now)
-            queued = await self._enqueue_notices(request_id, event, now) or queued
+            # Read once, inside the change: the notices and the listeners see the same request.
+            moved = await self._read_in_transaction(request_id)
+            if moved is not None:
+                queued = await self._enqueue_notices(moved, event, now) or queued
         if queued and self._on_enqueue is not None:
             self._on_enqueue()
-        moved = await self.get(request_id)
         if moved is not None:
             self._changed(moved, event)
         return moved
