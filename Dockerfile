@@ -22,7 +22,9 @@ ENV PYTHONUNBUFFERED=1 \
     PORT=3000
 VOLUME ["/app/data"]
 EXPOSE 3000
-# GET /healthz of the HTTP mode: the database answers and the configuration is loaded.
+# GET /healthz of the HTTP mode: the database answers and the configuration is loaded. While
+# the bot drains after SIGTERM it answers 503 ("draining"): unhealthy, as a load balancer should
+# see it. `docker stop -t` (compose: stop_grace_period) must exceed SHUTDOWN_GRACE_SECONDS.
 # The slim image has no curl; Python's urllib does the request. In Socket Mode there is no
 # HTTP server: run that container with `docker run --no-healthcheck`.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -326,3 +326,75 @@ async def test_a_new_instance_next_to_a_draining_one_is_safe(
         [reply] = fake_slack.thread_replies(request.message_ts)
         assert "is cancelled in MouvONE" in str(reply.body)
         assert (await stored(database, request.id)).status is RequestStatus.SUCCEEDED
+
+
+async def test_an_approval_under_way_at_sigterm_is_kept_and_sent_by_the_next_instance(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
+) -> None:
+    """The drain waits for the Slack request being handled: the approval is recorded, its
+    cancel is not started by the draining process but by the next instance, once."""
+    order = "CDE0000000341"
+    fake_soget.add(order)
+    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env["SHUTDOWN_GRACE_SECONDS"] = "15"
+    database = Path(env["DATABASE_PATH"])
+    reread = asyncio.Event()
+    async with running_bot(env, tmp_path) as process, httpx.AsyncClient(timeout=10) as http:
+        bot = Instance(env["PORT"], http)
+        request = await posted_request(bot, fake_slack, database, order)
+        reads = len(fake_soget.gets(order))
+        fake_soget.script(Fault(method="GET", hold=reread))  # the re-read at approval waits
+        assert (await bot.approve(request, fake_slack)).status_code == 200
+        await fake_soget.wait_until(lambda: len(fake_soget.gets(order)) > reads, what="re-read")
+
+        process.send_signal(signal.SIGTERM)
+        await wait_health(bot, 503)
+        reread.set()
+        code, log = await exit_code(process, timeout=20)
+
+    assert code == 0, log
+    assert "left to another instance" in log
+    assert fake_soget.deletes(order) == []
+    kept = await stored(database, request.id)
+    assert kept.status is RequestStatus.APPROVED
+    assert "click_lost" not in [kind for kind, _ in await events(database, request.id)]
+
+    env["PORT"] = str(_free_port())
+    async with running_bot(env, tmp_path) as second:
+        await fake_slack.wait_until(
+            lambda: len(fake_slack.thread_replies(request.message_ts)) == 1,
+            timeout=10,
+            what="the outcome",
+        )
+        await asyncio.sleep(0.3)  # room for a wrong second reply or DELETE
+        second.send_signal(signal.SIGTERM)
+        code, _ = await exit_code(second, timeout=20)
+    assert code == 0
+    assert len(fake_soget.deletes(order)) == 1
+    assert not any("not taken" in str(dm.body) for dm in fake_slack.dms(APPROVER))
+
+
+async def test_a_second_signal_stops_at_once_leaving_the_lease_to_run_out(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
+) -> None:
+    order = "CDE0000000351"
+    fake_soget.add(order)
+    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env |= {"SHUTDOWN_GRACE_SECONDS": "60", "LEASE_SECONDS": "30"}
+    database = Path(env["DATABASE_PATH"])
+    async with running_bot(env, tmp_path) as process, httpx.AsyncClient(timeout=10) as http:
+        bot = Instance(env["PORT"], http)
+        request = await posted_request(bot, fake_slack, database, order)
+        fake_soget.script(Fault(hold=asyncio.Event()))  # MouvONE never answers
+        await bot.approve(request, fake_slack)
+        await fake_soget.wait_until(lambda: len(fake_soget.deletes(order)) == 1, what="DELETE")
+        process.send_signal(signal.SIGTERM)
+        await wait_health(bot, 503)
+        process.send_signal(signal.SIGINT)
+        code, log = await exit_code(process, timeout=15)  # far less than the 60 s grace
+
+    assert code == 0, log
+    assert "second signal" in log
+    left = await stored(database, request.id)
+    assert left.status is RequestStatus.EXECUTING and left.lease_owner is not None
+    assert fake_slack.thread_replies() == []

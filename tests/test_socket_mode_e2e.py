@@ -27,7 +27,7 @@ from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, SOGET_KEY, SOGET_TOKE
 from tests.fakes.server import wait_until
 from tests.fakes.slack_api import FakeSlack, ScriptedFailure
 from tests.fakes.socket_mode import FakeSocketMode
-from tests.fakes.soget_api import FakeSoget
+from tests.fakes.soget_api import FakeSoget, Fault
 from tests.test_process_e2e import _approve_value, _free_port, bot_env
 
 APP_TOKEN = "xapp-1-A0APP0001-1234567890-socketmodetesttoken0123456789"
@@ -356,3 +356,35 @@ async def test_stops_when_asked_while_connecting(
         await fake_slack.wait_for_calls("apps.connections.open", timeout=10)
         await stop_with(process, signal.SIGTERM)
     assert socket_mode.connections == []
+
+
+async def test_sigterm_closes_the_connection_first_then_finishes_the_cancel(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    """Socket Mode drain: the WebSocket is closed at once (Slack then sends new envelopes to
+    the app's other connections), the DELETE in flight still gets its answer within the
+    grace, and its outcome is posted once before the process exits."""
+    fake_soget.add(ORDER)
+    answer = asyncio.Event()
+    env = socket_env(fake_slack, fake_soget, tmp_path) | {"SHUTDOWN_GRACE_SECONDS": "15"}
+    async with bot_process(env, tmp_path) as process:
+        connection = await socket_mode.wait_connected()
+        _, request_id = await request_posted(fake_slack, socket_mode)
+        fake_soget.script(Fault(hold=answer, then_apply=True))
+        approve = await socket_mode.deliver("interactive", approve_payload(request_id, fake_slack))
+        await socket_mode.wait_ack(approve)
+        await fake_soget.wait_until(lambda: len(fake_soget.deletes(ORDER)) == 1, what="DELETE")
+
+        process.send_signal(signal.SIGTERM)
+        await wait_until(lambda: connection.socket.closed, timeout=5, what="the socket to close")
+        assert fake_slack.thread_replies() == []
+        answer.set()
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+
+    log = output.decode()
+    assert process.returncode == 0, log
+    assert "drained in" in log and "Traceback" not in log
+    assert len(fake_soget.deletes(ORDER)) == 1
+    [reply] = fake_slack.thread_replies()
+    assert "is cancelled in MouvONE" in str(reply.body)
+    assert len(socket_mode.connections) == 1  # no reconnection while draining
