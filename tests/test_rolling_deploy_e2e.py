@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -398,3 +399,33 @@ async def test_a_second_signal_stops_at_once_leaving_the_lease_to_run_out(
     left = await stored(database, request.id)
     assert left.status is RequestStatus.EXECUTING and left.lease_owner is not None
     assert fake_slack.thread_replies() == []
+
+
+async def test_http_mode_stops_when_asked_while_slack_is_unreachable_at_start(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
+) -> None:
+    """The HTTP server is run by the bot itself (for the drain): a signal during the start
+    (auth.test retried while Slack is unreachable) still ends it at once, cleanly."""
+    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env["SLACK_API_URL"] = f"http://127.0.0.1:{_free_port()}/api/"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--http", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while sum("no connection to Slack" in line for line in lines) < 2:
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=12)
+            assert line, "".join(lines)
+            lines.append(line.decode())
+        process.send_signal(signal.SIGTERM)
+        code, rest = await exit_code(process, timeout=6)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = "".join(lines) + rest
+    assert code == 0, log
+    assert "Stopping before the start was complete" in log
+    assert "Traceback" not in log
