@@ -429,3 +429,58 @@ async def test_http_mode_stops_when_asked_while_slack_is_unreachable_at_start(
     assert code == 0, log
     assert "Stopping before the start was complete" in log
     assert "Traceback" not in log
+
+
+async def test_a_slack_message_cut_off_by_the_grace_is_given_back_and_sent_once_more(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
+) -> None:
+    """Slack hangs on a message when SIGTERM comes: at the grace's end its claim is given back
+    at once (not held for 20 s), this process does not send it again itself, and the next
+    instance sends it (the README's at-least-once point: Slack may have taken it)."""
+    order = "CDE0000000361"
+    fake_soget.add(order)
+    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env["SHUTDOWN_GRACE_SECONDS"] = "2"
+    database = Path(env["DATABASE_PATH"])
+    async with running_bot(env, tmp_path) as process, httpx.AsyncClient(timeout=10) as http:
+        bot = Instance(env["PORT"], http)
+        request = await posted_request(bot, fake_slack, database, order)
+        fake_slack.delay("chat.postMessage", 60)  # Slack takes messages, never answers
+        await bot.approve(request, fake_slack)
+        # The requester's "approved" direct message is the first one under way.
+        await fake_slack.wait_until(
+            lambda: len(fake_slack.dms(REQUESTER)) == 1, timeout=10, what="the DM under way"
+        )
+        process.send_signal(signal.SIGTERM)
+        code, log = await exit_code(process, timeout=15)
+
+    assert code == 0, log
+    assert len(fake_slack.dms(REQUESTER)) == 1  # not sent again by the drain
+    store = await Store.open(database)
+    try:
+        rows = await store._db.execute_fetchall(
+            "SELECT kind, claimed_until FROM outbox WHERE delivered_at IS NULL AND request_id = ?",
+            (request.id,),
+        )
+    finally:
+        await store.close()
+    assert "dm_decided" in [kind for kind, _ in rows]
+    assert all(claimed is None for _, claimed in rows)  # given back, free for the next one
+
+    fake_slack.delay("chat.postMessage", 0)
+    env["PORT"] = str(_free_port())
+    async with running_bot(env, tmp_path) as second:
+        await fake_slack.wait_until(
+            lambda: (
+                len(fake_slack.thread_replies(request.message_ts)) == 1
+                and len(fake_slack.dms(REQUESTER)) == 3
+            ),  # decided (twice), finished
+            timeout=10,
+            what="the outcome and the direct messages",
+        )
+        await asyncio.sleep(0.3)  # room for a wrong second reply
+        second.send_signal(signal.SIGTERM)
+        code, _ = await exit_code(second, timeout=20)
+    assert code == 0
+    assert len(fake_slack.thread_replies(request.message_ts)) == 1
+    assert (await stored(database, request.id)).outcome_posted_at is not None

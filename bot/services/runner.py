@@ -94,23 +94,25 @@ class CancelRunner:
         loop = asyncio.get_running_loop()
         reserve = min(FINAL_DELIVERY_SECONDS, max(deadline - loop.time(), 0.0) / 4)
         try:
-            await self._finish_running(deadline - reserve)
+            finished = await self._finish_running(deadline - reserve)
             # One last delivery of what the finished work queued; the rest waits for another
-            # instance or the next start.
+            # instance or the next start. Not after a delivery was cut off: Slack may have
+            # taken that message, and this process would send it again at once.
             remaining = deadline - loop.time()
-            if remaining > 0:
+            if finished and remaining > 0:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._deliverer.deliver_due(), timeout=remaining)
         finally:
             # Cut short (a second signal): nothing of this runner outlives the drain.
             await self._finish_running(loop.time())
 
-    async def _finish_running(self, until: float) -> None:
+    async def _finish_running(self, until: float) -> bool:
         """Wait for the sweep and the tasks under way until `until` (loop time), then stop
-        what is left and let it unwind (give back a read-back, a Slack message)."""
+        what is left and let it unwind (give back a read-back, a Slack message). True if
+        nothing had to be stopped."""
         running = [t for t in (self._loop_task, *self._tasks.values()) if t and not t.done()]
         if not running:
-            return
+            return True
         timeout = max(until - asyncio.get_running_loop().time(), 0.0)
         _done, pending = await asyncio.wait(running, timeout=timeout)
         for task in pending:
@@ -118,6 +120,7 @@ class CancelRunner:
         if pending:
             logger.warning("drain: %d task(s) still running at the deadline, stopped", len(pending))
             await asyncio.wait(pending, timeout=STOP_WAIT_SECONDS)
+        return not pending
 
     async def stop(self) -> None:
         """At shutdown, if no drain ran (tests, a failed start): the same, with a default grace."""
