@@ -1,7 +1,8 @@
 """`cancel-order-bot`: Socket Mode when SLACK_APP_TOKEN is set, else (or with --http) HTTP mode.
 
 `cancel-order-bot check` checks the configuration and the connections instead; `--sandbox` runs
-against a built-in stand-in of the SOGET API.
+against a built-in stand-in of the SOGET API; `--playground` runs the whole bot without a Slack
+workspace (bot/playground/).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from bot.app import SLACK_EVENTS_PATH, create_web_app
 from bot.config import Settings, describe_settings_error
 from bot.observability.check import run_check
 from bot.observability.logs import configure_logging
+from bot.playground.run import DEFAULT_PORT as PLAYGROUND_PORT
+from bot.playground.run import serve as serve_playground
 from bot.runtime import (
     BotRuntime,
     DatabaseUnusableError,
@@ -64,6 +67,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"serve Slack's requests over HTTP at POST {SLACK_EVENTS_PATH} on PORT, "
         "even when SLACK_APP_TOKEN is set",
     )
+    parser.add_argument(
+        "--playground",
+        action="store_true",
+        help="try the bot without a Slack workspace: a local stand-in of Slack serves a web page "
+        "(http://127.0.0.1:PLAYGROUND_PORT/) where example users type /cancel-order and click, "
+        "against the SOGET sandbox; needs no configuration",
+    )
+    parser.add_argument(
+        "--playground-port",
+        type=int,
+        default=PLAYGROUND_PORT,
+        metavar="PORT",
+        help=f"the playground page's port on 127.0.0.1 (default {PLAYGROUND_PORT})",
+    )
     return parser.parse_args(argv)
 
 
@@ -78,6 +95,10 @@ def load_settings(*, sandbox: bool = False) -> Settings:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.playground:
+        configure_logging("INFO", "text")
+        asyncio.run(serve_playground(args.playground_port))
+        return
     if args.command == "check":
         raise SystemExit(run_check(sandbox=args.sandbox))
     settings = load_settings(sandbox=args.sandbox)

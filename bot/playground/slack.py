@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,20 @@ def _json_field(value: object) -> Any:
     if isinstance(value, str) and value[:1] in "[{":
         return json.loads(value)
     return value
+
+
+def _blocks(value: object) -> list[dict[str, Any]]:
+    """Blocks as Slack stores them: each with a block_id (Slack makes one up when missing)."""
+    blocks = [dict(b) for b in (_json_field(value) or []) if isinstance(b, dict)]
+    for block in blocks:
+        block.setdefault("block_id", secrets.token_urlsafe(4))
+    return blocks
+
+
+def as_view(value: object) -> dict[str, Any]:
+    view = dict(_json_field(value) or {})
+    view["blocks"] = _blocks(view.get("blocks"))
+    return view
 
 
 class SlackStandIn(LocalServer):
@@ -149,7 +164,7 @@ class SlackStandIn(LocalServer):
             channel=channel,
             ts=self.next_ts(ephemeral=ephemeral_for is not None),
             text=text,
-            blocks=list(_json_field(blocks) or []),
+            blocks=_blocks(blocks),
             user=user,
             thread_ts=thread_ts or None,
             ephemeral_for=ephemeral_for,
@@ -159,7 +174,7 @@ class SlackStandIn(LocalServer):
         return message
 
     def open_view(self, user: str, view: object, *, push: bool = False) -> View:
-        opened = View(id=f"V{next(self._view_ids):07d}", user=user, view=dict(_json_field(view)))
+        opened = View(id=f"V{next(self._view_ids):07d}", user=user, view=as_view(view))
         stack = self.modals.setdefault(user, [])
         if not push:
             stack.clear()
@@ -224,7 +239,7 @@ class SlackStandIn(LocalServer):
                 if found is not None:
                     found.text = str(body.get("text") or found.text)
                     if "blocks" in body:
-                        found.blocks = list(_json_field(body["blocks"]) or [])
+                        found.blocks = _blocks(body["blocks"])
                     found.edited = True
                     self.changed()
                 return {"ok": True, "channel": channel, "ts": body.get("ts")}
@@ -240,20 +255,20 @@ class SlackStandIn(LocalServer):
                 )
                 return {"ok": True, "message_ts": posted.ts}
             case "views.open" | "views.push":
-                user = self.triggers.get(str(body.get("trigger_id", "")), "")
-                opened = self.open_view(user, body.get("view"), push=method == "views.push")
+                opener = self.triggers.get(str(body.get("trigger_id", "")), "")
+                opened = self.open_view(opener, body.get("view"), push=method == "views.push")
                 return {"ok": True, "view": {"id": opened.id, **opened.view}}
             case "views.update":
                 target = self.view_by_id(str(body.get("view_id", "")))
                 if target is None:
                     return {"ok": False, "error": "not_found"}
-                target.view = dict(_json_field(body.get("view")))
+                target.view = as_view(body.get("view"))
                 self.changed()
                 return {"ok": True, "view": {"id": target.id, **target.view}}
             case "views.publish":
                 user = str(body.get("user_id", ""))
                 home = self.home_views.get(user)
-                view = dict(_json_field(body.get("view")))
+                view = as_view(body.get("view"))
                 if home is None:
                     self.home_views[user] = View(
                         id=f"VHOME{len(self.home_views) + 1:04d}", user=user, view=view
@@ -264,10 +279,14 @@ class SlackStandIn(LocalServer):
                 return {"ok": True, "view": {"id": self.home_views[user].id, "type": "home"}}
             case "users.info":
                 user_id = str(body.get("user", ""))
-                user = {"id": user_id, "name": user_id.lower(), **self.profiles.get(user_id, {})}
+                info: dict[str, Any] = {
+                    "id": user_id,
+                    "name": user_id.lower(),
+                    **self.profiles.get(user_id, {}),
+                }
                 if str(body.get("include_locale", "")).lower() in {"1", "true"}:
-                    user["locale"] = self.locales.get(user_id, "en-US")
-                return {"ok": True, "user": user}
+                    info["locale"] = self.locales.get(user_id, "en-US")
+                return {"ok": True, "user": info}
             case "chat.getPermalink":
                 ts = str(body.get("message_ts", "")).replace(".", "")
                 return {
