@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ORDER = "CDE0000000001"
+SECOND_ORDER = "CDE0000000003"  # a Submitted order: the request warns that MouvONE will refuse
 WAIT_MS = 15_000
 
 
@@ -111,6 +112,11 @@ async def run_core_flow(url: str, screenshot: Path | None = None) -> FlowSeen:
                 await message.locator(approve).wait_for(state="detached")
                 redrawn = await message.inner_text()
                 if screenshot is not None:
+                    # A second request, still waiting: the picture shows the buttons too.
+                    await _as(page, REQUESTER)
+                    await page.fill("#composer-input", f"/cancel-order {SECOND_ORDER} duplicate")
+                    await page.press("#composer-input", "Enter")
+                    await page.locator(approve).wait_for()
                     screenshot.parent.mkdir(parents=True, exist_ok=True)
                     await page.screenshot(path=str(screenshot))
             finally:
