@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
+import httpx
 import pytest
 
 from bot.slack.ids import ActionId
@@ -355,4 +357,77 @@ async def test_stops_when_asked_while_connecting(
     async with bot_process(socket_env(fake_slack, fake_soget, tmp_path), tmp_path) as process:
         await fake_slack.wait_for_calls("apps.connections.open", timeout=10)
         await stop_with(process, signal.SIGTERM)
+    assert socket_mode.connections == []
+
+
+async def _health_becomes(
+    http: httpx.AsyncClient, status: int, slack: str, *, timeout: float = 10.0
+) -> dict[str, Any]:
+    """Poll /healthz until it answers `status` with `"slack": slack`; its last answer."""
+    seen: list[tuple[int, dict[str, Any]]] = []
+
+    async def check() -> bool:
+        try:
+            response = await http.get("/healthz")
+        except httpx.TransportError:
+            return False
+        seen.append((response.status_code, response.json()))
+        return response.status_code == status and response.json().get("slack") == slack
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"/healthz never said {status} slack={slack}: {seen[-3:]}")
+        await asyncio.sleep(0.05)
+    return seen[-1][1]
+
+
+async def test_healthz_says_whether_the_socket_is_up(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    env = socket_env(fake_slack, fake_soget, tmp_path)
+    async with (
+        bot_process(env, tmp_path) as process,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['PORT']}") as http,
+    ):
+        await socket_mode.wait_connected()
+        up = await _health_becomes(http, 200, "connected")
+        assert up["ok"] is True and up["database"] == "ok"
+
+        # Slack goes away: the socket drops and no new connection can be opened.
+        fake_slack.fail_always(
+            "apps.connections.open", ScriptedFailure(200, {"ok": False, "error": "internal_error"})
+        )
+        await socket_mode.drop()
+        down = await _health_becomes(http, 503, "disconnected")
+        assert down["ok"] is False and down["detail"] == "slack disconnected"
+        metrics = await http.get("/metrics")
+        assert metrics.status_code == 200
+        assert "cancel_order_requests_opened_total" in metrics.text
+
+        # Slack is back: the bot reconnects by itself and says so.
+        fake_slack.fail_always("apps.connections.open", None)
+        await socket_mode.wait_connected(2, timeout=15)
+        await _health_becomes(http, 200, "connected")
+        log = await stop_with(process, signal.SIGTERM)
+    for secret in (APP_TOKEN, BOT_TOKEN):
+        assert secret not in str(up) + str(down) + metrics.text
+    assert "/healthz and /metrics on 127.0.0.1" in log
+
+
+async def test_healthz_port_taken_exits_2_with_one_line(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = socket_env(fake_slack, fake_soget, tmp_path) | {
+            "HEALTH_PORT": str(taken.getsockname()[1])
+        }
+        async with bot_process(env, tmp_path) as process:
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    log = output.decode()
+    assert process.returncode == 2, log
+    assert "cannot serve /healthz on 127.0.0.1" in log and "HEALTH_PORT" in log
+    assert "Traceback" not in log
     assert socket_mode.connections == []
