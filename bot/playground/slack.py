@@ -205,6 +205,21 @@ class SlackStandIn(LocalServer):
             return web.json_response({"ok": False, "error": "invalid_auth"})
         return web.json_response(self.answer(request.match_info["method"], body))
 
+    def _post_as_bot(
+        self, body: dict[str, Any], *, ephemeral_for: str | None = None
+    ) -> Message | str:
+        """chat.postMessage / chat.postEphemeral: the message posted, or Slack's error."""
+        channel = str(body.get("channel", ""))
+        if error := self.reach_error(channel):
+            return error
+        return self.post(
+            channel,
+            str(body.get("text") or ""),
+            body.get("blocks"),
+            thread_ts=body.get("thread_ts"),
+            ephemeral_for=ephemeral_for,
+        )
+
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         """Slack's answer to a Web API call, the workspace changed as it says."""
         channel = str(body.get("channel", ""))
@@ -220,14 +235,9 @@ class SlackStandIn(LocalServer):
                     "bot_id": "BBOT00001",
                 }
             case "chat.postMessage":
-                if error := self.reach_error(channel):
-                    return {"ok": False, "error": error}
-                posted = self.post(
-                    channel,
-                    str(body.get("text") or ""),
-                    body.get("blocks"),
-                    thread_ts=body.get("thread_ts"),
-                )
+                posted = self._post_as_bot(body)
+                if isinstance(posted, str):
+                    return {"ok": False, "error": posted}
                 return {
                     "ok": True,
                     "channel": channel,
@@ -244,15 +254,9 @@ class SlackStandIn(LocalServer):
                     self.changed()
                 return {"ok": True, "channel": channel, "ts": body.get("ts")}
             case "chat.postEphemeral":
-                if error := self.reach_error(channel):
-                    return {"ok": False, "error": error}
-                posted = self.post(
-                    channel,
-                    str(body.get("text") or ""),
-                    body.get("blocks"),
-                    thread_ts=body.get("thread_ts"),
-                    ephemeral_for=str(body.get("user", "")),
-                )
+                posted = self._post_as_bot(body, ephemeral_for=str(body.get("user", "")))
+                if isinstance(posted, str):
+                    return {"ok": False, "error": posted}
                 return {"ok": True, "message_ts": posted.ts}
             case "views.open" | "views.push":
                 opener = self.triggers.get(str(body.get("trigger_id", "")), "")
