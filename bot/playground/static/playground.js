@@ -87,7 +87,9 @@ function renderTag(inner) {
   }
   const url = unescapeSlack(target);
   const safe = /^(https?:|mailto:)/i.test(url) ? url : "#";
-  return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener">${escapeHtml(unescapeSlack(label || target))}</a>`;
+  // The bot's permalinks point into this page (#/archives/…): they open the thread here.
+  const here = safe.startsWith(`${location.origin}/#`);
+  return `<a href="${escapeHtml(safe)}"${here ? "" : ' target="_blank" rel="noopener"'}>${escapeHtml(unescapeSlack(label || target))}</a>`;
 }
 
 // <!date^EPOCH^FORMAT|fallback>: the tokens Slack replaces, in the reader's time zone.
@@ -126,7 +128,7 @@ function mrkdwn(text) {
     }
     const lines = part.split("\n").map((line) => {
       let quoted = false;
-      if (line.startsWith("&gt; ") || line === "&gt;" || line.startsWith("> ")) {
+      if (line.startsWith("&gt;") || line.startsWith(">")) {
         quoted = true;
         line = line.replace(/^(&gt;|>) ?/, "");
       }
