@@ -322,6 +322,9 @@ class BotRuntime:
         self._deps: Deps | None = None
         self._bolt_app: AsyncApp | None = None
         self._database: DatabaseProbe | None = None
+        # Socket Mode: whether the WebSocket to Slack is up now (None in HTTP mode, where
+        # Slack comes to the bot).
+        self.slack_connected: Callable[[], bool] | None = None
 
     @property
     def bolt_app(self) -> AsyncApp:
@@ -372,17 +375,25 @@ class BotRuntime:
         probe = self._database if self._bolt_app is not None else None
         loaded = probe is not None
         database = await probe.state() if probe is not None else "unreachable"
-        ok = loaded and database == "ok"
+        slack = None
+        if self.slack_connected is not None:
+            slack = "connected" if self.slack_connected() else "disconnected"
+        ok = loaded and database == "ok" and slack in (None, "connected")
         if ok:
             detail = "ok"
-        elif loaded:
+        elif not loaded:
+            detail = "starting"
+        elif database != "ok":
             detail = f"database {database}"
         else:
-            detail = "starting"
-        return {
+            detail = f"slack {slack}"
+        health: dict[str, object] = {
             "ok": ok,
             "detail": detail,
             "database": database,
             "configuration": "loaded" if loaded else "not loaded",
             "sandbox": self.settings.sandbox,
         }
+        if slack is not None:
+            health["slack"] = slack
+        return health

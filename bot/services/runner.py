@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SWEEP_SECONDS = 30.0
 
+# A stop (SIGTERM, SIGINT) waits this long for cancels in flight: a DELETE still waiting for
+# MouvONE then is left under its lease, like after a crash, and the process ends within
+# seconds (Docker kills a container 10 s after asking it to stop).
+STOP_GRACE_SECONDS = 3.0
+
 
 class CancelRunner:
     """Owns the background tasks: one per cancel or read-back, plus one sweep loop."""
@@ -56,9 +61,10 @@ class CancelRunner:
         self._loop_task = asyncio.create_task(self._loop(), name="background-sweep")
         self.kick()
 
-    async def stop(self, timeout: float = 30.0) -> None:
-        """Let running cancels finish; what is cut off is taken over once its lease runs out
-        (by the next start or another instance), read back first, never resent blindly."""
+    async def stop(self, timeout: float = STOP_GRACE_SECONDS) -> None:
+        """Let running cancels finish for `timeout` seconds; what is cut off is taken over once
+        its lease runs out (by the next start or another instance), read back first, never
+        resent blindly."""
         if self._loop_task is not None:
             # Let a sweep in progress finish its Slack calls (a call cut off leaves a claim
             # that holds its message back until the claim runs out), then end the loop.
