@@ -1,7 +1,8 @@
 """`cancel-order-bot`: Socket Mode when SLACK_APP_TOKEN is set, else (or with --http) HTTP mode.
 
 `cancel-order-bot check` checks the configuration and the connections instead; `--sandbox` runs
-against a built-in stand-in of the SOGET API.
+against a built-in stand-in of the SOGET API; `--playground` runs the whole bot without a Slack
+workspace (bot/playground/).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.app import SLACK_EVENTS_PATH, create_web_app
+from bot.app import SLACK_EVENTS_PATH, create_health_app, create_web_app
 from bot.config import Settings, describe_settings_error
 from bot.observability.check import run_check
 from bot.observability.logs import configure_logging
+from bot.playground.run import DEFAULT_PORT as PLAYGROUND_PORT
+from bot.playground.run import serve as serve_playground
 from bot.runtime import (
     BotRuntime,
     DatabaseUnusableError,
@@ -67,6 +70,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"serve Slack's requests over HTTP at POST {SLACK_EVENTS_PATH} on PORT, "
         "even when SLACK_APP_TOKEN is set",
     )
+    parser.add_argument(
+        "--playground",
+        action="store_true",
+        help="try the bot without a Slack workspace: a local stand-in of Slack serves a web page "
+        "(http://127.0.0.1:PLAYGROUND_PORT/) where example users type /cancel-order and click, "
+        "against the SOGET sandbox; needs no configuration",
+    )
+    parser.add_argument(
+        "--playground-port",
+        type=int,
+        default=PLAYGROUND_PORT,
+        metavar="PORT",
+        help=f"the playground page's port on 127.0.0.1 (default {PLAYGROUND_PORT})",
+    )
     return parser.parse_args(argv)
 
 
@@ -81,6 +98,10 @@ def load_settings(*, sandbox: bool = False) -> Settings:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.playground:
+        configure_logging("INFO", "text")
+        asyncio.run(serve_playground(args.playground_port))
+        return
     if args.command == "check":
         raise SystemExit(run_check(sandbox=args.sandbox))
     settings = load_settings(sandbox=args.sandbox)
@@ -102,9 +123,13 @@ def main(argv: list[str] | None = None) -> None:
         # One line, no traceback: the operator's next step is in the reason.
         print(f"The bot cannot start: {error}", file=sys.stderr)
         raise SystemExit(EXIT_DATABASE) from None
-    except SlackTokenRejectedError as error:
+    except (SlackTokenRejectedError, HealthPortUnusableError) as error:
         print(f"The bot cannot start: {error}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
+
+
+class HealthPortUnusableError(Exception):
+    """Socket Mode cannot listen on HEALTH_PORT."""
 
 
 def freeze_startup_objects() -> None:
@@ -193,13 +218,43 @@ class _Signals:
 
 
 async def run_socket_mode(settings: Settings) -> None:
-    """Serve Slack's WebSocket until SIGINT/SIGTERM, whether connected, connecting or not."""
+    """Serve Slack's WebSocket until SIGINT/SIGTERM, whether connected, connecting or not;
+    /healthz and /metrics on HEALTH_PORT meanwhile (503 "draining" during the drain)."""
+    signals = _Signals()
+    runtime = BotRuntime(settings)
+    runtime.slack_connected = lambda: False  # until the WebSocket is up
+    health = await serve_health(runtime, settings)
+    try:
+        await _run_socket_mode(settings, runtime, signals)
+    finally:
+        if health is not None:
+            await health.cleanup()
+
+
+async def serve_health(runtime: BotRuntime, settings: Settings) -> web.AppRunner | None:
+    """/healthz and /metrics on HOST:HEALTH_PORT (from before the start: it says `starting`)."""
+    port = settings.socket_health_port
+    if port is None:
+        return None
+    runner = web.AppRunner(create_health_app(runtime), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise HealthPortUnusableError(
+            f"cannot serve /healthz on {settings.host}:{port} ({error.strerror or error}): "
+            "set HEALTH_PORT to a free port, or 0 to serve none"
+        ) from None
+    logger.info("Socket Mode: /healthz and /metrics on %s:%d", settings.host, port)
+    return runner
+
+
+async def _run_socket_mode(settings: Settings, runtime: BotRuntime, signals: _Signals) -> None:
     from bot.slack.socket_mode import SocketModeHandler
 
     assert settings.slack_app_token is not None
-    signals = _Signals()
     stop = signals.first
-    runtime = BotRuntime(settings)
     # Starting waits for Slack (auth.test, retried while unreachable): a signal ends it too.
     starting = asyncio.create_task(runtime.start())
     stopping = asyncio.create_task(stop.wait())
@@ -219,6 +274,7 @@ async def run_socket_mode(settings: Settings) -> None:
         # The connection loop retries by itself, one log line per attempt.
         web_client=create_slack_client(settings, retries=False),
     )
+    runtime.slack_connected = handler.client.connected
     connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]
     stopping = asyncio.create_task(stop.wait())
     try:

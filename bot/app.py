@@ -1,5 +1,5 @@
-"""The Bolt app from already-built parts (`create_app`), and the HTTP server around a runtime
-(`create_web_app`)."""
+"""The Bolt app from already-built parts (`create_app`), the HTTP server around a runtime
+(`create_web_app`), and Socket Mode's health server (`create_health_app`)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,29 @@ class _ListenerDone(AsyncListenerCompletionHandler):
         self._in_flight.leave()
 
 
+def health_routes(runtime: ServedRuntime) -> list[web.RouteDef]:
+    """GET /healthz and GET /metrics, the same in both modes: with the Slack endpoint in HTTP
+    mode, alone on HEALTH_PORT in Socket Mode (`create_health_app`)."""
+
+    async def healthz(_request: web.Request) -> web.Response:
+        health = await runtime.health()
+        return web.json_response(health, status=200 if health["ok"] else 503)
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=runtime.metrics.render(), headers={"Content-Type": METRICS_CONTENT_TYPE}
+        )
+
+    return [web.get("/healthz", healthz), web.get("/metrics", metrics)]
+
+
+def create_health_app(runtime: ServedRuntime) -> web.Application:
+    """Socket Mode's only HTTP server: /healthz and /metrics (the runtime is started apart)."""
+    health_app = web.Application()
+    health_app.add_routes(health_routes(runtime))
+    return health_app
+
+
 def create_web_app(runtime: ServedRuntime) -> web.Application:
     """The HTTP mode's server: Slack's requests at /slack/events, plus /healthz.
 
@@ -132,15 +155,6 @@ def create_web_app(runtime: ServedRuntime) -> web.Application:
         logger.warning("Slack request refused (%d): %s", refusal.status, refusal.reason)
         return web.json_response({"error": refusal.reason}, status=refusal.status)
 
-    async def healthz(_request: web.Request) -> web.Response:
-        health = await runtime.health()
-        return web.json_response(health, status=200 if health["ok"] else 503)
-
-    async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(
-            body=runtime.metrics.render(), headers={"Content-Type": METRICS_CONTENT_TYPE}
-        )
-
     async def on_startup(_app: web.Application) -> None:
         await runtime.start()
 
@@ -151,8 +165,7 @@ def create_web_app(runtime: ServedRuntime) -> web.Application:
     web_app.add_routes(
         [
             web.post(SLACK_EVENTS_PATH, slack_events),
-            web.get("/healthz", healthz),
-            web.get("/metrics", metrics),
+            *health_routes(runtime),
         ]
     )
     web_app.on_startup.append(on_startup)

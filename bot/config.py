@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     database_path: Path = Path("data/cancel-order-bot.sqlite3")
     host: str = "0.0.0.0"  # noqa: S104 - the HTTP mode serves Slack from outside the container
     port: int = Field(default=3000, ge=1, le=65535)
+    # Socket Mode serves /healthz and /metrics on this port (unset: PORT; 0: not served).
+    health_port: int | None = Field(default=None, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -307,6 +309,12 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def socket_health_port(self) -> int | None:
+        """Where Socket Mode serves /healthz and /metrics, or None when it does not."""
+        port = self.port if self.health_port is None else self.health_port
+        return port or None
 
     @property
     def soget_uses_client_credentials(self) -> bool:

@@ -345,6 +345,9 @@ class BotRuntime:
         self._deps: Deps | None = None
         self._bolt_app: AsyncApp | None = None
         self._database: DatabaseProbe | None = None
+        # Socket Mode: whether the WebSocket to Slack is up now (None in HTTP mode, where
+        # Slack comes to the bot).
+        self.slack_connected: Callable[[], bool] | None = None
 
     @property
     def bolt_app(self) -> AsyncApp:
@@ -437,16 +440,21 @@ class BotRuntime:
         probe = self._database if self._bolt_app is not None else None
         loaded = probe is not None
         database = await probe.state() if probe is not None else "unreachable"
-        ok = loaded and database == "ok" and not self._draining
+        slack = None
+        if self.slack_connected is not None:
+            slack = "connected" if self.slack_connected() else "disconnected"
+        ok = loaded and database == "ok" and slack in (None, "connected") and not self._draining
         if ok:
             detail = "ok"
         elif self._draining:
             detail = "draining"  # a load balancer stops routing here
-        elif loaded:
+        elif not loaded:
+            detail = "starting"
+        elif database != "ok":
             detail = f"database {database}"
         else:
-            detail = "starting"
-        return {
+            detail = f"slack {slack}"
+        health: dict[str, object] = {
             "ok": ok,
             "detail": detail,
             "database": database,
@@ -454,3 +462,6 @@ class BotRuntime:
             "sandbox": self.settings.sandbox,
             "instance": self.instance,
         }
+        if slack is not None:
+            health["slack"] = slack
+        return health

@@ -26,7 +26,10 @@ DEFAULT_SWEEP_SECONDS = 30.0
 FINAL_DELIVERY_SECONDS = 3.0
 # How long stopped tasks get to unwind (give back a read-back, a Slack message) after the grace.
 STOP_WAIT_SECONDS = 2.0
-DEFAULT_STOP_GRACE_SECONDS = 20.0
+# A stop without a drain (a failed start, tests) waits this long for cancels in flight: a
+# DELETE still waiting for MouvONE then is left under its lease, like after a crash. A SIGTERM
+# drains instead, for SHUTDOWN_GRACE_SECONDS (BotRuntime.drain).
+STOP_GRACE_SECONDS = 3.0
 
 
 class CancelRunner:
@@ -124,7 +127,7 @@ class CancelRunner:
 
     async def stop(self) -> None:
         """At shutdown, if no drain ran (tests, a failed start): the same, with a default grace."""
-        await self.drain(asyncio.get_running_loop().time() + DEFAULT_STOP_GRACE_SECONDS)
+        await self.drain(asyncio.get_running_loop().time() + STOP_GRACE_SECONDS)
 
     async def sweep(self) -> None:
         """One pass over everything due. Each step's failure is logged; the others still run."""
