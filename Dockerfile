@@ -24,7 +24,9 @@ ENV PYTHONUNBUFFERED=1 \
 VOLUME ["/app/data"]
 EXPOSE 3000
 # GET /healthz: the database answers, the configuration is loaded (and in Socket Mode the
-# WebSocket to Slack is up; it is served on HEALTH_PORT, which defaults to PORT).
+# WebSocket to Slack is up; it is served on HEALTH_PORT, which defaults to PORT). While the bot
+# drains after SIGTERM it answers 503 ("draining"): unhealthy, as a load balancer should see
+# it. `docker stop -t` (compose: stop_grace_period) must exceed SHUTDOWN_GRACE_SECONDS.
 # The slim image has no curl; Python's urllib does the request.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '3000'), timeout=4)" || exit 1

@@ -14,6 +14,7 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -40,6 +41,8 @@ EXIT_DATABASE = 3
 # a second (docs/benchmarks.md). The kernel caps this at net.core.somaxconn.
 LISTEN_BACKLOG = 1024
 SOCKET_CLOSE_SECONDS = 3.0
+# After the drain, what the HTTP server still waits for (requests refused with 503 meanwhile).
+SERVER_CLOSE_SECONDS = 3.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -112,7 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.http or not settings.socket_mode:
             logger.info("HTTP mode on %s:%d%s", settings.host, settings.port, SLACK_EVENTS_PATH)
-            run_http(create_web_app(BotRuntime(settings)), settings)
+            runtime = BotRuntime(settings)
+            run_http(create_web_app(runtime), settings, drain=runtime.drain)
         else:
             asyncio.run(run_socket_mode(settings))
     except DatabaseUnusableError as error:
@@ -142,31 +146,86 @@ async def _freeze_after_startup(_app: web.Application) -> None:
     freeze_startup_objects()
 
 
-def run_http(web_app: web.Application, settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM (the benchmark's floor app is served by this too)."""
+def run_http(
+    web_app: web.Application,
+    settings: Settings,
+    *,
+    drain: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM (the benchmark's floor app is served by this too).
+
+    With `drain`, the server keeps listening while it runs (the bot answers /healthz with 503
+    and refuses new Slack requests meanwhile), then closes; a second signal cuts it short.
+    """
     web_app.on_startup.append(_freeze_after_startup)  # after the runtime has started
-    web.run_app(
-        web_app,
-        host=settings.host,
-        port=settings.port,
-        backlog=LISTEN_BACKLOG,
-        print=None,
-        handle_signals=True,
-    )
+    asyncio.run(_serve_http(web_app, settings, drain))
+
+
+async def _serve_http(
+    web_app: web.Application,
+    settings: Settings,
+    drain: Callable[[], Awaitable[None]] | None,
+) -> None:
+    signals = _Signals()
+    runner = web.AppRunner(web_app, handle_signals=False, shutdown_timeout=SERVER_CLOSE_SECONDS)
+    try:
+        # Starting waits for Slack (auth.test, retried while unreachable): a signal ends it.
+        if not await signals.unless_signalled(runner.setup()):
+            logger.info("Stopping before the start was complete")
+            return
+        site = web.TCPSite(runner, settings.host, settings.port, backlog=LISTEN_BACKLOG)
+        await site.start()
+        await signals.first.wait()
+        if drain is not None and not await signals.unless_signalled(drain(), again=True):
+            logger.warning("A second signal: stopping without waiting for the drain")
+    finally:
+        await runner.cleanup()
+
+
+class _Signals:
+    """SIGINT and SIGTERM: the first asks to stop (after a drain), a second to stop now."""
+
+    def __init__(self) -> None:
+        self.first = asyncio.Event()
+        self.second = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._received, signum)
+
+    def _received(self, signum: int) -> None:
+        if self.first.is_set():
+            self.second.set()
+        else:
+            logger.info("%s received", signal.Signals(signum).name)
+            self.first.set()
+
+    async def unless_signalled(self, work: Awaitable[None], *, again: bool = False) -> bool:
+        """Run `work` unless a signal (with `again`: a second one) comes first; True if it
+        completed (its exception, if any, is raised), False if it was cut off."""
+        task = asyncio.ensure_future(work)
+        stop = asyncio.create_task((self.second if again else self.first).wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return False
+        task.result()
+        return True
 
 
 async def run_socket_mode(settings: Settings) -> None:
     """Serve Slack's WebSocket until SIGINT/SIGTERM, whether connected, connecting or not;
-    /healthz and /metrics on HEALTH_PORT meanwhile."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    /healthz and /metrics on HEALTH_PORT meanwhile (503 "draining" during the drain)."""
+    signals = _Signals()
     runtime = BotRuntime(settings)
     runtime.slack_connected = lambda: False  # until the WebSocket is up
     health = await serve_health(runtime, settings)
     try:
-        await _run_socket_mode(settings, runtime, stop)
+        await _run_socket_mode(settings, runtime, signals)
     finally:
         if health is not None:
             await health.cleanup()
@@ -191,10 +250,11 @@ async def serve_health(runtime: BotRuntime, settings: Settings) -> web.AppRunner
     return runner
 
 
-async def _run_socket_mode(settings: Settings, runtime: BotRuntime, stop: asyncio.Event) -> None:
+async def _run_socket_mode(settings: Settings, runtime: BotRuntime, signals: _Signals) -> None:
     from bot.slack.socket_mode import SocketModeHandler
 
     assert settings.slack_app_token is not None
+    stop = signals.first
     # Starting waits for Slack (auth.test, retried while unreachable): a signal ends it too.
     starting = asyncio.create_task(runtime.start())
     stopping = asyncio.create_task(stop.wait())
@@ -226,11 +286,16 @@ async def _run_socket_mode(settings: Settings, runtime: BotRuntime, stop: asynci
     finally:
         connecting.cancel()
         stopping.cancel()
+        # Drain: no new work; Slack sends new envelopes to the app's other connections (other
+        # replicas) once this one is closed; then what runs finishes or is handed back.
+        runtime.begin_drain()
         try:
             # A close handshake with a Slack that does not answer must not hold the exit.
             await asyncio.wait_for(handler.close_async(), timeout=SOCKET_CLOSE_SECONDS)  # type: ignore[no-untyped-call]
         except (TimeoutError, OSError):
             logger.warning("Socket Mode: the connection did not close cleanly")
+        if not await signals.unless_signalled(runtime.drain(), again=True):
+            logger.warning("A second signal: stopping without waiting for the drain")
         await runtime.stop()
 
 

@@ -362,6 +362,41 @@ async def test_stops_when_asked_while_connecting(
     assert socket_mode.connections == []
 
 
+async def test_sigterm_closes_the_connection_first_then_finishes_the_cancel(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    """Socket Mode drain: the WebSocket is closed at once (Slack then sends new envelopes to
+    the app's other connections), the DELETE in flight still gets its answer within the
+    grace, and its outcome is posted once before the process exits."""
+    fake_soget.add(ORDER)
+    answer = asyncio.Event()
+    env = socket_env(fake_slack, fake_soget, tmp_path) | {"SHUTDOWN_GRACE_SECONDS": "15"}
+    async with bot_process(env, tmp_path) as process:
+        connection = await socket_mode.wait_connected()
+        _, request_id = await request_posted(fake_slack, socket_mode)
+        fake_soget.script(Fault(hold=answer, then_apply=True))
+        approve = await socket_mode.deliver("interactive", approve_payload(request_id, fake_slack))
+        await socket_mode.wait_ack(approve)
+        await fake_soget.wait_until(lambda: len(fake_soget.deletes(ORDER)) == 1, what="DELETE")
+
+        process.send_signal(signal.SIGTERM)
+        await wait_until(lambda: connection.socket.closed, timeout=5, what="the socket to close")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['PORT']}") as http:
+            health = await http.get("/healthz")  # still served while the drain lasts
+        assert health.status_code == 503 and health.json()["detail"] == "draining"
+        assert fake_slack.thread_replies() == []
+        answer.set()
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+
+    log = output.decode()
+    assert process.returncode == 0, log
+    assert "drained in" in log and "Traceback" not in log
+    assert len(fake_soget.deletes(ORDER)) == 1
+    [reply] = fake_slack.thread_replies()
+    assert "is cancelled in MouvONE" in str(reply.body)
+    assert len(socket_mode.connections) == 1  # no reconnection while draining
+
+
 async def _health_becomes(
     http: httpx.AsyncClient, status: int, slack: str, *, timeout: float = 10.0
 ) -> dict[str, Any]:
@@ -438,11 +473,11 @@ async def test_healthz_port_taken_exits_2_with_one_line(
 async def test_sigterm_mid_cancel_exits_at_once_and_the_restart_finishes_it(
     fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
 ) -> None:
-    """SIGTERM while the DELETE waits for MouvONE (which applied it): the bot exits within
-    seconds, leaving the cancel under its lease; the restart on the same database reads the
-    order back, sends no second DELETE and posts one outcome."""
+    """SIGTERM while the DELETE waits for MouvONE (which applied it): the bot exits once the
+    grace (1 s here) is over, leaving the cancel under its lease; the restart on the same
+    database reads the order back, sends no second DELETE and posts one outcome."""
     fake_soget.add(ORDER)
-    env = socket_env(fake_slack, fake_soget, tmp_path)
+    env = socket_env(fake_slack, fake_soget, tmp_path) | {"SHUTDOWN_GRACE_SECONDS": "1"}
     answer = asyncio.Event()
     async with bot_process(env, tmp_path) as process:
         await socket_mode.wait_connected()
