@@ -332,6 +332,14 @@ MALFORMED: dict[str, tuple[str, str]] = {
         ),
         FORM,
     ),
+    "submission of a view without a type": (
+        _submission(CallbackId.REJECT_MODAL, view={"type": None}),
+        FORM,
+    ),
+    "closed view without a type": (
+        _submission(CallbackId.REJECT_MODAL, type="view_closed", view={"type": None}),
+        FORM,
+    ),
     "submission without user": (_submission(CallbackId.REJECT_MODAL, user=None), FORM),
     "submission with a view that is a string": (
         _payload(type="view_submission", user={"id": APPROVER}, view="modal"),

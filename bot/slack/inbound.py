@@ -138,6 +138,9 @@ def _block_actions_problem(body: dict[str, Any]) -> str | None:
 def _view_problem(view: object, *, submitted: bool) -> str | None:
     if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
         return "no view with a callback_id"
+    if not isinstance(view.get("type"), str):
+        # Bolt reads view["type"] before any listener runs (a KeyError, a 500 to Slack).
+        return "a view without a type"
     if not isinstance(view.get("private_metadata", ""), str):
         return "private_metadata that is not text"
     if not submitted:
