@@ -47,7 +47,7 @@ start_postgres() {
     -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null \
     || { cat "$PG_TMP/server.log" >&2; exit 1; }
   export TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
-  echo "== PostgreSQL $("$bindir/postgres" --version | awk '{print $NF}') on port $port (throwaway)"
+  echo "== PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on port $port (throwaway)"
 }
 stop_postgres() {
   "${PG_CTL[@]}" -m immediate stop >/dev/null 2>&1 || true

@@ -647,3 +647,31 @@ async def test_create_unless_active_returns_the_covering_request(store: Store) -
 
     assert (found.id, made) == (created.id, False)
     assert made_other and other.order_id == "CDE0000000099"
+
+
+async def test_commands_at_once_on_two_instances_open_one_request(
+    db_location: Path | str, clock: FakeClock
+) -> None:
+    """The duplicate guard across instances: check and insert hold the order (SQLite: the
+    immediate transaction; PostgreSQL: a transaction-scoped lock on the order id)."""
+    first = await Store.open(db_location, clock=clock)
+    second = await Store.open(db_location, clock=clock)
+    kw = {"channel_id": "C0CHANNEL1", "requester_id": "U0OTHER01", "reason": ""}
+    try:
+        for n in range(5):
+            results = await asyncio.gather(
+                *(
+                    store.create_unless_active(
+                        order_id=f"CDE00000007{n:02d}",
+                        active=(S.PENDING,),
+                        succeeded_since=clock.now,
+                        **kw,
+                    )
+                    for store in (first, second) * 4
+                )
+            )
+            assert sum(made for _request, made in results) == 1
+            assert len({request.id for request, _made in results}) == 1
+    finally:
+        await first.close()
+        await second.close()

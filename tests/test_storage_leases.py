@@ -242,3 +242,23 @@ async def test_only_clicks_without_effect_are_reported_as_lost(
     [dm] = [m for m in await second.due_messages() if m.kind is MessageKind.DM_CLICK_LOST]
     assert dm.recipient == "U0OTHER"
     assert await second.drop_unhandled_clicks(clock.now) == 0  # reported once
+
+
+async def test_two_instances_report_a_lost_click_once(
+    stores: tuple[Store, Store], clock: Clock
+) -> None:
+    first, second = stores
+    request = await first.create_request(
+        order_id="CDE0000000007", channel_id="C1", requester_id="U1", reason=""
+    )
+    for n in range(5):
+        await first.record_click(request.id, f"U0LOST{n}", "approve", "C1")
+    clock.now += timedelta(seconds=60)
+
+    counts = await asyncio.gather(
+        first.drop_unhandled_clicks(clock.now), second.drop_unhandled_clicks(clock.now)
+    )
+
+    assert sum(counts) == 5
+    lost = [m for m in await first.due_messages() if m.kind is MessageKind.DM_CLICK_LOST]
+    assert sorted(m.recipient or "" for m in lost) == [f"U0LOST{n}" for n in range(5)]
