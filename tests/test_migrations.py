@@ -10,10 +10,12 @@ import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from bot.domain.requests import RequestStatus
+from bot.observability.check import check_database
 from bot.storage.schema import DatabaseTooNewError, migrations_for, statements
 from bot.storage.store import Store
 from tests.conftest import make_settings
@@ -188,3 +190,18 @@ async def test_postgres_row_locks_keep_a_quorum_of_two_exact(postgres_url: str) 
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_check_command_probes_postgres_without_showing_the_password(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, postgres_url: str
+) -> None:
+    parts = urlsplit(postgres_url)
+    with_password = urlunsplit(
+        parts._replace(netloc=f"{parts.username}:s3cret-pw@{parts.hostname}:{parts.port}")
+    )
+    settings = make_settings(fake_slack, fake_soget, with_password)
+
+    result = await check_database(settings)
+
+    assert result.ok, result.detail
+    assert "PostgreSQL 1" in result.detail and "s3cret-pw" not in result.detail
