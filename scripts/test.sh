@@ -17,6 +17,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 
+# The playground's browser test drives Debian's chromium (never a browser download). Install it
+# where we may (root with apt, as in CI); elsewhere that one test says why it skips.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing chromium for the browser test (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+      chromium fonts-noto-color-emoji; } >/tmp/cancel-order-bot-apt.log 2>&1 \
+    || echo "   could not install chromium (see /tmp/cancel-order-bot-apt.log)"
+fi
+
 # The PostgreSQL tests need a server: TEST_DATABASE_URL names one, else a throwaway PostgreSQL
 # is started here on a temp folder and a free port (as the `postgres` user when run as root,
 # since PostgreSQL refuses root), and stopped at exit.
