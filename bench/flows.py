@@ -15,8 +15,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import asyncpg
 from aiohttp import web
 
 from bot.app import SLACK_EVENTS_PATH
@@ -84,11 +86,13 @@ class Posted:
 class FlowDriver:
     """Sends commands and clicks to the bot and follows each request through its database."""
 
-    def __init__(self, bot_url: str, database: Path, fakes: Fakes) -> None:
+    def __init__(self, bot_url: str, database: Path | str, fakes: Fakes) -> None:
+        """`database`: the bot's SQLite file, or its postgresql:// URL."""
         self._url = bot_url + SLACK_EVENTS_PATH
         self._fakes = fakes
         self._database = database
         self._db: sqlite3.Connection | None = None
+        self._pg: asyncpg.Pool | None = None
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self._orders = itertools.count(1)
 
@@ -96,6 +100,8 @@ class FlowDriver:
         await self._http.close()
         if self._db is not None:
             self._db.close()
+        if self._pg is not None:
+            await self._pg.close()
 
     def new_order(self) -> str:
         order_id = f"CDE{next(self._orders):010d}"
@@ -153,12 +159,21 @@ class FlowDriver:
         await self.approve_until_reply(posted)
         await self.outcome_posted(posted)
 
-    async def _poll(self, sql: str, key: str, timeout: float = 30.0) -> tuple[str, str]:
+    async def _fetch(self, sql: str, key: str) -> tuple[Any, ...] | None:
+        if isinstance(self._database, str):
+            if self._pg is None:
+                self._pg = await asyncpg.create_pool(self._database, min_size=1, max_size=4)
+            record = await self._pg.fetchrow(sql.replace("?", "$1"), key)
+            return tuple(record) if record is not None else None
         if self._db is None:
             self._db = sqlite3.connect(f"file:{self._database}?mode=ro", uri=True)
+        row: tuple[Any, ...] | None = self._db.execute(sql, (key,)).fetchone()
+        return row
+
+    async def _poll(self, sql: str, key: str, timeout: float = 30.0) -> tuple[str, str]:
         deadline = time.monotonic() + timeout
         while True:
-            row = self._db.execute(sql, (key,)).fetchone()
+            row = await self._fetch(sql, key)
             if row is not None:
                 return (str(row[0]), str(row[-1]))
             if time.monotonic() > deadline:

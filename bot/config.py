@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -134,6 +135,11 @@ class Settings(BaseSettings):
     instance_id: str | None = None
 
     database_path: Path = Path("data/cancel-order-bot.sqlite3")
+    # postgresql://user:password@host:5432/db: PostgreSQL for several instances, instead of the
+    # SQLite file of DATABASE_PATH. A secret (it holds the password).
+    database_url: SecretStr | None = None
+    database_pool_min_size: int = Field(default=1, ge=0, le=100)
+    database_pool_max_size: int = Field(default=10, ge=1, le=100)
     host: str = "0.0.0.0"  # noqa: S104 - the HTTP mode serves Slack from outside the container
     port: int = Field(default=3000, ge=1, le=65535)
     # Socket Mode serves /healthz and /metrics on this port (unset: PORT; 0: not served).
@@ -163,6 +169,30 @@ class Settings(BaseSettings):
         if any(isinstance(part, str) and _is_placeholder(part) for part in parts):
             raise ValueError(PLACEHOLDER_MESSAGE)
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        # The message never repeats the value: it holds the password.
+        if urlsplit(value.get_secret_value().strip()).scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql://user:password@host:5432/database URL")
+        return value
+
+    @field_validator("database_pool_max_size")
+    @classmethod
+    def _pool_sizes(cls, value: int, info: ValidationInfo) -> int:
+        smallest = info.data.get("database_pool_min_size")
+        if isinstance(smallest, int) and value < smallest:
+            raise ValueError("must be at least DATABASE_POOL_MIN_SIZE")
+        return value
+
+    def database_location(self) -> str | Path:
+        """The PostgreSQL URL when DATABASE_URL is set, else the SQLite file."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.database_path
 
     @field_validator("request_ttl", "remind_after", mode="before")
     @classmethod

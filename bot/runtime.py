@@ -8,7 +8,6 @@ import contextlib
 import logging
 import random
 import socket
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -47,6 +46,8 @@ from bot.slack.sandbox import SandboxWebClient
 from bot.soget.client import RetryPolicy, SogetClient
 from bot.soget.sandbox import SANDBOX_ORDERS, SogetStandIn
 from bot.soget.tokens import StaticToken, TokenObserver, TokenProvider, token_provider_from
+from bot.storage.engine import DATABASE_ERRORS, redacted
+from bot.storage.schema import DatabaseTooNewError
 from bot.storage.store import Store, utc_now
 
 logger = logging.getLogger(__name__)
@@ -256,12 +257,23 @@ def instance_names(settings: Settings) -> tuple[str, str]:
 
 
 async def open_store(settings: Settings, clock: Callable[[], datetime]) -> Store:
-    path = settings.database_path
+    """The SQLite file of DATABASE_PATH, or PostgreSQL when DATABASE_URL is set, migrated."""
+    location = settings.database_location()
+    where = redacted(location) if isinstance(location, str) else str(location)
     try:
-        return await Store.open(path, clock=clock)
-    except (OSError, sqlite3.Error) as exc:
+        return await Store.open(
+            location,
+            clock=clock,
+            pool_min_size=settings.database_pool_min_size,
+            pool_max_size=settings.database_pool_max_size,
+        )
+    except DatabaseTooNewError as exc:
+        raise DatabaseUnusableError(f"the database {where} cannot be used: {exc}") from None
+    except DATABASE_ERRORS as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DatabaseUnusableError(f"the database {path} is unusable: {reason}") from None
+        if isinstance(location, str):
+            reason = reason.replace(location, where)  # never the password
+        raise DatabaseUnusableError(f"the database {where} is unusable: {reason}") from None
 
 
 def soget_tokens(settings: Settings, observer: TokenObserver | None = None) -> TokenProvider:
@@ -385,7 +397,9 @@ class BotRuntime:
             await self._resources.aclose()
             raise
         self._deps = deps
-        self._database = DatabaseProbe(deps.store, self.settings.database_path)
+        self._database = DatabaseProbe(
+            deps.store, None if self.settings.database_url else self.settings.database_path
+        )
         self._resources.push_async_callback(self._database.settle)
         self._bolt_app = create_app(self.settings, deps, in_flight=self.in_flight)
         await deps.runner.start()

@@ -27,6 +27,44 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     || echo "   could not install chromium (see /tmp/cancel-order-bot-apt.log)"
 fi
 
+# The PostgreSQL tests need a server: TEST_DATABASE_URL names one, else a throwaway PostgreSQL
+# is started here on a temp folder and a free port (as the `postgres` user when run as root,
+# since PostgreSQL refuses root), and stopped at exit.
+start_postgres() {
+  local bindir="" candidate
+  bindir="$(pg_config --bindir 2>/dev/null || true)"
+  if [ ! -x "$bindir/initdb" ]; then
+    for candidate in /usr/lib/postgresql/*/bin; do
+      [ -x "$candidate/initdb" ] && bindir="$candidate"
+    done
+  fi
+  if [ ! -x "$bindir/initdb" ]; then
+    echo "PostgreSQL is needed for the tests: apt-get install postgresql-15 (or set TEST_DATABASE_URL)." >&2
+    exit 1
+  fi
+  PG_TMP="$(mktemp -d)"
+  local port run=()
+  port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres "$PG_TMP"
+    run=(runuser -u postgres --)
+  fi
+  PG_CTL=("${run[@]}" "$bindir/pg_ctl" -D "$PG_TMP/data")
+  trap stop_postgres EXIT
+  "${run[@]}" "$bindir/initdb" -D "$PG_TMP/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$PG_TMP/initdb.log" 2>&1 \
+    || { cat "$PG_TMP/initdb.log" >&2; exit 1; }
+  "${PG_CTL[@]}" -l "$PG_TMP/server.log" -w -t 60 start \
+    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null \
+    || { cat "$PG_TMP/server.log" >&2; exit 1; }
+  export TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+  echo "== PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on port $port (throwaway)"
+}
+stop_postgres() {
+  "${PG_CTL[@]}" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$PG_TMP"
+}
+[ -n "${TEST_DATABASE_URL:-}" ] || start_postgres
+
 echo "== ruff check";        .venv/bin/ruff check .
 echo "== ruff format check"; .venv/bin/ruff format --check .
 echo "== mypy";              .venv/bin/mypy

@@ -21,6 +21,7 @@ from bot.runtime import BotRuntime
 from bot.slack.ids import ActionId
 from bot.soget.client import RetryPolicy
 from tests import payloads
+from tests.databases import db_location, engine, postgres_server, postgres_url
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget
 
@@ -35,6 +36,8 @@ APPROVER_2 = "U0APPROVE2"
 GROUP_MEMBER = "U0GROUPME1"
 OUTSIDER = "U0OUTSIDE1"
 APPROVER_GROUP = "S0APPROVER"
+# The engine fixtures (tests/databases.py), usable from every test module.
+__all__ = ["db_location", "engine", "postgres_server", "postgres_url"]
 
 
 _BOT_VARIABLE_PREFIXES = (
@@ -71,8 +74,9 @@ async def fake_soget() -> AsyncIterator[FakeSoget]:
 
 
 def make_settings(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, database: Path, **overrides: Any
+    fake_slack: FakeSlack, fake_soget: FakeSoget, database: Path | str, **overrides: Any
 ) -> Settings:
+    """`database`: a SQLite file, or a postgresql:// URL (then DATABASE_URL)."""
     values: dict[str, Any] = {
         "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SIGNING_SECRET,
@@ -82,7 +86,11 @@ def make_settings(
         "soget_api_key": SOGET_KEY,
         "soget_timeout_seconds": 2.0,
         "cancel_approvers": f"{APPROVER},{APPROVER_2},{REQUESTER},{APPROVER_GROUP}",
-        "database_path": database,
+        **(
+            {"database_url": database}
+            if isinstance(database, str) and database.startswith("postgresql://")
+            else {"database_path": database}
+        ),
         "sweep_interval_seconds": 0.2,
         "slack_retry_base_seconds": 0.05,
     }

@@ -59,3 +59,24 @@ def test_report_replaces_only_the_generated_block(tmp_path: Path) -> None:
     assert text.rstrip().endswith("after")
     assert "second" in text
     assert "first" not in text
+
+
+async def test_quick_engines_bench_writes_its_block(
+    tmp_path: Path, postgres_server: object
+) -> None:
+    """`python -m bench.engines --quick` (PostgreSQL against SQLite, replicas) keeps working."""
+    output = tmp_path / "benchmarks.md"
+    output.write_text("# Benchmarks\n\nanalysis kept\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.engines", "--quick", "--output", str(output),
+        cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, err.decode()
+
+    text = output.read_text()
+    assert "analysis kept" in text
+    for row in ("| sqlite |", "| postgresql |", "| 2 |", "| `history_of_order` |"):
+        assert row in text
+    assert "postgresql://" not in text  # the command is shown without the server's URL

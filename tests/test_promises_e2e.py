@@ -167,9 +167,10 @@ async def test_a_rate_limited_channel_holds_back_no_other_channel(bot: BotUnderT
 
 @pytest.fixture
 async def two_bots_one_database(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
-) -> AsyncIterator[tuple[BotUnderTest, Path]]:
-    database = tmp_path / "shared.sqlite3"
+    fake_slack: FakeSlack, fake_soget: FakeSoget, db_location: Path | str
+) -> AsyncIterator[tuple[BotUnderTest, Path | str]]:
+    """The first of two instances on one database (a SQLite file; PostgreSQL)."""
+    database = db_location
     settings = make_settings(
         fake_slack,
         fake_soget,
@@ -184,7 +185,9 @@ async def two_bots_one_database(
 
 
 async def test_a_second_instance_leaves_a_cancel_in_flight_alone(
-    two_bots_one_database: tuple[BotUnderTest, Path], fake_slack: FakeSlack, fake_soget: FakeSoget
+    two_bots_one_database: tuple[BotUnderTest, Path | str],
+    fake_slack: FakeSlack,
+    fake_soget: FakeSoget,
 ) -> None:
     first, database = two_bots_one_database
     fake_soget.add(ORDER)
@@ -218,7 +221,9 @@ async def test_a_second_instance_leaves_a_cancel_in_flight_alone(
 
 
 async def test_two_instances_post_each_outcome_once(
-    two_bots_one_database: tuple[BotUnderTest, Path], fake_slack: FakeSlack, fake_soget: FakeSoget
+    two_bots_one_database: tuple[BotUnderTest, Path | str],
+    fake_slack: FakeSlack,
+    fake_soget: FakeSoget,
 ) -> None:
     first, database = two_bots_one_database
     settings = make_settings(fake_slack, fake_soget, database, lease_seconds=1.0)

@@ -1,4 +1,5 @@
-"""Tests for bot.storage.Store on a real SQLite file, and the state machine of bot.requests."""
+"""Tests for bot.storage.Store on both engines (a SQLite file, a PostgreSQL database), and the
+state machine of bot.requests."""
 
 from __future__ import annotations
 
@@ -47,13 +48,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "store.sqlite3"
-
-
-@pytest.fixture
-async def store(db_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    opened = await Store.open(db_path, clock=clock)
+async def store(db_location: Path | str, clock: FakeClock) -> AsyncIterator[Store]:
+    """The contract suite: every test using it runs on SQLite and on PostgreSQL."""
+    opened = await Store.open(db_location, clock=clock)
     yield opened
     await opened.close()
 
@@ -436,13 +433,13 @@ async def test_events_are_per_request(store: Store) -> None:
 # -- durability --------------------------------------------------------------------------------
 
 
-async def test_data_survives_close_and_reopen(db_path: Path, clock: FakeClock) -> None:
-    first = await Store.open(db_path, clock=clock)
+async def test_data_survives_close_and_reopen(db_location: Path | str, clock: FakeClock) -> None:
+    first = await Store.open(db_location, clock=clock)
     created = await new_request(first)
     approved = await approve(first, created.id)
     await first.close()
 
-    second = await Store.open(db_path, clock=clock)
+    second = await Store.open(db_location, clock=clock)
     try:
         assert await second.get(created.id) == approved
         assert [e.kind for e in await second.events_of(created.id)] == ["requested", "approved"]
@@ -493,9 +490,9 @@ async def test_concurrent_approve_and_reject_have_one_winner(store: Store) -> No
     assert len(await store.events_of(created.id)) == 2
 
 
-async def test_two_connections_on_one_file_have_one_winner(db_path: Path) -> None:
-    first = await Store.open(db_path)
-    second = await Store.open(db_path)
+async def test_two_connections_on_one_file_have_one_winner(db_location: Path | str) -> None:
+    first = await Store.open(db_location)
+    second = await Store.open(db_location)
     try:
         created = await new_request(first)
         calls = []
@@ -650,3 +647,31 @@ async def test_create_unless_active_returns_the_covering_request(store: Store) -
 
     assert (found.id, made) == (created.id, False)
     assert made_other and other.order_id == "CDE0000000099"
+
+
+async def test_commands_at_once_on_two_instances_open_one_request(
+    db_location: Path | str, clock: FakeClock
+) -> None:
+    """The duplicate guard across instances: check and insert hold the order (SQLite: the
+    immediate transaction; PostgreSQL: a transaction-scoped lock on the order id)."""
+    first = await Store.open(db_location, clock=clock)
+    second = await Store.open(db_location, clock=clock)
+    kw = {"channel_id": "C0CHANNEL1", "requester_id": "U0OTHER01", "reason": ""}
+    try:
+        for n in range(5):
+            results = await asyncio.gather(
+                *(
+                    store.create_unless_active(
+                        order_id=f"CDE00000007{n:02d}",
+                        active=(S.PENDING,),
+                        succeeded_since=clock.now,
+                        **kw,
+                    )
+                    for store in (first, second) * 4
+                )
+            )
+            assert sum(made for _request, made in results) == 1
+            assert len({request.id for request, _made in results}) == 1
+    finally:
+        await first.close()
+        await second.close()

@@ -29,10 +29,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def stores(tmp_path: Path, clock: Clock) -> AsyncIterator[tuple[Store, Store]]:
-    """Two instances' stores on one database file."""
-    first = await Store.open(tmp_path / "leases.sqlite3", clock=clock)
-    second = await Store.open(tmp_path / "leases.sqlite3", clock=clock)
+async def stores(db_location: Path | str, clock: Clock) -> AsyncIterator[tuple[Store, Store]]:
+    """Two instances' stores on one database (each engine)."""
+    first = await Store.open(db_location, clock=clock)
+    second = await Store.open(db_location, clock=clock)
     yield first, second
     await first.close()
     await second.close()
@@ -151,8 +151,10 @@ async def test_an_outbox_message_is_claimed_by_one_instance_at_a_time(
     assert await first.undelivered_count() == 0
 
 
-async def test_a_newer_redraw_stands_for_the_older_ones(store_path: Path, clock: Clock) -> None:
-    store = await Store.open(store_path, clock=clock)
+async def test_a_newer_redraw_stands_for_the_older_ones(
+    db_location: Path | str, clock: Clock
+) -> None:
+    store = await Store.open(db_location, clock=clock)
     try:
         request = await store.create_request(
             order_id="CDE0000000003", channel_id="C1", requester_id="U1", reason=""
@@ -165,11 +167,6 @@ async def test_a_newer_redraw_stands_for_the_older_ones(store_path: Path, clock:
         assert await store.undelivered_count() == 0
     finally:
         await store.close()
-
-
-@pytest.fixture
-def store_path(tmp_path: Path) -> Path:
-    return tmp_path / "redraws.sqlite3"
 
 
 async def test_clicks_arriving_together_are_all_stored_and_marked(
@@ -245,3 +242,23 @@ async def test_only_clicks_without_effect_are_reported_as_lost(
     [dm] = [m for m in await second.due_messages() if m.kind is MessageKind.DM_CLICK_LOST]
     assert dm.recipient == "U0OTHER"
     assert await second.drop_unhandled_clicks(clock.now) == 0  # reported once
+
+
+async def test_two_instances_report_a_lost_click_once(
+    stores: tuple[Store, Store], clock: Clock
+) -> None:
+    first, second = stores
+    request = await first.create_request(
+        order_id="CDE0000000007", channel_id="C1", requester_id="U1", reason=""
+    )
+    for n in range(5):
+        await first.record_click(request.id, f"U0LOST{n}", "approve", "C1")
+    clock.now += timedelta(seconds=60)
+
+    counts = await asyncio.gather(
+        first.drop_unhandled_clicks(clock.now), second.drop_unhandled_clicks(clock.now)
+    )
+
+    assert sum(counts) == 5
+    lost = [m for m in await first.due_messages() if m.kind is MessageKind.DM_CLICK_LOST]
+    assert sorted(m.recipient or "" for m in lost) == [f"U0LOST{n}" for n in range(5)]

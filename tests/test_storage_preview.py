@@ -96,8 +96,8 @@ async def test_a_first_release_database_opens_and_gets_the_new_columns(tmp_path:
     await reopened.close()
 
 
-async def test_preview_snapshot_round_trip(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "new.sqlite3")
+async def test_preview_snapshot_round_trip(db_location: Path | str) -> None:
+    store = await Store.open(db_location)
     try:
         request = await store.create_request(
             order_id="CDE0000000002", channel_id="C1", requester_id="U1", reason="r"

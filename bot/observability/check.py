@@ -7,11 +7,11 @@ import asyncio
 import sqlite3
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TextIO
 
 import aiohttp
 import aiosqlite
+import asyncpg
 from pydantic import SecretStr, ValidationError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -23,6 +23,7 @@ from bot.soget.client import NO_RETRY, SogetClient
 from bot.soget.errors import SogetApiError, SogetError
 from bot.soget.sandbox import SogetStandIn
 from bot.soget.tokens import StaticToken, TokenProvider
+from bot.storage.engine import DATABASE_ERRORS, redacted
 
 # An id no order has: a documented "not found" answer proves the credentials were accepted.
 PROBE_ORDER_ID = "CDE0000000000"
@@ -58,7 +59,10 @@ def describe_settings(settings: Settings) -> CheckResult:
     return CheckResult("settings", True, "loaded: " + ", ".join(parts))
 
 
-async def check_database(path: Path) -> CheckResult:
+async def check_database(settings: Settings) -> CheckResult:
+    if settings.database_url is not None:
+        return await _check_postgres(settings.database_url.get_secret_value())
+    path = settings.database_path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(str(path), isolation_level=None) as db:
@@ -69,6 +73,24 @@ async def check_database(path: Path) -> CheckResult:
     except (OSError, sqlite3.Error) as exc:
         return CheckResult("database", False, f"{path} is not writable: {exc}")
     return CheckResult("database", True, f"{path} is writable")
+
+
+async def _check_postgres(url: str) -> CheckResult:
+    where = redacted(url)
+    try:
+        connection = await asyncpg.connect(url, timeout=10)
+        try:
+            version = await connection.fetchval("SHOW server_version")
+            # A write that leaves nothing behind (rolled back): proves the role may create.
+            async with connection.transaction():
+                await connection.execute("CREATE TABLE cancel_order_bot_check (x INTEGER)")
+                await connection.execute("DROP TABLE cancel_order_bot_check")
+        finally:
+            await connection.close()
+    except DATABASE_ERRORS as exc:
+        reason = " ".join(str(exc).split()).replace(url, where) or type(exc).__name__
+        return CheckResult("database", False, f"{where} is not usable: {reason}")
+    return CheckResult("database", True, f"{where} is writable (PostgreSQL {version})")
 
 
 async def check_slack(settings: Settings) -> CheckResult:
@@ -147,7 +169,7 @@ async def _probe(client: SogetClient, where: str) -> CheckResult:
 
 
 async def run_checks(settings: Settings) -> list[CheckResult]:
-    results = [describe_settings(settings), await check_database(settings.database_path)]
+    results = [describe_settings(settings), await check_database(settings)]
     results.append(await check_slack(settings))
     results.extend(await check_soget(settings))
     return results

@@ -28,10 +28,11 @@ def file_identity(path: os.PathLike[str] | str) -> tuple[int, int] | None:
 class DatabaseProbe:
     """Reads and writes the open database on demand; notices a file deleted or replaced."""
 
-    def __init__(self, store: Store, path: os.PathLike[str] | str) -> None:
+    def __init__(self, store: Store, path: os.PathLike[str] | str | None) -> None:
+        """`path`: the SQLite file, watched for replacement; None for PostgreSQL."""
         self._store = store
         self._path = path
-        self._identity = file_identity(path)
+        self._identity = file_identity(path) if path is not None else None
         self._probe: asyncio.Task[str] | None = None
         self._ok_at: float | None = None
 
@@ -64,12 +65,17 @@ class DatabaseProbe:
             await self._store.ping()
         except Exception:
             return "unreachable"
-        if self._identity is not None and file_identity(self._path) != self._identity:
+        if (
+            self._identity is not None
+            and self._path is not None
+            and file_identity(self._path) != self._identity
+        ):
             # Deleted or replaced under the running bot: its writes go to a file nobody sees.
             return "replaced"
         try:
             await self._store.write_heartbeat()
         except Exception as exc:
-            logger.error("the database %s cannot take a write: %s", self._path, exc)
+            where = self._path if self._path is not None else self._store.engine
+            logger.error("the database %s cannot take a write: %s", where, exc)
             return "not writable"
         return "ok"

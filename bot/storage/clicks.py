@@ -8,19 +8,18 @@ import contextlib
 import logging
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.events import EventKind
 from bot.domain.requests import MessageKind
 from bot.storage.core import Clock, StoreCore
+from bot.storage.engine import Database
 from bot.storage.rows import iso
 
 logger = logging.getLogger(__name__)
 
 
 class ClickLog(StoreCore):
-    def __init__(self, connection: aiosqlite.Connection, clock: Clock) -> None:
-        super().__init__(connection, clock)
+    def __init__(self, db: Database, clock: Clock) -> None:
+        super().__init__(db, clock)
         # Clicks waiting to be written together (see `record_click`), with their futures.
         self._click_rows: list[tuple[tuple[str, ...], asyncio.Future[int]]] = []
         self._handled_clicks: list[int] = []
@@ -58,12 +57,12 @@ class ClickLog(StoreCore):
             try:
                 async with self._transaction():
                     for row, _future in rows:
-                        cursor = await self._db.execute(
+                        inserted = await self._db.execute_fetchall(
                             "INSERT INTO clicks (request_id, user_id, action, channel_id,"
-                            " received_at) VALUES (?, ?, ?, ?, ?)",
+                            " received_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                             row,
                         )
-                        ids.append(int(cursor.lastrowid or 0))
+                        ids.append(int(inserted[0][0]))
                     now = iso(self._clock())
                     await self._db.executemany(
                         "UPDATE clicks SET handled_at = ? WHERE id = ? AND handled_at IS NULL",
@@ -84,6 +83,8 @@ class ClickLog(StoreCore):
         clicker gets a direct message saying their click was not taken. Returns how many."""
         now = iso(self._clock())
         async with self._transaction():
+            # Two instances sweeping at once: the second waits, then finds them handled.
+            await self._db.serialize("lost clicks")
             before = iso(received_before)
             rows = list(
                 await self._db.execute_fetchall(

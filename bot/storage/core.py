@@ -1,17 +1,16 @@
-"""What every part of the Store shares: the connection, the clock, the write lock, and the
-writes that go with any change (an audit event, queued Slack messages, listeners told)."""
+"""What every part of the Store shares: the database engine, the clock, and the writes that go
+with any change (an audit event, queued Slack messages, listeners told)."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.requests import CancelRequest, MessageKind
-from bot.storage.rows import Transaction, first, to_request
+from bot.storage.engine import Database
+from bot.storage.rows import first, to_request
 
 Clock = Callable[[], datetime]
 # Told of each committed change: the request as it now is, and the event's kind.
@@ -25,12 +24,10 @@ logger = logging.getLogger(__name__)
 class StoreCore:
     """The state and helpers the Store's parts build on; not used on its own."""
 
-    def __init__(self, connection: aiosqlite.Connection, clock: Clock) -> None:
-        self._db = connection
+    def __init__(self, db: Database, clock: Clock) -> None:
+        # SQLite (one connection, BEGIN IMMEDIATE) or PostgreSQL (a pool): bot/storage/engine.py.
+        self._db = db
         self._clock = clock
-        # One write transaction at a time on this connection; SQLite itself serialises
-        # writers across processes (BEGIN IMMEDIATE + busy timeout).
-        self._write_lock = asyncio.Lock()
         self._on_enqueue: Callable[[], None] | None = None
         self._listeners: list[ChangeListener] = []
         self._notices: NoticePolicy | None = None
@@ -100,5 +97,6 @@ class StoreCore:
             queued = await self._enqueue(request.id, (kind,), now, recipient=recipient) or queued
         return queued
 
-    def _transaction(self) -> Transaction:
-        return Transaction(self._db, self._write_lock)
+    def _transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """A write transaction; the statements inside it run in it (see engine.py)."""
+        return self._db.transaction()

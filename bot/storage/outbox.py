@@ -37,7 +37,8 @@ class OutboxRecords(StoreCore):
     async def next_message_due_at(self) -> datetime | None:
         row = first(
             await self._db.execute_fetchall(
-                "SELECT min(max(next_try_at, coalesce(claimed_until, ''))) FROM outbox"
+                "SELECT min(CASE WHEN claimed_until > next_try_at THEN claimed_until"
+                " ELSE next_try_at END) FROM outbox"
                 " WHERE delivered_at IS NULL"
             )
         )
@@ -47,7 +48,7 @@ class OutboxRecords(StoreCore):
         row = first(
             await self._db.execute_fetchall(
                 "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
-                " AND (? IS NULL OR request_id = ?)",
+                " AND (CAST(? AS TEXT) IS NULL OR request_id = ?)",
                 (request_id, request_id),
             )
         )
@@ -62,10 +63,12 @@ class OutboxRecords(StoreCore):
         """
         now = iso(self._clock())
         async with self._transaction():
+            # SKIP LOCKED (PostgreSQL): a row another instance is claiming right now is left
+            # to it at once, not waited for; the conditions make the claim exclusive anyway.
             cursor = await self._db.execute(
                 "UPDATE outbox SET claimed_by = ?, claimed_until = ?, tries = tries + 1"
-                " WHERE id = ? AND delivered_at IS NULL"
-                " AND (claimed_until IS NULL OR claimed_until < ?)",
+                " WHERE id = (SELECT id FROM outbox WHERE id = ? AND delivered_at IS NULL"
+                " AND (claimed_until IS NULL OR claimed_until < ?) FOR UPDATE SKIP LOCKED)",
                 (owner, iso(until), message.id, now),
             )
             return cursor.rowcount == 1

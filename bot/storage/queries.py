@@ -20,21 +20,13 @@ class RequestQueries(StoreCore):
     async def write_heartbeat(self) -> None:
         """Commit a one-row change: raises when the file cannot take a write now (disk full,
         read-only, locked by another process, I/O error)."""
-        async with self._write_lock:
-            try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                # A changed value: SQLite writes no page for an update that changes nothing.
-                await self._db.execute(
-                    "INSERT INTO heartbeat (id, beats, at) VALUES (1, 1, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET beats = beats + 1, at = excluded.at",
-                    (iso(self._clock()),),
-                )
-                await self._db.execute("COMMIT")
-            except BaseException:
-                # A failed COMMIT (SQLITE_FULL, BUSY) can leave the transaction open.
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
-                raise
+        async with self._transaction():
+            # A changed value: SQLite writes no page for an update that changes nothing.
+            await self._db.execute(
+                "INSERT INTO heartbeat (id, beats, at) VALUES (1, 1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET beats = heartbeat.beats + 1, at = excluded.at",
+                (iso(self._clock()),),
+            )
 
     async def with_status(self, *statuses: RequestStatus) -> list[CancelRequest]:
         placeholders = ", ".join("?" for _ in statuses)

@@ -1,15 +1,13 @@
-"""How rows become requests and times become text, and the write transaction every change uses."""
+"""How rows become requests and times become text."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-import aiosqlite
-
 from bot.domain.requests import CancelRequest, RequestStatus
 from bot.soget.models import CustomerOrder
+from bot.storage.engine import Row
 from bot.storage.schema import ADDED_COLUMNS
 
 DATETIME_COLUMNS = (
@@ -42,32 +40,7 @@ UPDATABLE_COLUMNS = frozenset(
 )
 
 
-class Transaction:
-    """`BEGIN IMMEDIATE` under the connection's write lock; commits, or rolls back on error."""
-
-    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock) -> None:
-        self._db = db
-        self._lock = lock
-
-    async def __aenter__(self) -> None:
-        await self._lock.acquire()
-        try:
-            await self._db.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._lock.release()
-            raise
-
-    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            await self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
-        finally:
-            self._lock.release()
-
-
-# Reads use execute_fetchall: statement and fetch run in one hop of aiosqlite's thread. With a
-# separate execute and fetch, another task's BEGIN IMMEDIATE could slip in while the SELECT still
-# held its read snapshot, and SQLite then answers "database is locked" at once (no busy wait).
-def first(rows: Iterable[aiosqlite.Row]) -> aiosqlite.Row | None:
+def first(rows: Iterable[Row]) -> Row | None:
     return next(iter(rows), None)
 
 
@@ -75,7 +48,7 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def to_request(row: aiosqlite.Row) -> CancelRequest:
+def to_request(row: Row) -> CancelRequest:
     data = dict(row)
     for column in DATETIME_COLUMNS:
         if data[column] is not None:

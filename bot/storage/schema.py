@@ -1,97 +1,115 @@
-"""The database's tables, and how a file written by an earlier version is brought up to date.
+"""The database's tables: numbered migrations in `migrations/`, applied in order at open.
 
-`SCHEMA` creates what is missing (`IF NOT EXISTS`); columns added after the first release are
-added at open by `add_missing_columns`, nullable so that old rows stay valid.
+`NNNN_name.sql` runs on both engines; `NNNN_name.sqlite.sql` / `NNNN_name.postgresql.sql` are
+the engine-specific variants where the dialects differ. The versions applied are recorded in
+`schema_migrations`. One instance at a time migrates (a PostgreSQL advisory lock; SQLite's
+`BEGIN IMMEDIATE`), in one transaction, so replicas starting together apply each migration
+exactly once. A database newer than this code is refused.
+
+Version 1 is the schema of the releases before numbered migrations: on SQLite its `CREATE … IF
+NOT EXISTS` keeps an existing file's tables, and `add_missing_columns` then brings a file of an
+earlier release up to date (nullable columns, the old outbox's redraws), with nothing lost.
 """
 
 from __future__ import annotations
 
-import aiosqlite
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL,
-    channel_id TEXT NOT NULL,
-    requester_id TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    message_ts TEXT,
-    decided_by TEXT,
-    decided_at TEXT,
-    decision_note TEXT,
-    outcome_code TEXT,
-    outcome_failure TEXT,
-    outcome_message TEXT,
-    outcome_timestamp TEXT,
-    outcome_http_status INTEGER,
-    outcome_note TEXT,
-    outcome_at TEXT,
-    outcome_posted_at TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    preview_state TEXT,
-    preview_code TEXT,
-    preview_failure TEXT,
-    preview_order TEXT,
-    preview_at TEXT
-);
-CREATE INDEX IF NOT EXISTS requests_by_order ON requests (order_id, created_at);
-CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, created_at);
--- The outbox replaced the start-up scan of unposted outcomes; its index only cost writes.
-DROP INDEX IF EXISTS requests_outcome_unposted;
-CREATE INDEX IF NOT EXISTS requests_by_requester ON requests (requester_id, created_at);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id TEXT NOT NULL REFERENCES requests (id),
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    actor TEXT,
-    detail TEXT
-);
-CREATE INDEX IF NOT EXISTS events_by_request ON events (request_id, id);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id TEXT NOT NULL REFERENCES requests (id),
-    kind TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    next_try_at TEXT NOT NULL,
-    tries INTEGER NOT NULL DEFAULT 0,
-    delivered_at TEXT,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (next_try_at) WHERE delivered_at IS NULL;
--- One row per approver and request: the primary key makes a second approval by the same
--- person impossible, whatever the race.
-CREATE TABLE IF NOT EXISTS clicks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    action TEXT NOT NULL,
-    channel_id TEXT NOT NULL DEFAULT '',
-    received_at TEXT NOT NULL,
-    handled_at TEXT
-);
-CREATE INDEX IF NOT EXISTS clicks_unhandled ON clicks (received_at) WHERE handled_at IS NULL;
-CREATE TABLE IF NOT EXISTS approvals (
-    request_id TEXT NOT NULL REFERENCES requests (id),
-    approver_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    PRIMARY KEY (request_id, approver_id)
-);
-"""
+from bot.storage.engine import Database
+
+MIGRATION_LOCK = "cancel-order-bot schema migrations"
+_NAME = re.compile(r"^(\d{4})_(\w+?)(?:\.(sqlite|postgresql))?\.sql$")
 
 
-# One row, rewritten by each health probe: proof that a write reaches the file now.
-HEARTBEAT_SCHEMA = """
-CREATE TABLE IF NOT EXISTS heartbeat (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    beats INTEGER NOT NULL,
-    at TEXT NOT NULL
-);
-"""
+class DatabaseTooNewError(Exception):
+    """The database was migrated by a newer version of the bot than this one."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"its schema is at version {found}, newer than this version of the bot knows"
+            f" ({known}): run the newer bot, or restore a backup taken before its upgrade"
+        )
+        self.found = found
+        self.known = known
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations_for(engine: str) -> list[Migration]:
+    """The migrations of `engine`, in order: per version, its engine variant or the shared
+    file."""
+    found: dict[int, tuple[str, str, bool]] = {}
+    for entry in resources.files("bot.storage").joinpath("migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match is None or match.group(3) not in (None, engine):
+            continue
+        version, specific = int(match.group(1)), match.group(3) is not None
+        if version in found and found[version][2] and not specific:
+            continue  # the engine's own variant wins over the shared file
+        found[version] = (match.group(2), entry.read_text(encoding="utf-8"), specific)
+    versions = sorted(found)
+    if versions != list(range(1, len(versions) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1, 2, 3…; found {versions}")
+    return [Migration(v, found[v][0], found[v][1]) for v in versions]
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of a migration file, one by one (comments kept with their statement)."""
+    out: list[str] = []
+    pending = ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;") and _has_code(pending):
+                out.append(pending.strip())
+            pending = ""
+    if _has_code(pending.rstrip(";")):
+        out.append(pending.rstrip(";").strip())
+    return out
+
+
+def _has_code(sql: str) -> bool:
+    return any(
+        line.strip() and not line.strip().startswith("--") and line.strip() != ";"
+        for line in sql.splitlines()
+    )
+
+
+async def migrate(db: Database) -> int:
+    """Apply the migrations this database lacks; returns its version."""
+    known = migrations_for(db.engine)
+    async with db.transaction():
+        await db.serialize(MIGRATION_LOCK)
+        await db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+            " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        rows = await db.execute_fetchall("SELECT max(version) FROM schema_migrations")
+        current = int(rows[0][0] or 0) if rows else 0
+        if current > len(known):
+            raise DatabaseTooNewError(current, len(known))
+        for migration in known[current:]:
+            for statement in statements(migration.sql):
+                await db.execute(statement)
+            step = _AFTER.get((migration.version, db.engine))
+            if step is not None:
+                await step(db)
+            await db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, datetime.now(UTC).isoformat()),
+            )
+        return max(current, len(known))
+
 
 # Columns added after the first release: a database file created before them gets them at open.
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -122,25 +140,26 @@ ADDED_OUTBOX_COLUMNS: tuple[tuple[str, str], ...] = (
 _KINDS_THAT_REDREW = ("outcome", "unavailable", "rejection", "verified")
 
 
-async def add_missing_columns(db: aiosqlite.Connection) -> None:
-    """Bring a database file from an earlier version up to date (nullable columns only)."""
-    await db.execute("BEGIN IMMEDIATE")  # two processes opening one old file: one adds
-    try:
-        for table, columns in (("requests", ADDED_COLUMNS), ("outbox", ADDED_OUTBOX_COLUMNS)):
-            async with db.execute(f"PRAGMA table_info({table})") as cursor:
-                present = {row["name"] for row in await cursor.fetchall()}
-            for name, sql_type in columns:
-                if name not in present:
-                    await db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
-            if table == "outbox" and "recipient" not in present:
-                # Undelivered replies of the earlier version also meant a redraw: keep it.
-                await db.execute(
-                    "INSERT INTO outbox (request_id, kind, attempt, created_at, next_try_at)"
-                    " SELECT request_id, 'redraw', attempt, created_at, next_try_at FROM outbox"
-                    " WHERE delivered_at IS NULL AND kind IN (?, ?, ?, ?)",
-                    _KINDS_THAT_REDREW,
-                )
-    except BaseException:
-        await db.execute("ROLLBACK")
-        raise
-    await db.execute("COMMIT")
+async def add_missing_columns(db: Database) -> None:
+    """Bring a SQLite file of an earlier release up to date (nullable columns only), inside the
+    migration's transaction."""
+    for table, columns in (("requests", ADDED_COLUMNS), ("outbox", ADDED_OUTBOX_COLUMNS)):
+        rows = await db.execute_fetchall(f"PRAGMA table_info({table})")
+        present = {row["name"] for row in rows}
+        for name, sql_type in columns:
+            if name not in present:
+                await db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+        if table == "outbox" and "recipient" not in present:
+            # Undelivered replies of the earlier version also meant a redraw: keep it.
+            await db.execute(
+                "INSERT INTO outbox (request_id, kind, attempt, created_at, next_try_at)"
+                " SELECT request_id, 'redraw', attempt, created_at, next_try_at FROM outbox"
+                " WHERE delivered_at IS NULL AND kind IN (?, ?, ?, ?)",
+                _KINDS_THAT_REDREW,
+            )
+
+
+# Python steps run right after a migration's SQL, in its transaction: (version, engine) → step.
+_AFTER: dict[tuple[int, str], Callable[[Database], Awaitable[None]]] = {
+    (1, "sqlite"): add_missing_columns,
+}

@@ -1,8 +1,9 @@
-"""SQLite persistence of requests, decisions and outcomes (aiosqlite, one connection per process).
+"""Persistence of requests, decisions and outcomes: SQLite (aiosqlite, one connection per
+process, the default) or PostgreSQL (asyncpg, a pool) for several instances on one database.
 
-Every state change is a conditional UPDATE on the current status inside an immediate
-transaction, so concurrent clicks — in this process or another one on the same file —
-have exactly one winner. Each change also appends a row to `events`, the audit trail.
+Every state change is a conditional UPDATE on the current status inside a write transaction, so
+concurrent clicks — in this process or another one on the same database — have exactly one
+winner. Each change also appends a row to `events`, the audit trail.
 """
 
 from __future__ import annotations
@@ -16,16 +17,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.events import EventKind
 from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, can_move
 from bot.storage.clicks import ClickLog
 from bot.storage.core import Clock
+from bot.storage.engine import Database, PostgresDatabase, SqliteDatabase, is_postgres_url
 from bot.storage.outbox import OutboxRecords
 from bot.storage.queries import RequestQueries
 from bot.storage.rows import UPDATABLE_COLUMNS, first, iso, to_request
-from bot.storage.schema import HEARTBEAT_SCHEMA, SCHEMA, add_missing_columns
+from bot.storage.schema import migrate
 from bot.storage.work import BackgroundWork
 
 
@@ -43,38 +43,49 @@ class ApprovalResult(StrEnum):
 
 
 class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
-    """A small repository around one aiosqlite connection. Use `await Store.open(path)`.
+    """A small repository around one database. Use `await Store.open(path_or_url)`.
 
-    Its parts share the connection and the write lock (`StoreCore`): creation, decisions and
+    Its parts share the engine (`StoreCore`): creation, decisions and
     transitions here; the Slack outbox (`outbox`); leases, read-backs and reminders (`work`);
     the click log (`clicks`); reads of the records (`queries`).
     """
 
     @classmethod
-    async def open(cls, path: Path | str, *, clock: Clock = utc_now) -> Store:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # aiosqlite's thread outlives a failed connect and then trips over the closed event
-            # loop (a traceback at exit): a file that cannot even be opened fails here first.
-            await asyncio.to_thread(_open_and_close, str(path))
-        connection = await aiosqlite.connect(str(path), isolation_level=None)
+    async def open(
+        cls,
+        location: Path | str,
+        *,
+        clock: Clock = utc_now,
+        pool_min_size: int = 1,
+        pool_max_size: int = 10,
+    ) -> Store:
+        """Open (and migrate) the database: a `postgresql://…` URL, else a SQLite file path."""
+        db: Database
+        if is_postgres_url(location):
+            db = await PostgresDatabase.connect(
+                str(location), min_size=pool_min_size, max_size=pool_max_size
+            )
+        else:
+            if str(location) != ":memory:":
+                Path(location).parent.mkdir(parents=True, exist_ok=True)
+                # aiosqlite's thread outlives a failed connect and then trips over the closed
+                # event loop (a traceback at exit): a file that cannot even be opened fails here.
+                await asyncio.to_thread(_open_and_close, str(location))
+            db = await SqliteDatabase.connect(str(location))
         try:
-            connection.row_factory = aiosqlite.Row
-            await connection.execute("PRAGMA journal_mode=WAL")
-            # FULL: an approval acknowledged to Slack must survive a power cut, not only a crash.
-            await connection.execute("PRAGMA synchronous=FULL")
-            await connection.execute("PRAGMA busy_timeout=30000")
-            await connection.execute("PRAGMA foreign_keys=ON")
-            await connection.executescript(SCHEMA)
-            await connection.executescript(HEARTBEAT_SCHEMA)
-            await add_missing_columns(connection)
-            store = cls(connection, clock)
-            await store.write_heartbeat()  # a file that cannot take a write fails at start
+            await migrate(db)
+            store = cls(db, clock)
+            await store.write_heartbeat()  # a database that cannot take a write fails at start
         except BaseException:
             # An open aiosqlite connection's thread keeps the process alive after the error.
-            await connection.close()
+            await db.close()
             raise
         return store
+
+    @property
+    def engine(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return self._db.engine
 
     async def close(self) -> None:
         await self._finish_clicks()
@@ -117,6 +128,9 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
         statuses = [s.value for s in active]
         found: str | None = None
         async with self._transaction():
+            # Two commands for one order on two instances: the second waits for the first's
+            # commit, then finds its request (SQLite's BEGIN IMMEDIATE does this by itself).
+            await self._db.serialize(f"order {order_id}")
             row = first(
                 await self._db.execute_fetchall(
                     "SELECT id FROM requests WHERE order_id = ? AND (status IN"  # noqa: S608
@@ -160,15 +174,18 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
         async with self._transaction():
             row = first(
                 await self._db.execute_fetchall(
-                    "SELECT status, approved_by FROM requests WHERE id = ?", (request_id,)
+                    # The row lock (PostgreSQL) makes a concurrent approval wait and then read
+                    # this one's approvers: two last approvals never both count as "1 of 2".
+                    "SELECT status, approved_by FROM requests WHERE id = ? FOR UPDATE",
+                    (request_id,),
                 )
             )
             if row is None or row["status"] != RequestStatus.PENDING.value:
                 result = ApprovalResult.NOT_PENDING
             else:
                 cursor = await self._db.execute(
-                    "INSERT OR IGNORE INTO approvals (request_id, approver_id, at)"
-                    " VALUES (?, ?, ?)",
+                    "INSERT INTO approvals (request_id, approver_id, at)"
+                    " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (request_id, approver_id, now),
                 )
                 if cursor.rowcount != 1:
