@@ -8,8 +8,9 @@ import json
 from typing import Any
 
 from bot.domain.requests import CancelRequest, OrderState
+from bot.i18n.catalogue import CATALOGUE, Language
 from bot.slack.ids import ActionId
-from tests.conftest import BotUnderTest
+from tests.conftest import APPROVER, BotUnderTest
 
 ORDERS = ("CDE0000000011", "CDE0000000012", "CDE0000000013")
 
@@ -52,3 +53,35 @@ async def test_several_ids_open_one_request_listing_every_order(bot: BotUnderTes
         [found] = await bot.runtime.store.history_of_order(order)
         assert found.id == request.id
     assert bot.soget.deletes() == []
+
+
+async def test_bulk_of_three_with_one_r0008_cancels_two_and_explains_the_refusal(
+    bot: BotUnderTest,
+) -> None:
+    bot.soget.add(ORDERS[0])
+    bot.soget.add(ORDERS[1], status="Submitted")  # MouvONE answers R0008
+    bot.soget.add(ORDERS[2])
+    request = await bulk_posted(bot, " ".join(ORDERS) + " vessel cancelled", ORDERS[0])
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    done = await bot.wait_status(request.id, "succeeded")
+    await bot.wait_delivered(request.id)
+
+    assert [o.state for o in done.orders] == [
+        OrderState.SUCCEEDED,
+        OrderState.FAILED,
+        OrderState.SUCCEEDED,
+    ]
+    for order in ORDERS:
+        assert len(bot.soget.deletes(order)) == 1  # one DELETE each
+    # One summary reply in the thread, edited in place to its final line.
+    [summary] = bot.slack.thread_replies(request.message_ts)
+    summary_ts = await bot.runtime.store.summary_ts(request.id)
+    edits = bot.slack.updates(summary_ts)
+    final = shown(edits[-1].body) if edits else shown(summary.body)
+    explanation = CATALOGUE["R0008"].text(Language.EN)
+    assert "Done:" in final and "2 cancelled, 1 refused: R0008" in final
+    assert f"`{ORDERS[1]}` refused" in final and explanation.title in final
+    # The request message shows the totals.
+    redraw = shown(bot.slack.updates(request.message_ts)[-1].body)
+    assert "2 cancelled, 1 refused: R0008" in redraw

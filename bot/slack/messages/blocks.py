@@ -104,6 +104,8 @@ def _status_line(
             if required > 1:
                 return say("request.status.waiting_quorum", language, who=who, required=required)
             return say("request.status.waiting", language, who=who)
+        case RequestStatus.SUCCEEDED | RequestStatus.FAILED if request.is_bulk:
+            return say("bulk.status.done", language, decided=decided)
         case RequestStatus.APPROVED if request.awaits_retry:
             return say("request.status.awaiting_retry", language, decided=decided)
         case RequestStatus.APPROVED | RequestStatus.EXECUTING:
