@@ -10,7 +10,7 @@ from typing import Any
 from bot.domain.requests import CancelRequest, OrderState
 from bot.i18n.catalogue import CATALOGUE, Language
 from bot.slack.ids import ActionId
-from tests.conftest import APPROVER, BotUnderTest
+from tests.conftest import APPROVER, BotFactory, BotUnderTest
 
 ORDERS = ("CDE0000000011", "CDE0000000012", "CDE0000000013")
 
@@ -85,3 +85,31 @@ async def test_bulk_of_three_with_one_r0008_cancels_two_and_explains_the_refusal
     # The request message shows the totals.
     redraw = shown(bot.slack.updates(request.message_ts)[-1].body)
     assert "2 cancelled, 1 refused: R0008" in redraw
+
+
+MANY_APPROVERS = [f"U0MANY{i:04d}" for i in range(50)]
+
+
+async def test_fifty_racing_approvals_of_a_bulk_request_send_one_delete_per_order(
+    bot_with: BotFactory,
+) -> None:
+    bot = await bot_with(cancel_approvers=",".join(MANY_APPROVERS))
+    for order in ORDERS:
+        bot.soget.add(order)
+    bot.soget.delay_seconds = 0.2  # keep the cancels in flight while the clicks land
+    request = await bulk_posted(bot, " ".join(ORDERS), ORDERS[0])
+
+    responses = await asyncio.gather(
+        *(bot.click(ActionId.APPROVE, request, user=user) for user in MANY_APPROVERS)
+    )
+
+    assert all(r.status_code == 200 for r in responses)
+    done = await bot.wait_status(request.id, "succeeded")
+    await bot.wait_delivered(request.id)
+    await bot.slack.wait_until(lambda: len(bot.slack.ephemerals()) == 49, what="49 refusals")
+    for order in ORDERS:
+        assert len(bot.soget.deletes(order)) == 1
+    assert [o.attempts for o in done.orders] == [1, 1, 1]
+    assert len(bot.slack.thread_replies(request.message_ts)) == 1  # the one summary
+    events = [e.kind for e in await bot.runtime.store.events_of(request.id)]
+    assert events.count("approved") == 1 and events.count("cancel_sent") == 1
