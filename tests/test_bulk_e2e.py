@@ -60,6 +60,8 @@ async def test_several_ids_open_one_request_listing_every_order(bot: BotUnderTes
     for order in ORDERS:
         [found] = await bot.runtime.store.history_of_order(order)
         assert found.id == request.id
+    status = json.dumps((await bot.command(f"status {ORDERS[2].lower()}")).json())
+    assert "3 orders:" in status and all(f"`{order}`" in status for order in ORDERS)
     assert bot.soget.deletes() == []
 
 

@@ -214,6 +214,11 @@ def orders_label(request: CancelRequest) -> str:
     return shown + (f" +{len(ids) - 3}" if len(ids) > 3 else "")
 
 
+def order_label(request: CancelRequest) -> str:
+    """The request's order, or its orders in a few words for a bulk request (unescaped)."""
+    return orders_label(request) if request.is_bulk else request.order_id
+
+
 def orders_line(request: CancelRequest, language: Language) -> str:
     """The orders of a bulk request, for the lists (status, list, App Home)."""
     ids = request.order_ids
