@@ -74,7 +74,7 @@ class OrderRecords(StoreCore):
         request_id: str | None = None
         async with self._transaction():
             remaining: list[str] = []
-            for order_id in order_ids:
+            for order_id in dict.fromkeys(order_ids):  # an order named twice is one order
                 found = await self._covering(order_id, statuses, iso(succeeded_since))
                 if found is None:
                     remaining.append(order_id)
