@@ -26,6 +26,8 @@ DEFAULT_ORDER_ID_PATTERN = r"CDE\d{10}"
 _APPROVER_ID = re.compile(r"[UWS][A-Z0-9]{2,}")
 # Slack channel ids: public (C…) and private (G…, older ones) channels.
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+# A name for /metrics labels and log lines: letters, digits and . _ : - (bot-1, web-2a.eu).
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _CLIENT_CREDENTIALS = ("soget_token_url", "soget_client_id", "soget_client_secret")
 
 
@@ -130,10 +132,16 @@ class Settings(BaseSettings):
     # it): after a crash, another instance (or the restart) takes the cancel over this late.
     lease_seconds: float = Field(default=30.0, ge=1, le=600)
     slack_retry_base_seconds: float = Field(default=2.0, gt=0, le=300)
+    # SIGTERM: the most time the drain (finish or hand back the work in flight) may take.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+    # This process's name in /metrics, /healthz and the logs; default: host name + random id.
+    instance_id: str | None = None
 
     database_path: Path = Path("data/cancel-order-bot.sqlite3")
     host: str = "0.0.0.0"  # noqa: S104 - the HTTP mode serves Slack from outside the container
     port: int = Field(default=3000, ge=1, le=65535)
+    # Socket Mode serves /healthz and /metrics on this port (unset: PORT; 0: not served).
+    health_port: int | None = Field(default=None, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -286,6 +294,13 @@ class Settings(BaseSettings):
             )
         return tuple(dict.fromkeys(value))
 
+    @field_validator("instance_id")
+    @classmethod
+    def _check_instance_id(cls, value: str | None) -> str | None:
+        if value is not None and not _INSTANCE_ID.fullmatch(value.strip()):
+            raise ValueError("use 1 to 64 letters, digits, '.', '_', ':' or '-' (such as bot-1)")
+        return None if value is None else value.strip()
+
     @field_validator("order_id_pattern")
     @classmethod
     def _check_pattern(cls, value: str) -> str:
@@ -298,6 +313,12 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def socket_health_port(self) -> int | None:
+        """Where Socket Mode serves /healthz and /metrics, or None when it does not."""
+        port = self.port if self.health_port is None else self.health_port
+        return port or None
 
     @property
     def soget_uses_client_credentials(self) -> bool:

@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -32,6 +34,7 @@ from bot.domain.approval import ApproverDirectory
 from bot.i18n.language import UserLanguages
 from bot.observability.health import DatabaseProbe
 from bot.observability.metrics import Metrics
+from bot.services.background import InFlight
 from bot.services.decisions import RequestDecisions
 from bot.services.execution import CancelExecution
 from bot.services.ops import Ops, build_ops
@@ -134,6 +137,7 @@ async def build_deps(
     soget_transport: httpx.AsyncBaseTransport | None = None,
     soget_retry: RetryPolicy | None = None,
     clock: Callable[[], datetime] = utc_now,
+    lease_owner: str | None = None,
 ) -> Deps:
     """Build every long-lived object from `settings`; what needs closing is pushed onto
     `resources`, so closing it undoes exactly what was built, in reverse."""
@@ -180,7 +184,7 @@ async def build_deps(
         lost_click_after=timedelta(seconds=settings.lease_seconds),
     )
     # Names this process in the leases it takes and the outbox messages it claims.
-    instance_id = uuid.uuid4().hex[:12]
+    instance_id = lease_owner or instance_names(settings)[1]
     execution = CancelExecution(
         store,
         soget,
@@ -237,6 +241,19 @@ async def build_deps(
         ops=ops,
         store=store,
     )
+
+
+def instance_names(settings: Settings) -> tuple[str, str]:
+    """(name, lease owner) of this process. The name labels /metrics, /healthz and the logs:
+    INSTANCE_ID, else the host name and a random suffix. The lease owner, in the leases and
+    outbox claims it takes, always ends with a random suffix: two processes given the same
+    INSTANCE_ID (one .env for both replicas, a restart next to its predecessor) must never
+    take each other's leases for their own."""
+    suffix = uuid.uuid4().hex[:8]
+    if settings.instance_id:
+        return settings.instance_id, f"{settings.instance_id}-{suffix}"
+    owner = f"{socket.gethostname().split('.')[0] or 'bot'}-{suffix}"
+    return owner, owner
 
 
 async def open_store(settings: Settings, clock: Callable[[], datetime]) -> Store:
@@ -315,7 +332,13 @@ class BotRuntime:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.settings = settings
-        self.metrics = Metrics()
+        self.instance, self._lease_owner = instance_names(settings)
+        self.metrics = Metrics(self.instance)
+        # Slack requests being handled (HTTP handlers and Bolt listeners): the drain waits for
+        # them. Draining: /healthz answers 503 and HTTP mode refuses new Slack requests.
+        self.in_flight = InFlight()
+        self._draining = False
+        self._drained = False
         self._soget_transport = soget_transport
         self._soget_retry = soget_retry
         self._clock = clock
@@ -323,6 +346,9 @@ class BotRuntime:
         self._deps: Deps | None = None
         self._bolt_app: AsyncApp | None = None
         self._database: DatabaseProbe | None = None
+        # Socket Mode: whether the WebSocket to Slack is up now (None in HTTP mode, where
+        # Slack comes to the bot).
+        self.slack_connected: Callable[[], bool] | None = None
 
     @property
     def bolt_app(self) -> AsyncApp:
@@ -353,6 +379,7 @@ class BotRuntime:
                 soget_transport=self._soget_transport,
                 soget_retry=self._soget_retry,
                 clock=self._clock,
+                lease_owner=self._lease_owner,
             )
         except BaseException:
             # Close what was built (the database's thread would keep the process alive).
@@ -361,29 +388,81 @@ class BotRuntime:
         self._deps = deps
         self._database = DatabaseProbe(deps.store, self.settings.database_path)
         self._resources.push_async_callback(self._database.settle)
-        self._bolt_app = create_app(self.settings, deps)
+        self._bolt_app = create_app(self.settings, deps, in_flight=self.in_flight)
         await deps.runner.start()
         self._resources.push_async_callback(deps.runner.stop)
+        logger.info("instance %s started", self.instance)
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def begin_drain(self) -> None:
+        """Stop taking new work at once: /healthz turns 503, HTTP mode refuses new Slack
+        requests, and the background runner claims no new cancel, read-back or sweep."""
+        if self._draining:
+            return
+        self._draining = True
+        if self._deps is not None:
+            self._deps.runner.stop_claiming()
+
+    async def drain(self) -> None:
+        """SIGTERM: stop taking new work; let the work under way finish or hand it back, all
+        within SHUTDOWN_GRACE_SECONDS (see CancelRunner.drain for what is handed back how)."""
+        self.begin_drain()
+        if self._drained or self._deps is None:
+            return
+        self._drained = True
+        deps = self._deps
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        deadline = loop.time() + self.settings.shutdown_grace_seconds
+        logger.info(
+            "instance %s draining: no new work; what runs gets %.0fs to finish",
+            self.instance,
+            self.settings.shutdown_grace_seconds,
+        )
+        # The Slack requests under way first: an approval among them queues a cancel that
+        # another instance then picks up.
+        if not await self.in_flight.wait_idle(deadline - loop.time()):
+            logger.warning("drain: %d Slack request(s) still in progress", self.in_flight.count)
+        await deps.runner.drain(deadline)
+        await deps.ops.tasks.drain(timeout=max(deadline - loop.time(), 0.0))
+        logger.info("instance %s drained in %.1fs", self.instance, time.monotonic() - started)
 
     async def stop(self) -> None:
-        await self._resources.aclose()
+        try:
+            await self.drain()
+        finally:
+            await self._resources.aclose()
 
     async def health(self) -> dict[str, object]:
         """Unauthenticated and free of secrets: what a load balancer or Docker needs."""
         probe = self._database if self._bolt_app is not None else None
         loaded = probe is not None
         database = await probe.state() if probe is not None else "unreachable"
-        ok = loaded and database == "ok"
+        slack = None
+        if self.slack_connected is not None:
+            slack = "connected" if self.slack_connected() else "disconnected"
+        ok = loaded and database == "ok" and slack in (None, "connected") and not self._draining
         if ok:
             detail = "ok"
-        elif loaded:
+        elif self._draining:
+            detail = "draining"  # a load balancer stops routing here
+        elif not loaded:
+            detail = "starting"
+        elif database != "ok":
             detail = f"database {database}"
         else:
-            detail = "starting"
-        return {
+            detail = f"slack {slack}"
+        health: dict[str, object] = {
             "ok": ok,
             "detail": detail,
             "database": database,
             "configuration": "loaded" if loaded else "not loaded",
             "sandbox": self.settings.sandbox,
+            "instance": self.instance,
         }
+        if slack is not None:
+            health["slack"] = slack
+        return health

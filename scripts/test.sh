@@ -17,6 +17,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 
+# The playground's browser test drives Debian's chromium (never a browser download). Install it
+# where we may (root with apt, as in CI); elsewhere that one test says why it skips.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing chromium for the browser test (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+      chromium fonts-noto-color-emoji; } >/tmp/cancel-order-bot-apt.log 2>&1 \
+    || echo "   could not install chromium (see /tmp/cancel-order-bot-apt.log)"
+fi
+
 echo "== ruff check";        .venv/bin/ruff check .
 echo "== ruff format check"; .venv/bin/ruff format --check .
 echo "== mypy";              .venv/bin/mypy

@@ -199,6 +199,28 @@ def test_no_forbidden_import_direction() -> None:
     assert broken == [], "forbidden imports:\n" + "\n".join(broken)
 
 
+# The playground is a client of the bot (as Slack is): it may import any of bot, and only the
+# command line, which starts it, imports it.
+PLAYGROUND = "bot.playground"
+PLAYGROUND_IMPORTERS = ("bot.__main__",)
+
+
+def playground_importers(imports: list[Import]) -> list[str]:
+    return sorted(
+        f"{found.source}:{found.line} imports {found.target}"
+        for found in imports
+        if _within(found.target, PLAYGROUND)
+        and not _within(found.source, PLAYGROUND)
+        and found.source not in PLAYGROUND_IMPORTERS
+    )
+
+
+def test_only_the_command_line_imports_the_playground() -> None:
+    assert playground_importers(_graph()) == []
+    planted = Import("bot.runtime", "bot.playground.page", 1)
+    assert playground_importers([planted]) == ["bot.runtime:1 imports bot.playground.page"]
+
+
 def test_every_allowance_is_still_needed() -> None:
     """An allowance nobody uses any more would silently permit the next such import."""
     imports = _graph()

@@ -25,7 +25,10 @@ async def _metrics(bot: BotUnderTest) -> Samples:
     samples: Samples = {}
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:
-            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+            # Every sample names its process (tests/test_rolling_deploy_e2e.py checks more).
+            labels = dict(sample.labels)
+            assert labels.pop("instance") == bot.runtime.instance
+            samples[(sample.name, frozenset(labels.items()))] = sample.value
     return samples
 
 
@@ -43,6 +46,7 @@ async def test_healthz_says_what_works_without_secrets(bot: BotUnderTest) -> Non
         "database": "ok",
         "configuration": "loaded",
         "sandbox": False,
+        "instance": bot.runtime.instance,
     }
     for secret in (BOT_TOKEN, SIGNING_SECRET, SOGET_TOKEN, SOGET_KEY):
         assert secret not in response.text

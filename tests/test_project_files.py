@@ -87,6 +87,43 @@ def test_docker_image_is_multi_stage_non_root_with_a_healthcheck() -> None:
     assert 'VOLUME ["/app/data"]' in dockerfile
 
 
+def _docker_instruction(dockerfile: str, name: str) -> list[str]:
+    """The exec-form arguments of the last ENTRYPOINT or CMD (JSON array), [] if none."""
+    import json
+
+    found = re.findall(rf"^{name} (\[.*\])\s*$", dockerfile, re.MULTILINE)
+    return list(json.loads(found[-1])) if found else []
+
+
+def test_the_image_runs_in_the_mode_the_manifest_enables() -> None:
+    """manifest.yml enables Socket Mode: the image's default command must pick the mode as
+    ./scripts/run.sh does (Socket Mode when SLACK_APP_TOKEN is set), never force HTTP."""
+    from bot.__main__ import parse_args
+
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    entrypoint = _docker_instruction(dockerfile, "ENTRYPOINT")
+    assert entrypoint[:1] == ["cancel-order-bot"]
+    default_args = [*entrypoint[1:], *_docker_instruction(dockerfile, "CMD")]
+    args = parse_args(default_args)
+    socket_mode = _manifest()["settings"]["socket_mode_enabled"]
+    assert args.command == "run" and not args.sandbox and not args.playground
+    assert args.http is (not socket_mode)
+    # run.sh adds no mode of its own either: the two decide alike.
+    run_sh = (ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
+    assert re.search(r'^exec \.venv/bin/cancel-order-bot "\$@"$', run_sh, re.MULTILINE)
+
+
+def test_the_playground_page_is_packaged() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["bot.playground"]
+    package = ROOT / "bot" / "playground"
+    packaged = {path for pattern in patterns for path in package.glob(pattern)}
+    assert {p for p in package.joinpath("static").iterdir()} <= packaged
+    assert {p.name for p in packaged} >= {"index.html", "playground.js", "playground.css"}
+
+
 def test_every_phrase_file_is_packaged() -> None:
     """The phrase files are code: an install that leaves one out stops the bot at start."""
     import tomllib

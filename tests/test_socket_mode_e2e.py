@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
+import httpx
 import pytest
 
+from bot.domain.requests import RequestStatus
 from bot.slack.ids import ActionId
 from bot.slack.socket_mode import (
     FIRST_RETRY_SECONDS,
@@ -22,12 +25,13 @@ from bot.slack.socket_mode import (
     SeenEnvelopes,
     retry_delay,
 )
+from bot.storage.store import Store
 from tests import payloads
 from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, SOGET_KEY, SOGET_TOKEN
 from tests.fakes.server import wait_until
 from tests.fakes.slack_api import FakeSlack, ScriptedFailure
 from tests.fakes.socket_mode import FakeSocketMode
-from tests.fakes.soget_api import FakeSoget
+from tests.fakes.soget_api import FakeSoget, Fault
 from tests.test_process_e2e import _approve_value, _free_port, bot_env
 
 APP_TOKEN = "xapp-1-A0APP0001-1234567890-socketmodetesttoken0123456789"
@@ -356,3 +360,159 @@ async def test_stops_when_asked_while_connecting(
         await fake_slack.wait_for_calls("apps.connections.open", timeout=10)
         await stop_with(process, signal.SIGTERM)
     assert socket_mode.connections == []
+
+
+async def test_sigterm_closes_the_connection_first_then_finishes_the_cancel(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    """Socket Mode drain: the WebSocket is closed at once (Slack then sends new envelopes to
+    the app's other connections), the DELETE in flight still gets its answer within the
+    grace, and its outcome is posted once before the process exits."""
+    fake_soget.add(ORDER)
+    answer = asyncio.Event()
+    env = socket_env(fake_slack, fake_soget, tmp_path) | {"SHUTDOWN_GRACE_SECONDS": "15"}
+    async with bot_process(env, tmp_path) as process:
+        connection = await socket_mode.wait_connected()
+        _, request_id = await request_posted(fake_slack, socket_mode)
+        fake_soget.script(Fault(hold=answer, then_apply=True))
+        approve = await socket_mode.deliver("interactive", approve_payload(request_id, fake_slack))
+        await socket_mode.wait_ack(approve)
+        await fake_soget.wait_until(lambda: len(fake_soget.deletes(ORDER)) == 1, what="DELETE")
+
+        process.send_signal(signal.SIGTERM)
+        await wait_until(lambda: connection.socket.closed, timeout=5, what="the socket to close")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['PORT']}") as http:
+            health = await http.get("/healthz")  # still served while the drain lasts
+        assert health.status_code == 503 and health.json()["detail"] == "draining"
+        assert fake_slack.thread_replies() == []
+        answer.set()
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+
+    log = output.decode()
+    assert process.returncode == 0, log
+    assert "drained in" in log and "Traceback" not in log
+    assert len(fake_soget.deletes(ORDER)) == 1
+    [reply] = fake_slack.thread_replies()
+    assert "is cancelled in MouvONE" in str(reply.body)
+    assert len(socket_mode.connections) == 1  # no reconnection while draining
+
+
+async def _health_becomes(
+    http: httpx.AsyncClient, status: int, slack: str, *, timeout: float = 10.0
+) -> dict[str, Any]:
+    """Poll /healthz until it answers `status` with `"slack": slack`; its last answer."""
+    seen: list[tuple[int, dict[str, Any]]] = []
+
+    async def check() -> bool:
+        try:
+            response = await http.get("/healthz")
+        except httpx.TransportError:
+            return False
+        seen.append((response.status_code, response.json()))
+        return response.status_code == status and response.json().get("slack") == slack
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"/healthz never said {status} slack={slack}: {seen[-3:]}")
+        await asyncio.sleep(0.05)
+    return seen[-1][1]
+
+
+async def test_healthz_says_whether_the_socket_is_up(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    env = socket_env(fake_slack, fake_soget, tmp_path)
+    async with (
+        bot_process(env, tmp_path) as process,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{env['PORT']}") as http,
+    ):
+        await socket_mode.wait_connected()
+        up = await _health_becomes(http, 200, "connected")
+        assert up["ok"] is True and up["database"] == "ok"
+
+        # Slack goes away: the socket drops and no new connection can be opened.
+        fake_slack.fail_always(
+            "apps.connections.open", ScriptedFailure(200, {"ok": False, "error": "internal_error"})
+        )
+        await socket_mode.drop()
+        down = await _health_becomes(http, 503, "disconnected")
+        assert down["ok"] is False and down["detail"] == "slack disconnected"
+        metrics = await http.get("/metrics")
+        assert metrics.status_code == 200
+        assert "cancel_order_requests_opened_total" in metrics.text
+
+        # Slack is back: the bot reconnects by itself and says so.
+        fake_slack.fail_always("apps.connections.open", None)
+        await socket_mode.wait_connected(2, timeout=15)
+        await _health_becomes(http, 200, "connected")
+        log = await stop_with(process, signal.SIGTERM)
+    for secret in (APP_TOKEN, BOT_TOKEN):
+        assert secret not in str(up) + str(down) + metrics.text
+    assert "/healthz and /metrics on 127.0.0.1" in log
+
+
+async def test_healthz_port_taken_exits_2_with_one_line(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = socket_env(fake_slack, fake_soget, tmp_path) | {
+            "HEALTH_PORT": str(taken.getsockname()[1])
+        }
+        async with bot_process(env, tmp_path) as process:
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    log = output.decode()
+    assert process.returncode == 2, log
+    assert "cannot serve /healthz on 127.0.0.1" in log and "HEALTH_PORT" in log
+    assert "Traceback" not in log
+    assert socket_mode.connections == []
+
+
+async def test_sigterm_mid_cancel_exits_at_once_and_the_restart_finishes_it(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    """SIGTERM while the DELETE waits for MouvONE (which applied it): the bot exits once the
+    grace (1 s here) is over, leaving the cancel under its lease; the restart on the same
+    database reads the order back, sends no second DELETE and posts one outcome."""
+    fake_soget.add(ORDER)
+    env = socket_env(fake_slack, fake_soget, tmp_path) | {"SHUTDOWN_GRACE_SECONDS": "1"}
+    answer = asyncio.Event()
+    async with bot_process(env, tmp_path) as process:
+        await socket_mode.wait_connected()
+        _, request_id = await request_posted(fake_slack, socket_mode)
+        fake_soget.script(Fault(hold=answer, then_apply=True))  # applied; the answer hangs
+        envelope = await socket_mode.deliver("interactive", approve_payload(request_id, fake_slack))
+        await socket_mode.wait_ack(envelope)
+        await fake_soget.wait_until(lambda: len(fake_soget.deletes(ORDER)) == 1, timeout=10)
+        await stop_with(process, signal.SIGTERM)  # exit 0 within a few seconds
+    answer.set()  # MouvONE's answer comes, to nobody
+    assert fake_slack.thread_replies() == []  # no outcome guessed at the stop
+
+    database = Path(env["DATABASE_PATH"])
+    store = await Store.open(database)
+    try:
+        stopped = await store.get(request_id)
+        assert stopped is not None and stopped.status is RequestStatus.EXECUTING
+    finally:
+        await store.close()
+
+    async with bot_process(env, tmp_path) as restarted:
+        await socket_mode.wait_connected(2)
+        await fake_slack.wait_until(lambda: len(fake_slack.thread_replies()) == 1, timeout=20)
+        await settled(fake_slack)
+        await stop_with(restarted, signal.SIGTERM)
+
+    assert len(fake_soget.deletes(ORDER)) == 1
+    assert fake_soget.gets(ORDER)[-1].at > fake_soget.deletes(ORDER)[0].at  # read back
+    [reply] = fake_slack.thread_replies()
+    assert "is cancelled in MouvONE" in str(reply.body["text"])
+    store = await Store.open(database)
+    try:
+        done = await store.get(request_id)
+        assert done is not None and done.status is RequestStatus.SUCCEEDED
+        assert done.outcome_posted_at is not None
+        assert "cancel_interrupted" in [e.kind for e in await store.events_of(request_id)]
+    finally:
+        await store.close()

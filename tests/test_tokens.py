@@ -271,7 +271,8 @@ async def test_the_bot_cancels_with_an_obtained_token(
     assert delete.headers["Authorization"] == "Bearer issued-token-1"
     assert len(token_server.requests) == 1
     metrics = (await bot.http.get(bot.url + "/metrics")).text
-    assert 'soget_token_fetches_total{result="issued"} 1.0' in metrics
+    instance = bot.runtime.instance
+    assert f'soget_token_fetches_total{{instance="{instance}",result="issued"}} 1.0' in metrics
 
 
 async def test_the_settings_reach_the_token_endpoint(

@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     CANCEL_INTERRUPTED = "cancel_interrupted"  # its instance stopped while it ran
     SETTLE_READ = "settle_read"
     SETTLE_UNCONFIRMED = "settle_unconfirmed"
+    SETTLE_RELEASED = "settle_released"  # its instance stopped before the read: read again
     OUTCOME_SUCCEEDED = "outcome_succeeded"
     OUTCOME_FAILED = "outcome_failed"
     OUTCOME_UNKNOWN = "outcome_unknown"

@@ -2,13 +2,18 @@
 
 One `Metrics` per runtime with its own registry (no global default registry), fed by the store's
 change listener (requests, decisions, outcomes) and by the SOGET client's observer (latency,
-errors by code, retries, token fetches).
+errors by code, retries, token fetches). Every sample carries an `instance` label naming the
+process (INSTANCE_ID), so the replicas behind one load balancer can be told apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import CATALOGUE
@@ -23,8 +28,12 @@ _DECISIONS = {RequestStatus.APPROVED: "approved", RequestStatus.REJECTED: "rejec
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 
 
+INSTANCE_LABEL = "instance"
+
+
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, instance: str = "") -> None:
+        self.instance = instance
         self.registry = CollectorRegistry()
         self.requests_opened = Counter(
             "cancel_order_requests_opened",
@@ -78,7 +87,11 @@ class Metrics:
             self.decisions.labels(decision)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not self.instance:
+            return generate_latest(self.registry)
+        exposed = CollectorRegistry()
+        exposed.register(_Labelled(self.registry, {INSTANCE_LABEL: self.instance}))
+        return generate_latest(exposed)
 
     # -- the store's change listener ---------------------------------------------------------
 
@@ -123,3 +136,19 @@ def _status_label(status: int | None, error: SogetError | None) -> str:
     if isinstance(error, SogetUnreachable):
         return "unreachable"
     return "error"
+
+
+class _Labelled(Collector):
+    """A registry's samples with constant labels added (prometheus_client has no const labels)."""
+
+    def __init__(self, registry: CollectorRegistry, labels: dict[str, str]) -> None:
+        self._registry = registry
+        self._labels = labels
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            family.samples = [
+                sample._replace(labels={**sample.labels, **self._labels})
+                for sample in family.samples
+            ]
+            yield family

@@ -34,3 +34,34 @@ class BackgroundTasks:
             await work
         except Exception:
             logger.exception("background task %s failed", name)
+
+
+class InFlight:
+    """Counts work under way that nobody else tracks (Slack requests being handled), so that a
+    drain can wait until none is left."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def enter(self) -> None:
+        self._count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self._count = max(0, self._count - 1)
+        if self._count == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """True once nothing is under way; False if something still is after `timeout`."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout=max(timeout, 0.0))
+        except TimeoutError:
+            return False
+        return True

@@ -105,9 +105,12 @@ class CancelExecution:
         claimed = await self._claim(request, event=EventKind.SETTLE_READ)
         if claimed is None:
             return None
-        async with self._leased(request_id):
-            if claimed.is_bulk:
+        if claimed.is_bulk:
+            # A bulk run may also send orders never sent: cut off by a shutdown, it keeps its
+            # lease like a DELETE (its SENDING orders are read back by whoever takes it over).
+            async with self._leased(request_id):
                 return await self._bulk.run(claimed, RunKind.SETTLE)
+        async with self._leased(request_id), self._released_if_stopped(request_id):
             found: str | None = None
             try:
                 order = await self._soget.get_order(claimed.order_id)
@@ -232,6 +235,34 @@ class CancelExecution:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
+
+    @contextlib.asynccontextmanager
+    async def _released_if_stopped(self, request_id: str) -> AsyncIterator[None]:
+        """A read-back stopped by a shutdown gives its request back at once: a read is safe to
+        repeat, so another instance (or the next start) reads the order now rather than once
+        the lease has run out. Only reads: a DELETE cut off keeps its lease (see drain)."""
+        try:
+            yield
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._release_read(request_id))
+            raise
+
+    async def _release_read(self, request_id: str) -> None:
+        released = await self._store.transition(
+            request_id,
+            expected=RequestStatus.EXECUTING,
+            target=RequestStatus.UNKNOWN,
+            actor=None,
+            owner=self.instance_id,
+            event=EventKind.SETTLE_RELEASED,
+            detail=self.instance_id,
+            settle_at=self._store.now(),
+            lease_owner=None,
+            lease_until=None,
+        )
+        if released is not None:
+            logger.info("request %s: read-back handed back at shutdown", request_id)
 
     async def _already_cancelled(self, order_id: str) -> bool:
         try:

@@ -22,6 +22,14 @@ from bot.services.outbox import Deliverer
 logger = logging.getLogger(__name__)
 
 DEFAULT_SWEEP_SECONDS = 30.0
+# The share of a drain kept for the last delivery of the outbox, at most this long.
+FINAL_DELIVERY_SECONDS = 3.0
+# How long stopped tasks get to unwind (give back a read-back, a Slack message) after the grace.
+STOP_WAIT_SECONDS = 2.0
+# A stop without a drain (a failed start, tests) waits this long for cancels in flight: a
+# DELETE still waiting for MouvONE then is left under its lease, like after a crash. A SIGTERM
+# drains instead, for SHUTDOWN_GRACE_SECONDS (BotRuntime.drain).
+STOP_GRACE_SECONDS = 3.0
 
 
 class CancelRunner:
@@ -42,10 +50,19 @@ class CancelRunner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._draining = False
+        self._drained = False
 
-    def launch(self, request_id: str) -> asyncio.Task[None]:
-        """Send the cancel of an approved request (or an approver's Retry) in the background."""
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def launch(self, request_id: str) -> asyncio.Task[None] | None:
+        """Send the cancel of an approved request (or an approver's Retry) in the background.
+
+        None while draining: the request waits in the database, and another instance's sweep
+        (or this one's restart) sends it.
+        """
         return self._spawn(request_id, self._execution.execute, "cancel")
 
     def kick(self) -> None:
@@ -56,28 +73,61 @@ class CancelRunner:
         self._loop_task = asyncio.create_task(self._loop(), name="background-sweep")
         self.kick()
 
-    async def stop(self, timeout: float = 30.0) -> None:
-        """Let running cancels finish; what is cut off is taken over once its lease runs out
-        (by the next start or another instance), read back first, never resent blindly."""
-        if self._loop_task is not None:
-            # Let a sweep in progress finish its Slack calls (a call cut off leaves a claim
-            # that holds its message back until the claim runs out), then end the loop.
-            self._stopping = True
+    def stop_claiming(self) -> None:
+        """The drain's first step: no new cancel, read-back or sweep from now on."""
+        if not self._draining:
+            self._draining = True
             self._wake.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._loop_task), timeout=10)
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-        if self._tasks:
-            _done, pending = await asyncio.wait(set(self._tasks.values()), timeout=timeout)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=2)
-        # One last delivery of what the finished cancels queued; the rest waits for a restart.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._deliverer.deliver_due(), timeout=5)
+
+    async def drain(self, deadline: float) -> None:
+        """Stop claiming work, let what runs finish, and be done by `deadline` (loop time).
+
+        The sweep under way and the running cancels and read-backs get until a little before
+        the deadline. Then what is left is stopped: a read-back gives its request back at
+        once (another instance reads it now), a cancel keeps its lease until it runs out,
+        since its DELETE may still be running at MouvONE; then another instance (or the next
+        start) takes it over and reads the order back before anything else. Last, what the
+        finished work queued for Slack is delivered, until the deadline; a message cut off
+        is given back at once.
+        """
+        if self._drained:
+            return
+        self._drained = True
+        self.stop_claiming()
+        loop = asyncio.get_running_loop()
+        reserve = min(FINAL_DELIVERY_SECONDS, max(deadline - loop.time(), 0.0) / 4)
+        try:
+            finished = await self._finish_running(deadline - reserve)
+            # One last delivery of what the finished work queued; the rest waits for another
+            # instance or the next start. Not after a delivery was cut off: Slack may have
+            # taken that message, and this process would send it again at once.
+            remaining = deadline - loop.time()
+            if finished and remaining > 0:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._deliverer.deliver_due(), timeout=remaining)
+        finally:
+            # Cut short (a second signal): nothing of this runner outlives the drain.
+            await self._finish_running(loop.time())
+
+    async def _finish_running(self, until: float) -> bool:
+        """Wait for the sweep and the tasks under way until `until` (loop time), then stop
+        what is left and let it unwind (give back a read-back, a Slack message). True if
+        nothing had to be stopped."""
+        running = [t for t in (self._loop_task, *self._tasks.values()) if t and not t.done()]
+        if not running:
+            return True
+        timeout = max(until - asyncio.get_running_loop().time(), 0.0)
+        _done, pending = await asyncio.wait(running, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            logger.warning("drain: %d task(s) still running at the deadline, stopped", len(pending))
+            await asyncio.wait(pending, timeout=STOP_WAIT_SECONDS)
+        return not pending
+
+    async def stop(self) -> None:
+        """At shutdown, if no drain ran (tests, a failed start): the same, with a default grace."""
+        await self.drain(asyncio.get_running_loop().time() + STOP_GRACE_SECONDS)
 
     async def sweep(self) -> None:
         """One pass over everything due. Each step's failure is logged; the others still run."""
@@ -97,7 +147,7 @@ class CancelRunner:
                 logger.exception("background %s failed; trying again at the next sweep", name)
 
     async def _loop(self) -> None:
-        while not self._stopping:
+        while not self._draining:
             await self.sweep()
             wait = self._sweep_seconds
             with contextlib.suppress(Exception):
@@ -131,10 +181,15 @@ class CancelRunner:
         request_id: str,
         work: Callable[[str], Awaitable[CancelRequest | None]],
         what: str,
-    ) -> asyncio.Task[None]:
+    ) -> asyncio.Task[None] | None:
         running = self._tasks.get(request_id)
         if running is not None and not running.done():
             return running  # this process already drives the request
+        if self._draining:
+            logger.info(
+                "draining: the %s of request %s is left to another instance", what, request_id
+            )
+            return None
         task = asyncio.create_task(self._run(request_id, work, what), name=f"{what}-{request_id}")
         self._tasks[request_id] = task
         task.add_done_callback(lambda done: self._forget(request_id, done))

@@ -103,6 +103,11 @@ class ResilientSocketModeClient(SocketModeClient):
             return
         await super().run_message_listeners(message, raw_message)
 
+    def connected(self) -> bool:
+        """The WebSocket to Slack is open now (what /healthz reports)."""
+        session = self.current_session
+        return not self.closed and session is not None and not session.closed
+
     async def issue_new_wss_url(self) -> str:
         # Failures are retried (and logged, once) by connect().
         response = await self.web_client.apps_connections_open(app_token=self.app_token)

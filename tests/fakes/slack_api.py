@@ -1,19 +1,21 @@
-"""A fake Slack Web API (and response_url endpoint) that records what the bot says."""
+"""The fake Slack of the tests: the playground's Slack stand-in (bot/playground/slack.py: the
+Web API methods the bot calls, as Slack answers them) plus a response_url endpoint, a record of
+every call, and scripted failures and delays."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from bot.playground.slack import BOT_USER_ID, TEAM_ID, SlackStandIn
+from bot.playground.slack import is_user as _is_user
 from tests.fakes.server import FakeServer, RecordedRequest
 from tests.fakes.socket_mode import FakeSocketMode
 
-BOT_USER_ID = "UBOTUSER1"
-TEAM_ID = "T0TEAM001"
+__all__ = ["BOT_USER_ID", "TEAM_ID", "FakeSlack", "ScriptedFailure"]
 
 
 @dataclass
@@ -30,31 +32,18 @@ class ScriptedFailure:
         return not self.only_threads or bool(body.get("thread_ts"))
 
 
-class FakeSlack(FakeServer):
+class FakeSlack(SlackStandIn, FakeServer):
     """Serves the Web API methods the bot uses under /api/, and /webhook for response_url."""
 
     def __init__(self, *, token: str) -> None:
-        super().__init__()
-        self.token = token
-        self.user_groups: dict[str, list[str]] = {}
-        self.not_in_channels: set[str] = set()
-        # Channel membership: by default the bot is in every channel. `member_channels` set
-        # makes it a member of those only; `unknown_channels` are ids Slack does not show it
-        # (private channels and DMs it is not part of).
-        self.member_channels: set[str] | None = None
-        self.unknown_channels: set[str] = set()
-        self.locales: dict[str, str] = {}  # user id → Slack locale, served by users.info
+        super().__init__(token=token)
         self.webhook_status = 200  # e.g. 404: a response_url used up or expired
-        self._ts = itertools.count(1)
+        self._ts_counter = 0
         self._failures: dict[str, list[ScriptedFailure]] = {}
         self._lasting_failures: dict[str, ScriptedFailure] = {}
         self._delays: dict[str, float] = {}
         # Socket Mode: apps.connections.open hands out this server's URLs (app token only).
         self.socket_mode: FakeSocketMode | None = None
-
-    @property
-    def api_url(self) -> str:
-        return self.url + "/api/"
 
     @property
     def response_url(self) -> str:
@@ -63,7 +52,7 @@ class FakeSlack(FakeServer):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/webhook", self._webhook),
-            web.route("*", "/api/{method}", self._api),
+            web.route("*", "/api/{method}", self.handle_api),
         ]
 
     def fail_next(self, method: str, *failures: ScriptedFailure) -> None:
@@ -84,22 +73,10 @@ class FakeSlack(FakeServer):
         """The bot is a member of these channels and no other."""
         self.member_channels = set(channels)
 
-    def reach_error(self, channel: str) -> str | None:
-        """Slack's error for posting in `channel` as the bot, or None if it may post there.
-
-        Without chat:write.public a bot posts (and posts ephemeral messages) only where it is
-        a member: `not_in_channel`; ids it cannot see at all: `channel_not_found`. A user id
-        is a direct message, which the bot may always send.
-        """
-        if _is_user(channel):
-            return None
-        if channel in self.unknown_channels:
-            return "channel_not_found"
-        if channel in self.not_in_channels or (
-            self.member_channels is not None and channel not in self.member_channels
-        ):
-            return "not_in_channel"
-        return None
+    def next_ts(self, *, ephemeral: bool = False) -> str:
+        # Fixed seconds, so that tests can name the first message's ts.
+        self._ts_counter += 1
+        return f"{1700000001 if ephemeral else 1700000000}.{self._ts_counter:06d}"
 
     # -- what tests look at ------------------------------------------------------------
 
@@ -164,7 +141,7 @@ class FakeSlack(FakeServer):
             return web.Response(status=self.webhook_status, text="expired_url")
         return web.Response(text="ok")
 
-    async def _api(self, request: web.Request) -> web.Response:
+    async def handle_api(self, request: web.Request) -> web.Response:
         recorded = await self.record(request)
         method = request.match_info["method"]
         if method == "apps.connections.open":
@@ -188,7 +165,7 @@ class FakeSlack(FakeServer):
                 headers=failure.headers,
             )
         await asyncio.sleep(0)
-        return web.json_response(self._answer(method, recorded.body))
+        return web.json_response(self.answer(method, recorded.body))
 
     def _open_connection(self, recorded: RecordedRequest) -> dict[str, Any]:
         # Only an app-level token (xapp-…) may open a Socket Mode connection.
@@ -204,56 +181,3 @@ class FakeSlack(FakeServer):
         if recorded.headers.get("Authorization") != f"Bearer {self.socket_mode.app_token}":
             return {"ok": False, "error": "invalid_auth"}
         return {"ok": True, "url": self.socket_mode.issue_url()}
-
-    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        channel = str(body.get("channel", ""))
-        match method:
-            case "auth.test":
-                return {
-                    "ok": True,
-                    "url": "https://example.invalid/",
-                    "team": "Port Ops",
-                    "user": "cancel-order",
-                    "team_id": TEAM_ID,
-                    "user_id": BOT_USER_ID,
-                    "bot_id": "BBOT00001",
-                }
-            case "chat.postMessage":
-                if error := self.reach_error(channel):
-                    return {"ok": False, "error": error}
-                ts = f"1700000000.{next(self._ts):06d}"
-                return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
-            case "chat.update":
-                return {"ok": True, "channel": channel, "ts": body.get("ts")}
-            case "chat.postEphemeral":
-                if error := self.reach_error(channel):
-                    return {"ok": False, "error": error}
-                return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
-            case "views.open":
-                return {"ok": True, "view": {"id": "V0000001"}}
-            case "users.info":
-                user_id = str(body.get("user", ""))
-                user: dict[str, Any] = {"id": user_id, "name": user_id.lower()}
-                if str(body.get("include_locale", "")).lower() in {"1", "true"}:
-                    user["locale"] = self.locales.get(user_id, "en-US")
-                return {"ok": True, "user": user}
-            case "views.publish":
-                return {"ok": True, "view": {"id": "VHOME0001", "type": "home"}}
-            case "chat.getPermalink":
-                ts = str(body.get("message_ts", "")).replace(".", "")
-                return {
-                    "ok": True,
-                    "channel": channel,
-                    "permalink": f"https://portops.example.invalid/archives/{channel}/p{ts}",
-                }
-            case "usergroups.users.list":
-                group = str(body.get("usergroup", ""))
-                if group not in self.user_groups:
-                    return {"ok": False, "error": "no_such_subteam"}
-                return {"ok": True, "users": self.user_groups[group]}
-            case _:
-                return {"ok": False, "error": "unknown_method"}
-
-
-def _is_user(channel: object) -> bool:
-    return isinstance(channel, str) and channel.startswith(("U", "W"))
