@@ -192,6 +192,7 @@ async def build_deps(
         instance_id=instance_id,
         lease_seconds=settings.lease_seconds,
         settle_after_seconds=settings.settle_after_seconds,
+        bulk_concurrency=settings.bulk_concurrency,
     )
     # The outbox retries on its own terms (claims, per-channel Retry-After, backoff): its
     # client never sleeps or resends inside a call, which could post a reply twice.
