@@ -1,5 +1,6 @@
 """Typed client for SOGET's customer-orders API (MouvONE, formerly S'mouv): `GET` and `DELETE`
-of one customer order (docs/soget-api.md §2-3), with retries where the API surely did not act.
+of one customer order (docs/soget-api.md §2-3) and the search `GET /customer-orders` (§5), with
+retries where the API surely did not act.
 
 Its failures are the `SogetError` hierarchy of `bot.soget.errors`; what it reads is
 `bot.soget.models`.
@@ -28,7 +29,7 @@ from bot.soget.errors import (
     SogetUnreachable,
     error_from,
 )
-from bot.soget.models import CustomerOrder
+from bot.soget.models import CustomerOrder, OrderSearchPage, OrderSearchResult
 from bot.soget.tokens import TokenProvider
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
+
+# The search's page size: the documented maximum of `limit` (docs/soget-api.md §5).
+SEARCH_PAGE_LIMIT = 50
 
 # Per pool (reads, cancels): httpx's defaults, stated so that a change of httpx cannot
 # silently change how many calls the bot makes at once.
@@ -174,25 +178,75 @@ class SogetClient:
         except (ValueError, ValidationError) as exc:
             raise SogetInvalidResponse(response.status_code, _short(exc)) from None
 
+    async def search_orders(
+        self,
+        *,
+        container_number: str | None = None,
+        transport_order_number: str | None = None,
+        max_results: int,
+        max_pages: int,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> OrderSearchResult:
+        """`GET /customer-orders?containerNumber=…|transportOrderNumber=…`, page after page of
+        at most 50 (`offset`/`limit`), until `total` is read or `max_results` orders or
+        `max_pages` pages are: then the result says it is `capped`.
+
+        Reads go through the read pool; each page is one read (retried like any read). An
+        order met twice (the list moved between pages) counts once.
+        """
+        filters = {
+            "containerNumber": container_number,
+            "transportOrderNumber": transport_order_number,
+        }
+        params = {name: value for name, value in filters.items() if value}
+        if not params:
+            raise ValueError("a search needs a container number or a transport order number")
+        found: dict[str, CustomerOrder] = {}
+        offset = total = pages = 0
+        while True:
+            limit = min(SEARCH_PAGE_LIMIT, max_results - len(found))
+            page_params = {**params, "offset": str(offset), "limit": str(limit)}
+            response = await self._call(
+                "GET", path="customer-orders", params=page_params, timeout=timeout, retry=retry
+            )
+            pages += 1
+            try:
+                page = OrderSearchPage.model_validate(response.json())
+            except (ValueError, ValidationError) as exc:
+                raise SogetInvalidResponse(response.status_code, _short(exc)) from None
+            total = page.total
+            for order in page.items:
+                found.setdefault(order.customer_order_id, order)
+            offset += len(page.items)
+            if not page.items or offset >= total:
+                return OrderSearchResult(tuple(found.values()), total, pages, capped=False)
+            if len(found) >= max_results or pages >= max_pages:
+                return OrderSearchResult(tuple(found.values()), total, pages, capped=True)
+
     async def _call(
         self,
         method: str,
-        order_id: str,
+        order_id: str | None = None,
         *,
+        path: str | None = None,
+        params: dict[str, str] | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> httpx.Response:
-        if order_id.strip(".") == "":
-            # "." and ".." would be resolved as path segments, reaching another resource.
-            raise ValueError("not an order id")
-        path = "customer-orders/" + quote(order_id, safe="")
+        """One call, retried per `retry`: on one order (`order_id`), or at a fixed `path`."""
+        if path is None:
+            if order_id is None or order_id.strip(".") == "":
+                # "." and ".." would be resolved as path segments, reaching another resource.
+                raise ValueError("not an order id")
+            path = "customer-orders/" + quote(order_id, safe="")
         policy = retry or self._retry
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._attempt(method, path, timeout)
+                return await self._attempt(method, path, params, timeout)
             except (SogetUnreachable, SogetHttpError) as exc:
                 statuses = RETRYABLE_STATUSES if method == "GET" else CANCEL_RETRYABLE_STATUSES
                 retryable = isinstance(exc, SogetUnreachable) or (exc.http_status in statuses)
@@ -214,13 +268,15 @@ class SogetClient:
                 )
                 await self._sleep(delay)
 
-    async def _attempt(self, method: str, path: str, timeout: float | None) -> httpx.Response:
+    async def _attempt(
+        self, method: str, path: str, params: dict[str, str] | None, timeout: float | None
+    ) -> httpx.Response:
         """One attempt, in a task of its own: cancelling the caller only stops the waiting.
 
         The attempt then ends by itself, within httpx's timeouts (`timeout` when given), so
         no cancellation ever lands inside httpx's pool (encode/httpcore#1093).
         """
-        attempt = asyncio.create_task(self._send_authorised(method, path, timeout))
+        attempt = asyncio.create_task(self._send_authorised(method, path, params, timeout))
         try:
             return await asyncio.shield(attempt)
         except asyncio.CancelledError:
@@ -235,7 +291,11 @@ class SogetClient:
             attempt.exception()  # nobody waits for it any more; the observer counted it
 
     async def _send_authorised(
-        self, method: str, path: str, timeout: float | None = None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """One attempt; a 401 with a token that can be renewed gets one renewal and one resend.
 
@@ -243,22 +303,28 @@ class SogetClient:
         """
         token = await self._tokens.token()
         try:
-            return await self._send_observed(method, path, token, timeout)
+            return await self._send_observed(method, path, params, token, timeout)
         except SogetError as exc:
             if exc.http_status != 401 or not self._tokens.refreshable:
                 raise
             logger.info("SOGET refused the access token (401): obtaining a new one")
             self._tokens.invalidate(token)
-            return await self._send_observed(method, path, await self._tokens.token(), timeout)
+            token = await self._tokens.token()
+            return await self._send_observed(method, path, params, token, timeout)
 
     async def _send_observed(
-        self, method: str, path: str, token: SecretStr, timeout: float | None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        token: SecretStr,
+        timeout: float | None,
     ) -> httpx.Response:
         started = time.monotonic()
         error: SogetError | None = None
         status: int | None = None
         try:
-            response = await self._send_once(method, path, token, timeout)
+            response = await self._send_once(method, path, params, token, timeout)
             status = response.status_code
             return response
         except SogetError as exc:
@@ -270,7 +336,12 @@ class SogetClient:
                 self._observer.observe_attempt(method, seconds, status, error)
 
     async def _send_once(
-        self, method: str, path: str, token: SecretStr, timeout: float | None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        token: SecretStr,
+        timeout: float | None,
     ) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {token.get_secret_value()}",
@@ -281,6 +352,7 @@ class SogetClient:
             response = await http.request(
                 method,
                 path,
+                params=params,
                 headers=headers,
                 timeout=httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
