@@ -39,6 +39,7 @@ from bot.services.outbox import Deliverer
 from bot.services.preview import OrderPreviewer
 from bot.services.request_flow import RequestFlow
 from bot.services.runner import CancelRunner
+from bot.services.search import OrderSearch, seal_key
 from bot.slack.publisher import SlackPublisher
 from bot.slack.sandbox import SandboxWebClient
 from bot.soget.client import RetryPolicy, SogetClient
@@ -49,6 +50,8 @@ from bot.storage.store import Store, utc_now
 logger = logging.getLogger(__name__)
 
 SLACK_TIMEOUT_SECONDS = 15
+# Most orders one request holds (MAX_ORDERS_PER_REQUEST of issue 14's bulk requests, once merged).
+ORDERS_PER_REQUEST = 20
 # How long start waits for the approvers' user groups; a slower read finishes in the background.
 APPROVER_WARM_UP_SECONDS = 3.0
 
@@ -235,6 +238,12 @@ async def build_deps(
         languages=languages,
         ops=ops,
         store=store,
+        search=OrderSearch(
+            soget,
+            timeout_seconds=settings.search_timeout_seconds,
+            key=seal_key(settings.slack_bot_token),
+            orders_per_request=ORDERS_PER_REQUEST,
+        ),
     )
 
 

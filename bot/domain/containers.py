@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
 from enum import StrEnum
 
 # A=10, B=12 … Z=38: the values 11, 22 and 33 are skipped.
@@ -36,18 +35,23 @@ class ContainerProblem(StrEnum):
     CHECK_DIGIT = "search.container.check_digit"  # {number} {expected} {given}
 
 
-@dataclass(frozen=True, slots=True)
 class ContainerNumberError(ValueError):
     """`number` (as normalised) is not a valid ISO 6346 container number."""
 
-    problem: ContainerProblem
-    number: str
-    expected_check_digit: int | None = None
-    # Valid numbers one swap of two neighbouring characters away: the commonest typo.
-    transpositions: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        return f"{self.problem.name}: {self.number}"
+    def __init__(
+        self,
+        problem: ContainerProblem,
+        number: str,
+        *,
+        expected_check_digit: int | None = None,
+        transpositions: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(f"{problem.name}: {number}")
+        self.problem = problem
+        self.number = number
+        self.expected_check_digit = expected_check_digit
+        # Valid numbers one swap of two neighbouring characters away: the commonest typo.
+        self.transpositions = transpositions
 
 
 def check_digit(first_ten: str) -> int:

@@ -230,7 +230,9 @@ class FakeSlack(FakeServer):
                     return {"ok": False, "error": error}
                 return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
             case "views.open":
-                return {"ok": True, "view": {"id": "V0000001"}}
+                return {"ok": True, "view": {"id": "V0000001", "hash": "1700000000.hash1"}}
+            case "views.update":
+                return {"ok": True, "view": {"id": body.get("view_id"), "hash": "1700000000.h2"}}
             case "users.info":
                 user_id = str(body.get("user", ""))
                 user: dict[str, Any] = {"id": user_id, "name": user_id.lower()}

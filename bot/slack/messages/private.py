@@ -109,8 +109,10 @@ def usage_problem_text(problem: UsageError, language: Language) -> str:
 
 
 def usage_text(order_id_pattern: str, language: Language) -> str:
-    return say(
-        "private.usage.text", language, command=SLASH_COMMAND, pattern=escape(order_id_pattern)
+    return (
+        say("private.usage.text", language, command=SLASH_COMMAND, pattern=escape(order_id_pattern))
+        + "\n"
+        + say("search.usage", language, command=SLASH_COMMAND)
     )
 
 

@@ -17,6 +17,8 @@ from slack_sdk.models.views import View
 
 from bot.domain.channels import ChannelRefusal
 from bot.domain.commands import CancelArgs, UsageError, parse_cancel_command
+from bot.domain.containers import ContainerNumberError
+from bot.domain.search import SearchInputError
 from bot.i18n.catalogue import Language
 from bot.i18n.texts import say
 from bot.slack.ids import SLASH_COMMAND, BlockId, CallbackId, InputActionId
@@ -121,6 +123,8 @@ def parse_request_form(
             BlockId.REQUEST_REASON if order_id_pattern.fullmatch(order) else BlockId.REQUEST_ORDER
         )
         return {target.value: form_problem_text(problem, language)}
+    except (SearchInputError, ContainerNumberError):  # `container …` typed as an order id
+        return one_order_id
     if not isinstance(parsed, CancelArgs):
         return one_order_id
     return RequestForm(parsed, category)
