@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # Distinct approvers needed before the cancel is sent; any one rejection ends the request.
     required_approvals: int = Field(default=1, ge=1, le=10)
     order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN
+    # Orders one `/cancel-order` may name (one request, one approval, each order sent once).
+    max_orders_per_request: int = Field(default=20, ge=1, le=100)
+    # DELETEs of one bulk request in flight at once, so MouvONE is not flooded.
+    bulk_concurrency: int = Field(default=4, ge=1, le=20)
     # Seconds (86400), ISO 8601 (PT24H) or 30m / 24h / 2d (parse_duration).
     request_ttl: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
     # One reminder in the thread, mentioning the approvers, for a request pending this long.

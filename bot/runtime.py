@@ -50,8 +50,6 @@ from bot.storage.store import Store, utc_now
 logger = logging.getLogger(__name__)
 
 SLACK_TIMEOUT_SECONDS = 15
-# Most orders one request holds (MAX_ORDERS_PER_REQUEST of issue 14's bulk requests, once merged).
-ORDERS_PER_REQUEST = 20
 # How long start waits for the approvers' user groups; a slower read finishes in the background.
 APPROVER_WARM_UP_SECONDS = 3.0
 
@@ -190,6 +188,7 @@ async def build_deps(
         instance_id=instance_id,
         lease_seconds=settings.lease_seconds,
         settle_after_seconds=settings.settle_after_seconds,
+        bulk_concurrency=settings.bulk_concurrency,
     )
     # The outbox retries on its own terms (claims, per-channel Retry-After, backoff): its
     # client never sleeps or resends inside a call, which could post a reply twice.
@@ -242,7 +241,7 @@ async def build_deps(
             soget,
             timeout_seconds=settings.search_timeout_seconds,
             key=seal_key(settings.slack_bot_token),
-            orders_per_request=ORDERS_PER_REQUEST,
+            orders_per_request=settings.max_orders_per_request,
         ),
     )
 

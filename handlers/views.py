@@ -70,7 +70,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
 
         result = await deps.requests.open_and_post(
-            order_id=form.args.order_id,
+            order_ids=(form.args.order_id,),
             reason=form.args.reason,
             category=form.category,
             channel_id=channel_id,

@@ -59,8 +59,8 @@ MIXED = [
 def rendered(language: Language) -> Iterator[tuple[str, Any]]:
     for problem in SearchInputProblem:
         for kind in SearchKind:
-            error = SearchInputError(problem, kind)
-            yield f"input[{problem},{kind}]", search_messages.search_input_text(error, language)
+            refused = SearchInputError(problem, kind)
+            yield f"input[{problem},{kind}]", search_messages.search_input_text(refused, language)
     checks = (
         ContainerNumberError(ContainerProblem.SHAPE, "CSQU30"),
         ContainerNumberError(ContainerProblem.CATEGORY, "CSQX3054383"),

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 
 import aiosqlite
 
-from bot.domain.requests import CancelRequest, MessageKind
-from bot.storage.rows import Transaction, first, to_request
+from bot.domain.requests import CancelRequest, MessageKind, OrderItem
+from bot.storage.rows import Transaction, first, to_order, to_request
 
 Clock = Callable[[], datetime]
 # Told of each committed change: the request as it now is, and the event's kind.
@@ -89,7 +90,25 @@ class StoreCore:
         row = first(
             await self._db.execute_fetchall("SELECT * FROM requests WHERE id = ?", (request_id,))
         )
-        return to_request(row) if row is not None else None
+        if row is None:
+            return None
+        [request] = await self._with_orders([to_request(row)])
+        return request
+
+    async def _with_orders(self, requests: list[CancelRequest]) -> list[CancelRequest]:
+        """The requests with the orders of the bulk ones (bot/storage/orders.py), one query."""
+        if not requests:
+            return requests
+        ids = [r.id for r in requests]
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM request_orders WHERE request_id IN"  # noqa: S608
+            f" ({', '.join('?' for _ in ids)}) ORDER BY request_id, position",
+            ids,
+        )
+        found: dict[str, list[OrderItem]] = {}
+        for row in rows:
+            found.setdefault(str(row["request_id"]), []).append(to_order(row))
+        return [replace(r, orders=tuple(found[r.id])) if r.id in found else r for r in requests]
 
     async def _enqueue_notices(self, request: CancelRequest, event: str, now: str) -> bool:
         """Queue the direct messages the notice policy asks for after a change."""

@@ -71,20 +71,20 @@ class OutboxRecords(StoreCore):
             return cursor.rowcount == 1
 
     async def message_delivered(self, message: OutboxMessage, *, outcome: bool) -> None:
-        """Mark one Slack effect done. A redraw renders the request's current state, so it
-        also stands for the earlier redraws of the request still waiting."""
+        """Mark one Slack effect done. A redraw (or a bulk request's summary edit) renders the
+        request's current state, so it also stands for the earlier ones still waiting."""
         now = iso(self._clock())
         async with self._transaction():
             await self._db.execute(
                 "UPDATE outbox SET delivered_at = ?, claimed_until = NULL WHERE id = ?",
                 (now, message.id),
             )
-            if message.kind is MessageKind.REDRAW:
+            if message.kind in (MessageKind.REDRAW, MessageKind.SUMMARY):
                 await self._db.execute(
                     "UPDATE outbox SET delivered_at = ? WHERE request_id = ? AND kind = ?"
                     " AND id < ? AND delivered_at IS NULL"
                     " AND (claimed_until IS NULL OR claimed_until < ?)",
-                    (now, message.request_id, MessageKind.REDRAW.value, message.id, now),
+                    (now, message.request_id, message.kind.value, message.id, now),
                 )
             if outcome:
                 await self._db.execute(

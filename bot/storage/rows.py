@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.domain.requests import CancelRequest, RequestStatus
+from bot.domain.requests import CancelRequest, OrderItem, OrderState, RequestStatus
 from bot.soget.models import CustomerOrder
 from bot.storage.schema import ADDED_COLUMNS
 
@@ -84,3 +84,14 @@ def to_request(row: aiosqlite.Row) -> CancelRequest:
     if data["preview_order"] is not None:
         data["preview_order"] = CustomerOrder.model_validate_json(data["preview_order"])
     return CancelRequest(**data)
+
+
+def to_order(row: aiosqlite.Row) -> OrderItem:
+    data = dict(row)
+    data.pop("request_id", None)
+    data["state"] = OrderState(data["state"])
+    if data["outcome_at"] is not None:
+        data["outcome_at"] = datetime.fromisoformat(data["outcome_at"])
+    if data["preview_order"] is not None:
+        data["preview_order"] = CustomerOrder.model_validate_json(data["preview_order"])
+    return OrderItem(**data)

@@ -22,10 +22,11 @@ from bot.domain.events import EventKind
 from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, can_move
 from bot.storage.clicks import ClickLog
 from bot.storage.core import Clock
+from bot.storage.orders import OrderRecords
 from bot.storage.outbox import OutboxRecords
 from bot.storage.queries import RequestQueries
-from bot.storage.rows import UPDATABLE_COLUMNS, first, iso, to_request
-from bot.storage.schema import HEARTBEAT_SCHEMA, SCHEMA, add_missing_columns
+from bot.storage.rows import UPDATABLE_COLUMNS, first, iso
+from bot.storage.schema import BULK_SCHEMA, HEARTBEAT_SCHEMA, SCHEMA, add_missing_columns
 from bot.storage.work import BackgroundWork
 
 
@@ -42,12 +43,13 @@ class ApprovalResult(StrEnum):
     NOT_PENDING = "not_pending"  # decided (or expired, withdrawn) before this approval
 
 
-class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
+class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog, OrderRecords):
     """A small repository around one aiosqlite connection. Use `await Store.open(path)`.
 
     Its parts share the connection and the write lock (`StoreCore`): creation, decisions and
     transitions here; the Slack outbox (`outbox`); leases, read-backs and reminders (`work`);
-    the click log (`clicks`); reads of the records (`queries`).
+    the click log (`clicks`); reads of the records (`queries`); the orders of bulk requests
+    (`orders`).
     """
 
     @classmethod
@@ -68,6 +70,7 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
             await connection.executescript(SCHEMA)
             await connection.executescript(HEARTBEAT_SCHEMA)
             await add_missing_columns(connection)
+            await connection.executescript(BULK_SCHEMA)
             store = cls(connection, clock)
             await store.write_heartbeat()  # a file that cannot take a write fails at start
         except BaseException:
@@ -216,10 +219,8 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
         return result, request
 
     async def get(self, request_id: str) -> CancelRequest | None:
-        row = first(
-            await self._db.execute_fetchall("SELECT * FROM requests WHERE id = ?", (request_id,))
-        )
-        return to_request(row) if row is not None else None
+        """The request, with its orders if it is a bulk request."""
+        return await self._read_in_transaction(request_id)
 
     async def transition(
         self,
