@@ -8,12 +8,15 @@ import json
 import time
 from typing import Any
 
-from bot.domain.search import SearchArgs, SearchKind
+from pydantic import SecretStr
+
+from bot.domain.search import SearchArgs, SearchKind, offer_seal
 from bot.services.search import seal_key
 from bot.slack.ids import ActionId, BlockId, CallbackId, InputActionId
+from bot.slack.messages.dm import SANDBOX_MARKER
 from bot.slack.messages.search import ChoiceMetadata
 from tests import payloads
-from tests.conftest import BOT_TOKEN, REQUESTER, BotFactory, BotUnderTest
+from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, BotFactory, BotUnderTest
 from tests.fakes.slack_api import TEAM_ID
 from tests.fakes.soget_api import Fault
 
@@ -349,17 +352,14 @@ async def test_a_forged_seal_over_a_view_the_bot_never_made_is_refused(bot: BotU
     """A view made up whole, sealed with a key that is not the bot's."""
     _add(bot, 2)
     args = SearchArgs(SearchKind.CONTAINER, CONTAINER)
-    from bot.domain.search import offer_seal
-
+    another_key = seal_key(SecretStr("xoxb-another-token"))
+    assert another_key != seal_key(bot.runtime.settings.slack_bot_token)
     seal = offer_seal(
-        seal_key(type(bot.runtime.settings.slack_bot_token)("xoxb-another-token")),
+        another_key,
         user_id=REQUESTER,
         channel_id=payloads.CHANNEL,
         args=args,
         order_ids=["CDE0000000001"],
-    )
-    assert seal_key(bot.runtime.settings.slack_bot_token) != seal_key(
-        type(bot.runtime.settings.slack_bot_token)("xoxb-another-token")
     )
     metadata = ChoiceMetadata(payloads.CHANNEL, "container", CONTAINER, seal).dumps()
     view = {
@@ -386,3 +386,56 @@ async def test_a_forged_seal_over_a_view_the_bot_never_made_is_refused(bot: BotU
     assert response.json()["response_action"] == "errors"
     assert await bot.runtime.store.history_of_order("CDE0000000001") == []
     assert BOT_TOKEN not in _shown(response.json())
+
+
+async def test_the_chosen_orders_and_only_those_make_one_request(bot: BotUnderTest) -> None:
+    ids = _add(bot, 5)
+    bot.soget.orders["CDE0000000003"].status = "Submitted"  # offered, not ticked
+    view = await _open_choice(bot, f"container:{CONTAINER}")
+    assert _ticked(view) == [ids[0], ids[1], ids[3], ids[4]]
+    chosen = [ids[0], ids[2], ids[3]]  # not what was ticked: what the person ticked
+
+    response = await bot.post_signed(
+        submission(submitted_view(view, chosen, category="duplicate_order"))
+    )
+
+    assert response.status_code == 200 and not response.content  # the modal closes
+    await bot.slack.wait_until(lambda: bool(bot.slack.channel_posts()), what="the request")
+    [request] = await bot.runtime.store.history_of_order(ids[0])
+    assert request.order_ids == tuple(chosen)
+    assert (request.reason_category, request.reason) == ("duplicate_order", "vessel cancelled")
+    assert request.requester_id == REQUESTER and request.channel_id == payloads.CHANNEL
+    for left in (ids[1], ids[4]):
+        assert await bot.runtime.store.history_of_order(left) == []
+    assert len(bot.slack.channel_posts()) == 1
+    assert bot.soget.deletes() == []  # nothing is cancelled before an approver approves
+
+    request = await bot.wait_status(request.id, "pending")
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+
+    await bot.soget.wait_until(lambda: len(bot.soget.deletes()) == 3, what="3 DELETEs")
+    assert sorted(r.path.rsplit("/", 1)[1] for r in bot.soget.deletes()) == chosen
+
+
+async def test_the_sandbox_search_finds_its_orders_and_offers_the_choice(
+    bot_with: BotFactory,
+) -> None:
+    bot = await bot_with(
+        sandbox=True,
+        soget_api_url="https://unreachable.example.invalid/customer-orders/v1",
+        soget_access_token=None,
+        soget_api_key=None,
+    )
+
+    await bot.command("transport TOC-14-11-2026")
+
+    shown = _shown(await _answer(bot))
+    assert SANDBOX_MARKER in shown
+    for order_id in ("CDE0000000011", "CDE0000000012", "CDE0000000013", "CDE0000000014"):
+        assert order_id in shown
+    assert "(`R0008`)" in shown and "already cancelled" in shown  # 13 and 15
+    view = await _open_choice(bot, "transport:TOC-14-11-2026")
+    assert SANDBOX_MARKER in _shown(view)
+    assert _ticked(view) == ["CDE0000000011", "CDE0000000012", "CDE0000000014"]
+    assert "CDE0000000015" not in _offered(view)
+    assert bot.soget.requests == []  # the test's fake SOGET was never called
