@@ -37,7 +37,7 @@ from bot.slack.messages.search import (
     parse_choice_submission,
     selection_error,
 )
-from handlers.commands import request_reply
+from handlers.commands import tell_request_reply
 
 logger = logging.getLogger(__name__)
 
@@ -148,13 +148,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             user_id=user_id,
             requester_language=deps.languages.cached(user_id),
         )
-        reply = await request_reply(result, deps, user_id)
-        if reply is None:
-            return
-        if reply.blocks:
-            await deps.publisher.tell_blocks(metadata.channel_id, user_id, reply.text, reply.blocks)
-        else:
-            await deps.publisher.tell(metadata.channel_id, user_id, reply.text)
+        await tell_request_reply(result, deps, metadata.channel_id, user_id)
 
     app.action(ActionId.CHOOSE_ORDERS.value)(handle_choose_orders_action)
     app.view(CallbackId.CHOICE_MODAL.value)(handle_choice_submission)

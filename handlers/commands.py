@@ -150,6 +150,20 @@ def _with_left_out(
     return Rendered(reply.text, [*reply.blocks, SectionBlock(text=md(covered.text))])
 
 
+async def tell_request_reply(
+    result: RequestResult, deps: Deps, channel_id: str, user_id: str
+) -> None:
+    """The private reply to a request opened from a modal (no response_url): an ephemeral
+    message in the channel, or a direct message where the bot cannot post."""
+    reply = await request_reply(result, deps, user_id)
+    if reply is None:
+        return
+    if reply.blocks:
+        await deps.publisher.tell_blocks(channel_id, user_id, reply.text, reply.blocks)
+    else:
+        await deps.publisher.tell(channel_id, user_id, reply.text)
+
+
 def _refusal(refusal: ChannelRefusal, deps: Deps, language: Language) -> Rendered:
     if refusal is ChannelRefusal.NOT_ALLOWED:
         return channel_refusal_text(deps.settings.allowed_channels, language)

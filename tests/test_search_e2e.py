@@ -5,8 +5,8 @@ modal, and submissions of that modal, forged ones included."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from pydantic import SecretStr
 
@@ -17,7 +17,6 @@ from bot.slack.messages.dm import SANDBOX_MARKER
 from bot.slack.messages.search import ChoiceMetadata
 from tests import payloads
 from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, BotFactory, BotUnderTest
-from tests.fakes.slack_api import TEAM_ID
 from tests.fakes.soget_api import Fault
 
 CONTAINER = "CSQU3054383"
@@ -51,49 +50,8 @@ async def _webhooks(bot: BotUnderTest, count: int) -> list[dict[str, Any]]:
     return [w.body for w in bot.slack.webhooks()]
 
 
-def choose_click(*, user: str = REQUESTER, value: str) -> str:
-    """A click on the Choose button of the (ephemeral) search answer."""
-    return payloads._form(
-        {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "portops"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A0APP0001",
-            "token": "legacy-verification-token",
-            "container": {
-                "type": "message",
-                "message_ts": "1700000001.000001",
-                "channel_id": payloads.CHANNEL,
-                "is_ephemeral": True,
-            },
-            "trigger_id": "trigger.choose",
-            "channel": {"id": payloads.CHANNEL, "name": "ops-cancels"},
-            "response_url": "http://127.0.0.1:9/unused",
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": ActionId.CHOOSE_ORDERS.value,
-                    "block_id": "choose",
-                    "value": value,
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
-        }
-    )
-
-
 def submission(view: dict[str, Any], *, user: str = REQUESTER) -> str:
-    return payloads._form(
-        {
-            "type": "view_submission",
-            "team": {"id": TEAM_ID, "domain": "portops"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A0APP0001",
-            "token": "legacy-verification-token",
-            "trigger_id": "trigger.choice",
-            "view": view,
-        }
-    )
+    return payloads.view_submission(view, user=user)
 
 
 def _view_of(call_body: dict[str, Any]) -> dict[str, Any]:
@@ -105,11 +63,14 @@ def _view_of(call_body: dict[str, Any]) -> dict[str, Any]:
 
 async def _open_choice(bot: BotUnderTest, value: str) -> dict[str, Any]:
     """Click Choose; the modal as the bot last set it (views.update after views.open)."""
-    response = await bot.post_signed(choose_click(value=value))
+    click = payloads.ephemeral_button(
+        ActionId.CHOOSE_ORDERS, user=REQUESTER, value=value, response_url=bot.slack.response_url
+    )
+    response = await bot.post_signed(click)
     assert response.status_code == 200
     [update] = await bot.slack.wait_for_calls("views.update")
     [opened] = bot.slack.calls("views.open")
-    assert opened.body["trigger_id"] == "trigger.choose"
+    assert opened.body["trigger_id"] == json.loads(parse_qs(click)["payload"][0])["trigger_id"]
     assert update.body["view_id"] == "V0000001"
     return _view_of(update.body)
 

@@ -4,8 +4,6 @@ an option, 50 blocks a message, 100 a view, escaping)."""
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +21,6 @@ from bot.domain.search import (
     offer_of,
 )
 from bot.i18n.catalogue import FailureKind, Language
-from bot.i18n.texts import DATA_DIR
 from bot.slack.messages import private
 from bot.slack.messages import search as search_messages
 from bot.slack.messages.mrkdwn import Rendered
@@ -35,7 +32,7 @@ from tests.test_block_limits import (
     markup_faults,
     mrkdwn_texts,
 )
-from tests.test_private_texts import OTHER, strings
+from tests.test_private_texts import OTHER, sentences, strings
 
 ARGS = SearchArgs(SearchKind.CONTAINER, "CSQU3054383")
 TRANSPORT = SearchArgs(SearchKind.TRANSPORT, "TOC-02-03-2022")
@@ -98,33 +95,10 @@ def rendered(language: Language) -> Iterator[tuple[str, Any]]:
     yield "help", private.usage_text(r"CDE\d{10}", language)
 
 
-def _phrases() -> list[dict[str, str]]:
-    data = tomllib.loads((DATA_DIR / "search.toml").read_text(encoding="utf-8"))
-
-    def walk(table: dict[str, Any]) -> Iterator[dict[str, str]]:
-        for value in table.values():
-            if "en" in value:
-                yield value
-            else:
-                yield from walk(value)
-
-    return list(walk(data))
-
-
-def sentences(language: Language) -> set[str]:
-    found = set()
-    for phrase in _phrases():
-        if phrase["en"] == phrase["fr"]:
-            continue
-        for piece in re.split(r"\{\w+\}|\n|:[a-z_]+:", phrase[language.value]):
-            if len(re.findall(r"[^\W\d_]{2,}", piece)) >= 3:
-                found.add(piece.strip())
-    return found
-
-
 @pytest.mark.parametrize("language", list(Language))
 def test_each_language_is_shown_whole_and_every_phrase_is_used(language: Language) -> None:
-    foreign, own = sentences(OTHER[language]), sentences(language)
+    foreign = sentences(OTHER[language], ("search.toml",))
+    own = sentences(language, ("search.toml",))
     assert foreign and own
     seen: set[str] = set()
     for name, result in rendered(language):

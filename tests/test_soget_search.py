@@ -31,15 +31,18 @@ async def soget() -> AsyncIterator[FakeSoget]:
     await server.stop()
 
 
-def _client(soget: FakeSoget, *, timeout: float = 2.0) -> SogetClient:
-    return SogetClient.create(
+@pytest.fixture
+async def client(soget: FakeSoget) -> AsyncIterator[SogetClient]:
+    made = SogetClient.create(
         soget.api_url,
         tokens=StaticToken(SecretStr(TOKEN)),
         api_key=SecretStr(KEY),
         connect_timeout=1,
-        timeout=timeout,
+        timeout=2,
         retry=NO_RETRY,
     )
+    yield made
+    await made.aclose()
 
 
 def _add(soget: FakeSoget, count: int, *, container: str = CONTAINER, start: int = 1) -> None:
@@ -51,16 +54,12 @@ def _pages(soget: FakeSoget) -> list[tuple[str, str]]:
     return [(r.body["offset"], r.body["limit"]) for r in soget.searches()]
 
 
-async def test_sixty_matches_are_read_in_two_pages_of_at_most_fifty(soget: FakeSoget) -> None:
+async def test_sixty_matches_are_read_in_two_pages_of_at_most_fifty(
+    soget: FakeSoget, client: SogetClient
+) -> None:
     _add(soget, 60)
     _add(soget, 5, container="MSKU9070323", start=100)  # another container: not found
-    client = _client(soget)
-    try:
-        result = await client.search_orders(
-            container_number=CONTAINER, max_results=200, max_pages=10
-        )
-    finally:
-        await client.aclose()
+    result = await client.search_orders(container_number=CONTAINER, max_results=200, max_pages=10)
 
     assert _pages(soget) == [("0", "50"), ("50", "50")]
     assert [o.customer_order_id for o in result.orders] == [f"CDE{n:010d}" for n in range(1, 61)]
@@ -71,21 +70,19 @@ async def test_sixty_matches_are_read_in_two_pages_of_at_most_fifty(soget: FakeS
     assert first.headers["Ocp-Apim-Subscription-Key"] == KEY
 
 
-async def test_the_result_cap_stops_paging_and_says_so(soget: FakeSoget) -> None:
+async def test_the_result_cap_stops_paging_and_says_so(
+    soget: FakeSoget, client: SogetClient
+) -> None:
     _add(soget, 120)
-    client = _client(soget)
-    try:
-        result = await client.search_orders(
-            container_number=CONTAINER, max_results=70, max_pages=10
-        )
-    finally:
-        await client.aclose()
+    result = await client.search_orders(container_number=CONTAINER, max_results=70, max_pages=10)
 
     assert _pages(soget) == [("0", "50"), ("50", "20")]
     assert (len(result.orders), result.total, result.capped) == (70, 120, True)
 
 
-async def test_the_page_cap_holds_when_the_server_serves_small_pages(soget: FakeSoget) -> None:
+async def test_the_page_cap_holds_when_the_server_serves_small_pages(
+    soget: FakeSoget, client: SogetClient
+) -> None:
     """A server serving fewer than asked (here 10 a page) is paged by what it `returned`, and
     never more than `max_pages` times."""
     _add(soget, 45)
@@ -96,28 +93,20 @@ async def test_the_page_cap_holds_when_the_server_serves_small_pages(soget: Fake
         return original({**query, "limit": "10"})  # type: ignore[dict-item]
 
     soget.search = small_pages  # type: ignore[method-assign]
-    client = _client(soget)
-    try:
-        result = await client.search_orders(
-            container_number=CONTAINER, max_results=200, max_pages=3
-        )
-    finally:
-        await client.aclose()
+    result = await client.search_orders(container_number=CONTAINER, max_results=200, max_pages=3)
 
     assert [offset for offset, _ in _pages(soget)] == ["0", "10", "20"]
     assert (len(result.orders), result.total, result.capped) == (30, 45, True)
 
 
-async def test_an_empty_page_before_total_ends_the_search(soget: FakeSoget) -> None:
+async def test_an_empty_page_before_total_ends_the_search(
+    soget: FakeSoget, client: SogetClient
+) -> None:
     """A `total` larger than what the pages hold (orders cancelled meanwhile…) cannot loop."""
     soget.script(Fault(method="GET", body='{"total": 80, "returned": 0, "first": 0, "items": []}'))
-    client = _client(soget)
-    try:
-        result = await client.search_orders(
-            transport_order_number="TOC-1", max_results=200, max_pages=10
-        )
-    finally:
-        await client.aclose()
+    result = await client.search_orders(
+        transport_order_number="TOC-1", max_results=200, max_pages=10
+    )
 
     assert len(soget.searches()) == 1
     assert (result.orders, result.total, result.capped) == ((), 80, False)
@@ -150,7 +139,7 @@ async def test_the_transport_order_filter_and_the_documented_limits_of_the_stand
     assert (zero.status_code, zero.json()["code"]) == (400, "LIMIT_NONPOSITIVE")
 
 
-async def test_a_documented_error_is_typed(soget: FakeSoget) -> None:
+async def test_a_documented_error_is_typed(soget: FakeSoget, client: SogetClient) -> None:
     soget.script(
         Fault(
             method="GET",
@@ -158,35 +147,25 @@ async def test_a_documented_error_is_typed(soget: FakeSoget) -> None:
             body='{"timestamp": "2026-01-01T00:00:00Z", "code": "ORGANIZATION_NOT_FOUND"}',
         )
     )
-    client = _client(soget)
-    try:
-        with pytest.raises(SogetApiError) as raised:
-            await client.search_orders(container_number=CONTAINER, max_results=10, max_pages=2)
-    finally:
-        await client.aclose()
+    with pytest.raises(SogetApiError) as raised:
+        await client.search_orders(container_number=CONTAINER, max_results=10, max_pages=2)
     assert raised.value.code == "ORGANIZATION_NOT_FOUND"
 
 
-async def test_an_unreadable_page_is_an_invalid_response(soget: FakeSoget) -> None:
+async def test_an_unreadable_page_is_an_invalid_response(
+    soget: FakeSoget, client: SogetClient
+) -> None:
     soget.script(Fault(method="GET", body='{"items": "nope"}'))
-    client = _client(soget)
-    try:
-        with pytest.raises(SogetInvalidResponse):
-            await client.search_orders(container_number=CONTAINER, max_results=10, max_pages=2)
-    finally:
-        await client.aclose()
+    with pytest.raises(SogetInvalidResponse):
+        await client.search_orders(container_number=CONTAINER, max_results=10, max_pages=2)
 
 
-async def test_a_slow_page_is_a_timeout(soget: FakeSoget) -> None:
+async def test_a_slow_page_is_a_timeout(soget: FakeSoget, client: SogetClient) -> None:
     soget.script(Fault(method="GET", delay=1.0, body="{}"))
-    client = _client(soget)
-    try:
-        with pytest.raises(SogetTimeout):
-            await client.search_orders(
-                container_number=CONTAINER, max_results=10, max_pages=2, timeout=0.1
-            )
-    finally:
-        await client.aclose()
+    with pytest.raises(SogetTimeout):
+        await client.search_orders(
+            container_number=CONTAINER, max_results=10, max_pages=2, timeout=0.1
+        )
 
 
 async def test_searches_use_the_read_pool() -> None:

@@ -74,6 +74,16 @@ POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 Sleeper = Callable[[float], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One HTTP call to the API, as each attempt sends it."""
+
+    method: str
+    path: str  # relative to the base URL
+    params: dict[str, str] | None = None  # the query string
+    timeout: float | None = None  # overrides the client's read timeout
+
+
 class CallObserver(Protocol):
     """Told about every attempt and retry (metrics); must not raise."""
 
@@ -246,7 +256,7 @@ class SogetClient:
         while True:
             attempt += 1
             try:
-                return await self._attempt(method, path, params, timeout)
+                return await self._attempt(_Call(method, path, params, timeout))
             except (SogetUnreachable, SogetHttpError) as exc:
                 statuses = RETRYABLE_STATUSES if method == "GET" else CANCEL_RETRYABLE_STATUSES
                 retryable = isinstance(exc, SogetUnreachable) or (exc.http_status in statuses)
@@ -268,15 +278,13 @@ class SogetClient:
                 )
                 await self._sleep(delay)
 
-    async def _attempt(
-        self, method: str, path: str, params: dict[str, str] | None, timeout: float | None
-    ) -> httpx.Response:
+    async def _attempt(self, call: _Call) -> httpx.Response:
         """One attempt, in a task of its own: cancelling the caller only stops the waiting.
 
         The attempt then ends by itself, within httpx's timeouts (`timeout` when given), so
         no cancellation ever lands inside httpx's pool (encode/httpcore#1093).
         """
-        attempt = asyncio.create_task(self._send_authorised(method, path, params, timeout))
+        attempt = asyncio.create_task(self._send_authorised(call))
         try:
             return await asyncio.shield(attempt)
         except asyncio.CancelledError:
@@ -290,41 +298,27 @@ class SogetClient:
         if not attempt.cancelled():
             attempt.exception()  # nobody waits for it any more; the observer counted it
 
-    async def _send_authorised(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> httpx.Response:
+    async def _send_authorised(self, call: _Call) -> httpx.Response:
         """One attempt; a 401 with a token that can be renewed gets one renewal and one resend.
 
         A 401 comes from the gateway before the backend acts, so resending a DELETE is safe.
         """
         token = await self._tokens.token()
         try:
-            return await self._send_observed(method, path, params, token, timeout)
+            return await self._send_observed(call, token)
         except SogetError as exc:
             if exc.http_status != 401 or not self._tokens.refreshable:
                 raise
             logger.info("SOGET refused the access token (401): obtaining a new one")
             self._tokens.invalidate(token)
-            token = await self._tokens.token()
-            return await self._send_observed(method, path, params, token, timeout)
+            return await self._send_observed(call, await self._tokens.token())
 
-    async def _send_observed(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str] | None,
-        token: SecretStr,
-        timeout: float | None,
-    ) -> httpx.Response:
+    async def _send_observed(self, call: _Call, token: SecretStr) -> httpx.Response:
         started = time.monotonic()
         error: SogetError | None = None
         status: int | None = None
         try:
-            response = await self._send_once(method, path, params, token, timeout)
+            response = await self._send_once(call, token)
             status = response.status_code
             return response
         except SogetError as exc:
@@ -333,26 +327,20 @@ class SogetClient:
         finally:
             if self._observer is not None:
                 seconds = time.monotonic() - started
-                self._observer.observe_attempt(method, seconds, status, error)
+                self._observer.observe_attempt(call.method, seconds, status, error)
 
-    async def _send_once(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str] | None,
-        token: SecretStr,
-        timeout: float | None,
-    ) -> httpx.Response:
+    async def _send_once(self, call: _Call, token: SecretStr) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {token.get_secret_value()}",
             "Ocp-Apim-Subscription-Key": self._api_key.get_secret_value(),
         }
-        http = self._reads if method == "GET" else self._cancels
+        http = self._reads if call.method == "GET" else self._cancels
+        timeout = call.timeout
         try:
             response = await http.request(
-                method,
-                path,
-                params=params,
+                call.method,
+                call.path,
+                params=call.params,
                 headers=headers,
                 timeout=httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )

@@ -21,13 +21,11 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     InputBlock,
     Option,
-    PlainTextInputElement,
     SectionBlock,
-    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
-from bot.domain.commands import has_hidden_characters
+from bot.domain.commands import MAX_REASON_LENGTH, has_hidden_characters
 from bot.domain.containers import ContainerNumberError, ContainerProblem
 from bot.domain.preview import ALREADY_CANCELLED
 from bot.domain.search import (
@@ -53,12 +51,11 @@ from bot.slack.messages.mrkdwn import (
     md,
     plain,
 )
-from bot.slack.messages.request_form import REASON_CATEGORIES, category_label
+from bot.slack.messages.request_form import reason_blocks, submitted_reason
 
 OPTIONS_PER_BLOCK = 10  # Slack: at most 10 options in a checkboxes element
 OPTION_TEXT_LIMIT = 75  # Slack: an option's text and description
 _LINES_PER_SECTION = 25  # ~100 characters a line: well within a section's 3,000
-_DETAILS_LIMIT = 500
 _EXAMPLES = {
     SearchKind.CONTAINER: "container CSQU3054383",
     SearchKind.TRANSPORT: "transport TOC-02-03-2022",
@@ -288,27 +285,7 @@ def build_choice_modal(args: SearchArgs, offer: Offer, metadata: str, language: 
                 ),
             )
         )
-    blocks += [
-        InputBlock(
-            block_id=BlockId.REQUEST_CATEGORY,
-            label=modal_text("modals.request.reason_label", language, 2000),
-            element=StaticSelectElement(
-                action_id=InputActionId.REQUEST_CATEGORY,
-                options=[
-                    Option(value=category, text=category_label(category, language))
-                    for category in REASON_CATEGORIES
-                ],
-            ),
-        ),
-        InputBlock(
-            block_id=BlockId.REQUEST_REASON,
-            label=modal_text("modals.request.details_label", language, 2000),
-            optional=True,
-            element=PlainTextInputElement(
-                action_id=InputActionId.REQUEST_REASON, multiline=True, max_length=_DETAILS_LIMIT
-            ),
-        ),
-    ]
+    blocks += reason_blocks(language)
     return _modal(blocks, language, submit=True, metadata=metadata)
 
 
@@ -385,24 +362,16 @@ def parse_choice_submission(view: dict[str, Any], language: Language) -> Choice 
             order_id = str(_object(option).get("value", ""))
             if order_id and order_id not in selected:
                 selected.append(order_id)
-    category_field = _object(
-        _object(values.get(BlockId.REQUEST_CATEGORY.value)).get(
-            InputActionId.REQUEST_CATEGORY.value
-        )
-    )
-    category = str(_object(category_field.get("selected_option")).get("value") or "")
-    details_field = _object(
-        _object(values.get(BlockId.REQUEST_REASON.value)).get(InputActionId.REQUEST_REASON.value)
-    )
-    details = str(details_field.get("value") or "").strip()
-    if category not in REASON_CATEGORIES:
-        return {BlockId.REQUEST_CATEGORY.value: say("modals.request.choose_a_reason", language)}
-    if category == "other" and not details:
-        return {BlockId.REQUEST_REASON.value: say("modals.request.say_why_other", language)}
+    reason = submitted_reason(view, language)
+    if isinstance(reason, dict):
+        return reason
+    category, details = reason
     if has_hidden_characters(details):
         return {BlockId.REQUEST_REASON.value: say("usage.hidden_characters", language)}
-    if len(details) > _DETAILS_LIMIT:
-        too_long = say("usage.reason_too_long", language, length=len(details), limit=_DETAILS_LIMIT)
+    if len(details) > MAX_REASON_LENGTH:
+        too_long = say(
+            "usage.reason_too_long", language, length=len(details), limit=MAX_REASON_LENGTH
+        )
         return {BlockId.REQUEST_REASON.value: too_long}
     return Choice(_offered_in(view), tuple(selected), category, details)
 
