@@ -7,10 +7,13 @@ import asyncio
 import json
 from typing import Any
 
-from bot.domain.requests import CancelRequest, OrderState
+import pytest
+
+from bot.domain.requests import CancelRequest, OrderState, RequestStatus
 from bot.i18n.catalogue import CATALOGUE, Language
 from bot.slack.ids import ActionId
-from tests.conftest import APPROVER, BotUnderTest
+from tests.conftest import APPROVER, BotFactory, BotUnderTest
+from tests.fakes.soget_api import Fault
 
 ORDERS = ("CDE0000000011", "CDE0000000012", "CDE0000000013")
 
@@ -85,3 +88,130 @@ async def test_bulk_of_three_with_one_r0008_cancels_two_and_explains_the_refusal
     # The request message shows the totals.
     redraw = shown(bot.slack.updates(request.message_ts)[-1].body)
     assert "2 cancelled, 1 refused: R0008" in redraw
+
+
+MANY_APPROVERS = [f"U0MANY{i:04d}" for i in range(50)]
+
+
+async def test_fifty_racing_approvals_of_a_bulk_request_send_one_delete_per_order(
+    bot_with: BotFactory,
+) -> None:
+    bot = await bot_with(cancel_approvers=",".join(MANY_APPROVERS))
+    for order in ORDERS:
+        bot.soget.add(order)
+    bot.soget.delay_seconds = 0.2  # keep the cancels in flight while the clicks land
+    request = await bulk_posted(bot, " ".join(ORDERS), ORDERS[0])
+
+    responses = await asyncio.gather(
+        *(bot.click(ActionId.APPROVE, request, user=user) for user in MANY_APPROVERS)
+    )
+
+    assert all(r.status_code == 200 for r in responses)
+    done = await bot.wait_status(request.id, "succeeded")
+    await bot.wait_delivered(request.id)
+    await bot.slack.wait_until(lambda: len(bot.slack.ephemerals()) == 49, what="49 refusals")
+    for order in ORDERS:
+        assert len(bot.soget.deletes(order)) == 1
+    assert [o.attempts for o in done.orders] == [1, 1, 1]
+    assert len(bot.slack.thread_replies(request.message_ts)) == 1  # the one summary
+    events = [e.kind for e in await bot.runtime.store.events_of(request.id)]
+    assert events.count("approved") == 1 and events.count("cancel_sent") == 1
+
+
+async def test_an_order_covered_by_another_request_is_left_out_and_named(
+    bot: BotUnderTest,
+) -> None:
+    for order in ORDERS:
+        bot.soget.add(order)
+    single = await bot.request_posted_for(ORDERS[1])
+
+    bulk = await bulk_posted(bot, " ".join(ORDERS) + " customer withdrew", ORDERS[0])
+
+    assert bulk.order_ids == (ORDERS[0], ORDERS[2])
+    await bot.slack.wait_until(lambda: len(bot.slack.webhooks()) == 1, what="the private reply")
+    told = shown(bot.slack.webhooks()[0].body)
+    assert "posted without these orders" in told and f"`{ORDERS[1]}`" in told
+    assert "portops.example.invalid" in told  # a link to the request that covers it
+    assert bot.slack.webhooks()[0].body.get("response_type") == "ephemeral"
+
+    # Every order covered now: nothing is opened, the requester is told which covers what.
+    await bot.command(" ".join(ORDERS) + " again")
+    await bot.slack.wait_until(lambda: len(bot.slack.webhooks()) == 2, what="the second reply")
+    told = shown(bot.slack.webhooks()[1].body)
+    assert "No request was opened" in told
+    assert all(f"`{order}`" in told for order in ORDERS)
+    found = {r.id for order in ORDERS for r in await bot.runtime.store.history_of_order(order)}
+    assert found == {single.id, bulk.id}
+    assert len(bot.slack.channel_posts()) == 2
+    assert bot.soget.deletes() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (" ".join(ORDERS) + " too many", "Too many orders: 3 (at most 2"),
+        ("CDE0000000011 CDE00000012 typo", "`CDE00000012` is not an order id"),
+        ("CDE0000000011,CDE0000000012,ABC0000000013 typo", "`ABC0000000013` is not an order id"),
+    ],
+)
+async def test_limit_and_bad_id_refuse_the_whole_command_privately(
+    bot_with: BotFactory, text: str, said: str
+) -> None:
+    bot = await bot_with(max_orders_per_request=2)
+
+    response = await bot.command(text)
+
+    assert response.status_code == 200
+    reply = response.json()
+    assert reply["response_type"] == "ephemeral"
+    assert said in json.dumps(reply)
+    assert await bot.runtime.store.with_status(*RequestStatus) == []
+    assert bot.slack.calls("chat.postMessage") == []
+    assert bot.soget.requests == []
+
+
+async def test_retry_sends_again_only_the_orders_that_may_be_retried(
+    bot_with: BotFactory,
+) -> None:
+    bot = await bot_with(bulk_concurrency=1)
+    unavailable, cancelled, refused = "CDE0000000031", "CDE0000000032", "CDE0000000033"
+    bot.soget.add(unavailable)
+    bot.soget.add(cancelled)
+    bot.soget.add(refused, status="Submitted")
+    # The first DELETE meets a gateway 429 on every try: MouvONE surely did not act.
+    bot.soget.script(*[Fault(status=429, headers={"Retry-After": "0"})] * 3)
+    request = await bulk_posted(bot, f"{unavailable} {cancelled} {refused} x", unavailable)
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    waiting = await bot.wait_status(request.id, "approved")
+    for _ in range(500):
+        waiting = await bot.request(request.id)
+        if waiting.awaits_retry:
+            break
+        await asyncio.sleep(0.01)
+    await bot.wait_delivered(request.id)
+    assert [o.state for o in waiting.orders] == [
+        OrderState.UNAVAILABLE,
+        OrderState.SUCCEEDED,
+        OrderState.FAILED,
+    ]
+    redraw = shown(bot.slack.updates(request.message_ts)[-1].body)
+    assert ActionId.RETRY.value in redraw
+
+    await bot.click(ActionId.RETRY, request, user=APPROVER)
+    done = await bot.wait_status(request.id, "succeeded")
+    await bot.wait_delivered(request.id)
+
+    assert len(bot.soget.deletes(unavailable)) == 4  # 3 tries turned away, then the Retry's
+    assert len(bot.soget.deletes(cancelled)) == 1
+    assert len(bot.soget.deletes(refused)) == 1  # a refusal is never retried
+    assert [o.state for o in done.orders] == [
+        OrderState.SUCCEEDED,
+        OrderState.SUCCEEDED,
+        OrderState.FAILED,
+    ]
+    # A second click finds nothing left to retry: no call.
+    await bot.click(ActionId.RETRY, request, user=APPROVER)
+    await bot.slack.wait_until(lambda: len(bot.slack.ephemerals(APPROVER)) >= 1, what="refusal")
+    assert len(bot.soget.deletes()) == 6
+    assert len(bot.slack.thread_replies(request.message_ts)) == 1

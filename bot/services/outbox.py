@@ -50,7 +50,6 @@ CLAIM_SECONDS = 20.0
 # order; different lanes go side by side, so one slow or rate-limited call holds back no other.
 MAX_PARALLEL_LANES = 8
 _REPLIES = frozenset({MessageKind.OUTCOME, MessageKind.UNAVAILABLE})
-_RUNNING = frozenset({RequestStatus.APPROVED, RequestStatus.EXECUTING})
 _DIRECT_MESSAGES = frozenset(
     {MessageKind.DM_DECIDED, MessageKind.DM_FINISHED, MessageKind.DM_CLICK_LOST}
 )
@@ -145,10 +144,12 @@ class Deliverer:
             # (Slack may have taken it: the at-least-once point).
             await asyncio.shield(self._store.message_failed(message, "stopped", self._store.now()))
             raise
-        # A bulk request's outcome is posted once its summary shows the run's end.
-        finished = message.kind is MessageKind.SUMMARY and request.status not in _RUNNING
-        finished = finished or (
-            message.kind is MessageKind.SUMMARY and request.awaits_retry and request.is_bulk
+        # A bulk request's outcome is posted once its summary shows where the run ended (not
+        # while it runs, nor while a read-back of unknown outcomes is planned).
+        finished = (
+            message.kind is MessageKind.SUMMARY
+            and request.status is not RequestStatus.EXECUTING
+            and request.settle_at is None
         )
         await self._store.message_delivered(message, outcome=message.kind in _REPLIES or finished)
         return True
