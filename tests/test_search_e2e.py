@@ -400,3 +400,29 @@ async def test_the_sandbox_search_finds_its_orders_and_offers_the_choice(
     assert _ticked(view) == ["CDE0000000011", "CDE0000000012", "CDE0000000014"]
     assert "CDE0000000015" not in _offered(view)
     assert bot.soget.requests == []  # the test's fake SOGET was never called
+
+
+async def test_beyond_two_hundred_orders_the_answer_says_how_many_were_left_out(
+    bot: BotUnderTest,
+) -> None:
+    _add(bot, 205)
+
+    await bot.command(f"container {CONTAINER}")
+
+    answer = await _answer(bot)
+    assert _pages(bot) == [("0", "50"), ("50", "50"), ("100", "50"), ("150", "50")]
+    shown = _shown(answer)
+    assert "MouvONE counts 205 orders; only the first 200 are shown" in shown
+    assert "CDE0000000200" in shown and "CDE0000000201" not in shown
+    assert len(answer["blocks"]) <= 50
+
+
+async def test_a_choice_moved_to_another_channel_is_refused(bot: BotUnderTest) -> None:
+    view = await _offered_view(bot, 3)
+    metadata = json.loads(view["private_metadata"])
+    view["private_metadata"] = json.dumps({**metadata, "c": "C0ELSEWHER"})
+
+    response = await bot.post_signed(submission(submitted_view(view, ["CDE0000000001"])))
+
+    assert response.json()["response_action"] == "errors"
+    assert await bot.runtime.store.history_of_order("CDE0000000001") == []
