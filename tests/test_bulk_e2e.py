@@ -12,8 +12,10 @@ import pytest
 from bot.domain.requests import CancelRequest, OrderState, RequestStatus
 from bot.i18n.catalogue import CATALOGUE, Language
 from bot.slack.ids import ActionId
-from tests.conftest import APPROVER, BotFactory, BotUnderTest
+from tests.conftest import APPROVER, REQUESTER, BotFactory, BotUnderTest
 from tests.fakes.soget_api import Fault
+from tests.ops_helpers import open_home
+from tests.ops_helpers import shown as shown_home
 
 ORDERS = ("CDE0000000011", "CDE0000000012", "CDE0000000013")
 
@@ -88,6 +90,16 @@ async def test_bulk_of_three_with_one_r0008_cancels_two_and_explains_the_refusal
     # The request message shows the totals.
     redraw = shown(bot.slack.updates(request.message_ts)[-1].body)
     assert "2 cancelled, 1 refused: R0008" in redraw
+    # The requester's direct message and App Home summarise it as one item with its totals.
+    await bot.slack.wait_until(lambda: len(bot.slack.dms(REQUESTER)) == 2, what="2 DMs")
+    [finished] = [d for d in bot.slack.dms(REQUESTER) if "has its answers" in shown(d.body)]
+    assert "3 orders" in shown(finished.body) and "2 cancelled, 1 refused: R0008" in shown(
+        finished.body
+    )
+    await open_home(bot, REQUESTER)
+    await bot.slack.wait_until(lambda: len(bot.slack.homes(REQUESTER)) == 1, what="the home")
+    home = shown_home(bot.slack.homes(REQUESTER)[0].body)
+    assert home.count("3 orders:") == 1 and "2 cancelled, 1 refused: R0008" in home
 
 
 MANY_APPROVERS = [f"U0MANY{i:04d}" for i in range(50)]

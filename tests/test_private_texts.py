@@ -26,6 +26,7 @@ from bot.i18n.texts import DATA_DIR, TEXTS, placeholders
 from bot.slack.ids import BlockId, InputActionId
 from bot.slack.messages import audit, dm, home, modals, preview, private, request_form
 from bot.slack.messages.mrkdwn import Rendered
+from tests.test_blocks import bulk_orders
 
 ROOT = Path(__file__).resolve().parents[1]
 MY_FILES = ("private.toml", "dm.toml", "modals.toml", "home.toml", "audit.toml")
@@ -62,6 +63,8 @@ def requests() -> Iterator[CancelRequest]:
     yield make_request(S.UNKNOWN, outcome_failure="timeout")
     yield make_request(S.SUCCEEDED, outcome_note="a note the bot did not write")
     yield make_request(S.PENDING, approved_by="U0APPROVE1", reason="")
+    for status in S:  # bulk requests: DMs, lists and the App Home summarise them with totals
+        yield make_request(status, outcome_at=AT, orders=bulk_orders(12))
 
 
 def rendered(language: Language) -> Iterator[tuple[str, Any]]:

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 
 from bot.domain.history import RequestHistory
-from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
+from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus, order_totals
 from bot.i18n.catalogue import Language
 from bot.i18n.notes import note_text
 from bot.i18n.texts import TEXTS, say
+from bot.slack.messages import bulk as bulk_blocks
 from bot.slack.messages.blocks import outcome_entry
 from bot.slack.messages.mrkdwn import (
     HEADER_TEXT_LIMIT,
@@ -81,6 +82,12 @@ def request_line(request: CancelRequest, language: Language, *, show_reason: boo
                 "audit.line.approved_by", language, approver=approver, when=when, note=note
             )
         lines.append(decided)
+    if request.is_bulk:
+        lines.append(bulk_blocks.orders_line(request, language))
+        totals = bulk_blocks.totals_text(order_totals(request.orders), language)
+        if request.status not in (RequestStatus.PENDING, RequestStatus.REJECTED) and totals:
+            lines.append(say("audit.line.mouvone", language, outcome=totals))
+        return "\n".join(lines)
     outcome = outcome_line(request, language)
     if outcome:
         lines.append(say("audit.line.mouvone", language, outcome=outcome))

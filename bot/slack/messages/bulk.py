@@ -193,6 +193,22 @@ def bulk_summary_text(request: CancelRequest, language: Language) -> str:
     )
 
 
+def orders_label(request: CancelRequest) -> str:
+    """A bulk request's orders in a few words, for inline code: the first three and a count."""
+    ids = request.order_ids
+    shown = ", ".join(ids[:3])
+    return shown + (f" +{len(ids) - 3}" if len(ids) > 3 else "")
+
+
+def orders_line(request: CancelRequest, language: Language) -> str:
+    """The orders of a bulk request, for the lists (status, list, App Home)."""
+    ids = request.order_ids
+    listed = ", ".join(f"`{escape(order_id)}`" for order_id in ids[:10])
+    if len(ids) > 10:
+        listed += " " + say("bulk.and_more", language, count=len(ids) - 10)
+    return say("bulk.line.orders", language, count=len(ids), orders=listed)
+
+
 # -- the summary reply in the thread -----------------------------------------------------------
 
 
