@@ -161,3 +161,15 @@ def test_two_hundred_hostile_orders_stay_within_slack_limits(text: str) -> None:
         ]
         assert offered == [f.order_id for f in offer.offered]  # every one offered, none cut
     assert problems == [], problems[:10]
+
+
+def test_the_modal_titles_and_buttons_fit_without_being_cut() -> None:
+    offer = offer_of(MIXED, total=29, capped=False, limit=20)
+    for language in Language:
+        for view in (
+            search_messages.build_choice_modal(ARGS, offer, "{}", language),
+            search_messages.build_choice_loading_modal(ARGS, language),
+        ):
+            texts = [view.title, view.submit, view.close]
+            for text in (t for t in texts if t is not None):
+                assert len(text.text) <= 24 and not text.text.endswith("…"), text.text
