@@ -4,6 +4,7 @@ modal, and submissions of that modal, forged ones included."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import parse_qs
@@ -426,3 +427,32 @@ async def test_a_choice_moved_to_another_channel_is_refused(bot: BotUnderTest) -
 
     assert response.json()["response_action"] == "errors"
     assert await bot.runtime.store.history_of_order("CDE0000000001") == []
+
+
+async def test_a_hanging_mouvone_delays_neither_the_ack_nor_the_modal(bot: BotUnderTest) -> None:
+    """Slack's 3 s: the command is acked, and the click's trigger used, before MouvONE answers."""
+    _add(bot, 2)
+    held = asyncio.Event()
+    bot.soget.script(Fault(method="GET", hold=held, then_apply=False, status=503, body="{}"))
+
+    response = await bot.command(f"container {CONTAINER}")
+
+    assert "Searching MouvONE" in response.json()["text"]
+    await bot.soget.wait_until(lambda: len(bot.soget.searches()) == 1, what="the search")
+    assert bot.slack.webhooks() == []  # the answer waits for MouvONE, the ack did not
+    held.set()
+    await _answer(bot)
+
+    held_again = asyncio.Event()
+    bot.soget.script(Fault(method="GET", hold=held_again, status=503, body="{}"))
+    click = payloads.ephemeral_button(
+        ActionId.CHOOSE_ORDERS,
+        user=REQUESTER,
+        value=f"container:{CONTAINER}",
+        response_url=bot.slack.response_url,
+    )
+    assert (await bot.post_signed(click)).status_code == 200
+    await bot.slack.wait_for_calls("views.open")  # while the search is still held
+    assert bot.slack.calls("views.update") == []
+    held_again.set()
+    await bot.slack.wait_for_calls("views.update")
