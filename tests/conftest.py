@@ -144,13 +144,15 @@ class BotUnderTest:
         return await self.post_signed(body)
 
     async def request_posted_for(self, order_id: str) -> CancelRequest:
-        """Send `/cancel-order` and wait until its approval request is posted and stored."""
+        """Send `/cancel-order` and wait until its approval request is posted and stored (a
+        new one: an earlier request for the order, posted already, is not taken for it)."""
+        earlier = {r.id for r in await self.runtime.store.history_of_order(order_id)}
         response = await self.command(f"{order_id} customer asked")
         assert response.status_code == 200
         history: list[CancelRequest] = []
 
         def posted() -> bool:
-            return bool(history and history[0].message_ts)
+            return bool(history and history[0].message_ts and history[0].id not in earlier)
 
         async def refresh() -> None:
             history[:] = await self.runtime.store.history_of_order(order_id)
