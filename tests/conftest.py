@@ -144,8 +144,8 @@ class BotUnderTest:
         return await self.post_signed(body)
 
     async def request_posted_for(self, order_id: str) -> CancelRequest:
-        """Send `/cancel-order` and wait until its approval request is posted and stored (a
-        new one: an earlier request for the order, posted already, is not taken for it)."""
+        """Send `/cancel-order` and wait until its approval request is posted and stored."""
+        # An earlier request for the order (already posted) is not the one this command opens.
         earlier = {r.id for r in await self.runtime.store.history_of_order(order_id)}
         response = await self.command(f"{order_id} customer asked")
         assert response.status_code == 200

@@ -4,6 +4,7 @@ Block Kit limits once escaped, never shows markup raw, and never cuts an entity 
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -390,3 +391,20 @@ def test_clip_never_cuts_an_entity_or_a_token() -> None:
             clipped = mrkdwn.clip(text, limit)
             assert len(clipped) <= limit
             assert markup_faults(clipped) == [], (text, limit, clipped)
+
+
+@pytest.mark.parametrize("count", [3, 20, 100])
+def test_every_order_of_a_bulk_request_is_shown_or_listed(count: int) -> None:
+    """Beyond what fits, orders go to the compact list with their count: none is dropped."""
+    text = TEXTS[3]
+    orders = hostile_bulk_orders(text, count)
+    for status in (S.PENDING, S.SUCCEEDED):
+        request = dataclasses.replace(hostile_request(text, status), orders=orders)
+        for built in (
+            blocks.build_request_blocks(request, ("U0APPROVE1",)),
+            bulk_blocks.build_summary_reply(request, Language.EN),
+        ):
+            shown = json.dumps([block.to_dict() for block in built.blocks])
+            missing = [o.order_id[:13] for o in orders if o.order_id[:13] not in shown]
+            # Ids too long to list within Slack's limits are counted, never dropped silently.
+            assert not missing or f" +{len(missing)}" in shown, (status, missing[:5])

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 from typing import Any
 
 import pytest
 
 from bot.domain.requests import CancelRequest, OrderState, RequestStatus
 from bot.i18n.catalogue import CATALOGUE, Language
+from bot.i18n.notes import NOTE_CONFIRMED_BY_READING
 from bot.slack.ids import ActionId
 from tests.conftest import APPROVER, REQUESTER, BotFactory, BotUnderTest
+from tests.fakes.slack_api import ScriptedFailure
 from tests.fakes.soget_api import Fault
 from tests.ops_helpers import open_home
 from tests.ops_helpers import shown as shown_home
@@ -57,6 +60,8 @@ async def test_several_ids_open_one_request_listing_every_order(bot: BotUnderTes
     for order in ORDERS:
         [found] = await bot.runtime.store.history_of_order(order)
         assert found.id == request.id
+    status = json.dumps((await bot.command(f"status {ORDERS[2].lower()}")).json())
+    assert "3 orders:" in status and all(f"`{order}`" in status for order in ORDERS)
     assert bot.soget.deletes() == []
 
 
@@ -100,6 +105,10 @@ async def test_bulk_of_three_with_one_r0008_cancels_two_and_explains_the_refusal
     await bot.slack.wait_until(lambda: len(bot.slack.homes(REQUESTER)) == 1, what="the home")
     home = shown_home(bot.slack.homes(REQUESTER)[0].body)
     assert home.count("3 orders:") == 1 and "2 cancelled, 1 refused: R0008" in home
+
+
+def _deletes_are(bot: BotUnderTest, count: int) -> bool:
+    return len(bot.soget.deletes()) == count
 
 
 MANY_APPROVERS = [f"U0MANY{i:04d}" for i in range(50)]
@@ -227,3 +236,61 @@ async def test_retry_sends_again_only_the_orders_that_may_be_retried(
     await bot.slack.wait_until(lambda: len(bot.slack.ephemerals(APPROVER)) >= 1, what="refusal")
     assert len(bot.soget.deletes()) == 6
     assert len(bot.slack.thread_replies(request.message_ts)) == 1
+
+
+async def test_deletes_are_bounded_and_a_failing_summary_post_is_posted_once(
+    bot_with: BotFactory,
+) -> None:
+    bot = await bot_with(bulk_concurrency=2)
+    orders = [f"CDE00000000{50 + i}" for i in range(5)]
+    for order in orders:
+        bot.soget.add(order)
+    answers = [asyncio.Event() for _ in orders]
+    bot.soget.script(*(Fault(hold=answer, then_apply=True) for answer in answers))
+    # Slack refuses the first tries of the summary reply (a thread reply).
+    bot.slack.fail_next("chat.postMessage", *[ScriptedFailure(500, only_threads=True)] * 3)
+    request = await bulk_posted(bot, " ".join(orders), orders[0])
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    await bot.soget.wait_until(lambda: len(bot.soget.deletes()) == 2, what="2 DELETEs")
+    await asyncio.sleep(0.3)  # room for a third DELETE, which must not come
+    assert len(bot.soget.deletes()) == 2  # BULK_CONCURRENCY in flight, no more
+    for sent, answer in enumerate(answers[:3], start=3):
+        answer.set()  # one answer frees one slot: one more DELETE goes out
+        await bot.soget.wait_until(partial(_deletes_are, bot, sent), what=f"{sent} DELETEs")
+    for answer in answers:
+        answer.set()
+    done = await bot.wait_status(request.id, "succeeded")
+    await bot.wait_delivered(request.id, timeout=10)
+
+    assert [o.state for o in done.orders] == [OrderState.SUCCEEDED] * 5
+    assert all(len(bot.soget.deletes(order)) == 1 for order in orders)
+    # Three refused tries, one accepted post; every later change edits that one message.
+    assert len(bot.slack.thread_replies(request.message_ts)) == 4
+    summary_ts = await bot.runtime.store.summary_ts(request.id)
+    assert summary_ts is not None
+    assert "Done:" in shown(bot.slack.updates(summary_ts)[-1].body) or "Done:" in shown(
+        bot.slack.thread_replies(request.message_ts)[-1].body
+    )
+
+
+async def test_a_server_error_after_the_cancel_was_applied_is_settled_by_reading(
+    bot_with: BotFactory,
+) -> None:
+    bot = await bot_with(bulk_concurrency=1, settle_after_seconds=0.2)
+    for order in ORDERS:
+        bot.soget.add(order)
+    # MouvONE applies the first cancel, then answers 500: the order may be cancelled.
+    bot.soget.script(Fault(status=500, then_apply=True))
+    request = await bulk_posted(bot, " ".join(ORDERS), ORDERS[0])
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    done = await bot.wait_status(request.id, "succeeded", timeout=10)
+    await bot.wait_delivered(request.id)
+
+    assert [o.state for o in done.orders] == [OrderState.SUCCEEDED] * 3
+    assert done.orders[0].outcome_note == NOTE_CONFIRMED_BY_READING
+    assert all(len(bot.soget.deletes(order)) == 1 for order in ORDERS)  # never resent
+    assert bot.soget.gets(ORDERS[0])[-1].at > bot.soget.deletes(ORDERS[0])[0].at
+    summary_ts = await bot.runtime.store.summary_ts(request.id)
+    assert "3 cancelled" in shown(bot.slack.updates(summary_ts)[-1].body)

@@ -366,3 +366,10 @@ def test_one_order_per_command_where_the_limit_is_one() -> None:
 @pytest.mark.parametrize("text", ["help", "list", f"status {ORDER}"])
 def test_subcommands_are_unchanged_with_a_limit(text: str) -> None:
     assert not isinstance(parse_bulk(text), CancelArgs)
+
+
+def test_look_alike_digits_make_a_bad_id_even_with_an_ascii_pattern() -> None:
+    ascii_pattern = re.compile(r"CDE\d{10}", re.I | re.ASCII)
+    with pytest.raises(UsageError) as caught:
+        parse_cancel_command(f"{ORDER}\nCDE000000000２ x", ascii_pattern, max_orders=20)
+    assert caught.value.problem is UsageProblem.NOT_AN_ORDER_ID

@@ -17,7 +17,9 @@ MAX_REASON_LENGTH = 500
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs"})
 _ALLOWED_CONTROLS = frozenset({"\n", "\t"})
 _TOKENS = re.compile(r"[^\s,;]+")
-_ID_SHAPED = re.compile(r"[A-Za-z]{2,6}[0-9]{3,}|[0-9]{5,}", re.ASCII)
+# Letters then digits, in any script: look-alike digits (fullwidth, Arabic-Indic) make an id
+# that is refused, not the start of the reason.
+_ID_SHAPED = re.compile(r"[^\W\d_]{2,6}\d{3,}|\d{5,}")
 
 
 class UsageProblem(StrEnum):

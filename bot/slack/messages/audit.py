@@ -14,6 +14,7 @@ from bot.i18n.notes import note_text
 from bot.i18n.texts import TEXTS, say
 from bot.slack.messages import bulk as bulk_blocks
 from bot.slack.messages.blocks import outcome_entry
+from bot.slack.messages.bulk import order_label
 from bot.slack.messages.mrkdwn import (
     HEADER_TEXT_LIMIT,
     Rendered,
@@ -58,7 +59,7 @@ def request_line(request: CancelRequest, language: Language, *, show_reason: boo
             "audit.line.asked",
             language,
             status=status_label(request.status, language),
-            order=escape(request.order_id),
+            order=escape(order_label(request)),
             requester=f"<@{request.requester_id}>",
             channel=f"<#{request.channel_id}>",
             when=slack_date(request.created_at, language),
@@ -154,7 +155,7 @@ def build_list_blocks(
         line = say(
             "audit.list.line",
             language,
-            order=escape(request.order_id),
+            order=escape(order_label(request)),
             requester=f"<@{request.requester_id}>",
             when=slack_date(request.created_at, language),
             reason=reason,

@@ -26,7 +26,7 @@ from bot.i18n.catalogue import (
 from bot.i18n.notes import note_text
 from bot.i18n.texts import say
 from bot.slack.ids import SLASH_COMMAND, ActionId, BlockId
-from bot.slack.messages.bulk import build_bulk_request_blocks
+from bot.slack.messages.bulk import build_bulk_request_blocks, order_label
 from bot.slack.messages.mrkdwn import (
     CONFIRM_TEXT_LIMIT,
     CONTEXT_TEXT_LIMIT,
@@ -123,7 +123,7 @@ def _status_line(
         case RequestStatus.REJECTED:
             return say("request.status.rejected", language, decided=decided)
         case RequestStatus.EXPIRED:
-            order = escape(request.order_id)
+            order = escape(" ".join(request.order_ids))
             return say("request.status.expired", language, command=SLASH_COMMAND, order=order)
         case RequestStatus.WITHDRAWN if note:
             return say("request.status.withdrawn_because", language, note=note)
@@ -331,6 +331,6 @@ def build_rejection_reply(request: CancelRequest, language: Language = Language.
         language,
         requester=f"<@{request.requester_id}>",
         approver=f"<@{request.decided_by}>",
-        order=escape(request.order_id),
+        order=escape(order_label(request)),
     )
     return Rendered(fallback_text(reply + note))

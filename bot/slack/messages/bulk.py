@@ -82,10 +82,24 @@ def pack_lines(lines: Sequence[tuple[str, str]], language: Language) -> list[Blo
         blocks.append(SectionBlock(text=_md("\n".join(current))))
     rest = [order_id for order_id, _line in lines[shown:]]
     if rest:
-        listed = ", ".join(f"`{escape(order_id)}`" for order_id in rest)
-        more = say("bulk.more_orders", language, count=len(rest), orders=listed)
-        blocks.append(ContextBlock(elements=[_md(more, CONTEXT_TEXT_LIMIT)]))
+        blocks.append(ContextBlock(elements=[_md(_compact(rest, language), CONTEXT_TEXT_LIMIT)]))
     return blocks
+
+
+def _compact(order_ids: Sequence[str], language: Language) -> str:
+    """'…and 12 more: `CDE…`, `CDE…`' within one context element; ids that would not fit are
+    counted ('+3'), never dropped silently."""
+    listed: list[str] = []
+    size = 0
+    for order_id in order_ids:
+        item = f"`{escape(order_id if len(order_id) <= 20 else order_id[:19] + '…')}`"
+        if size + len(item) + 2 > CONTEXT_TEXT_LIMIT - 200:
+            break
+        listed.append(item)
+        size += len(item) + 2
+    unlisted = len(order_ids) - len(listed)
+    shown = ", ".join(listed) + (f" +{unlisted}" if unlisted else "")
+    return say("bulk.more_orders", language, count=len(order_ids), orders=shown)
 
 
 # -- the request message ----------------------------------------------------------------------
@@ -198,6 +212,11 @@ def orders_label(request: CancelRequest) -> str:
     ids = request.order_ids
     shown = ", ".join(ids[:3])
     return shown + (f" +{len(ids) - 3}" if len(ids) > 3 else "")
+
+
+def order_label(request: CancelRequest) -> str:
+    """The request's order, or its orders in a few words for a bulk request (unescaped)."""
+    return orders_label(request) if request.is_bulk else request.order_id
 
 
 def orders_line(request: CancelRequest, language: Language) -> str:

@@ -11,6 +11,7 @@ from bot.i18n.catalogue import Language
 from bot.i18n.texts import say
 from bot.slack.messages import bulk as bulk_blocks
 from bot.slack.messages.audit import outcome_line
+from bot.slack.messages.bulk import order_label
 from bot.slack.messages.mrkdwn import Rendered, clip, escape, fallback_text, md
 
 # Marks every message in sandbox mode, whoever reads it: the operators' switch, not a phrase.
@@ -80,7 +81,7 @@ def build_approval_pointer(
         say(
             "private.approval_pointer",
             language,
-            order=escape(request.order_id),
+            order=escape(order_label(request)),
             channel=f"<#{approval_channel}>",
             link=link,
         )
@@ -101,7 +102,7 @@ def build_click_lost_dm(
     request: CancelRequest, permalink: str | None, language: Language
 ) -> Rendered:
     """To someone whose click reached the bot just before it stopped: it was not taken."""
-    order = escape(request.order_id)
+    order = escape(order_label(request))
     text = say("dm.click_lost_text", language, order=order)
     body = say("dm.click_lost", language, order=order, link=_link(permalink, language))
     return Rendered(fallback_text(text), [SectionBlock(text=md(body))])

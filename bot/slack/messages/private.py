@@ -17,6 +17,7 @@ from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import Language
 from bot.i18n.texts import say
 from bot.slack.ids import SLASH_COMMAND
+from bot.slack.messages.bulk import order_label
 from bot.slack.messages.mrkdwn import (
     SECTION_TEXT_LIMIT,
     Rendered,
@@ -98,7 +99,7 @@ def approval_counted_text(request: CancelRequest, required: int, language: Langu
             count=len(request.approver_ids),
             required=required,
             approvers=", ".join(f"<@{a}>" for a in request.approver_ids),
-            order=escape(request.order_id),
+            order=escape(order_label(request)),
         )
     )
 
