@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +15,18 @@ from bot.domain.requests import CancelRequest, OrderState, RequestStatus
 from bot.i18n.catalogue import CATALOGUE, Language
 from bot.i18n.notes import NOTE_CONFIRMED_BY_READING
 from bot.slack.ids import ActionId
-from tests.conftest import APPROVER, REQUESTER, BotFactory, BotUnderTest
-from tests.fakes.slack_api import ScriptedFailure
-from tests.fakes.soget_api import Fault
+from tests.conftest import (
+    APPROVER,
+    APPROVER_2,
+    REQUESTER,
+    BotFactory,
+    BotUnderTest,
+    make_settings,
+    serve_bot,
+    stop_bot,
+)
+from tests.fakes.slack_api import FakeSlack, ScriptedFailure
+from tests.fakes.soget_api import FakeSoget, Fault
 from tests.ops_helpers import open_home
 from tests.ops_helpers import shown as shown_home
 
@@ -294,3 +304,47 @@ async def test_a_server_error_after_the_cancel_was_applied_is_settled_by_reading
     assert bot.soget.gets(ORDERS[0])[-1].at > bot.soget.deletes(ORDERS[0])[0].at
     summary_ts = await bot.runtime.store.summary_ts(request.id)
     assert "3 cancelled" in shown(bot.slack.updates(summary_ts)[-1].body)
+
+
+async def test_a_second_instance_leaves_a_bulk_in_flight_alone(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
+) -> None:
+    database = tmp_path / "shared.sqlite3"
+    settings = make_settings(
+        fake_slack,
+        fake_soget,
+        database,
+        lease_seconds=1.0,
+        settle_after_seconds=0.2,
+        soget_timeout_seconds=30,
+        bulk_concurrency=1,
+    )
+    runner_a, first = await serve_bot(settings, fake_slack, fake_soget)
+    runner_b, second = await serve_bot(settings, fake_slack, fake_soget)  # a rolling deploy
+    try:
+        for order in ORDERS:
+            fake_soget.add(order)
+        request = await bulk_posted(first, " ".join(ORDERS), ORDERS[0])
+        answer = asyncio.Event()
+        fake_soget.script(Fault(then_apply=True), Fault(hold=answer, then_apply=True))
+        # Both instances get an Approve at once; the second DELETE is held at MouvONE.
+        await asyncio.gather(
+            first.click(ActionId.APPROVE, request, user=APPROVER),
+            second.click(ActionId.APPROVE, request, user=APPROVER_2),
+        )
+        await fake_soget.wait_until(lambda: len(fake_soget.deletes()) == 2, what="2 DELETEs")
+        await asyncio.sleep(2.5)  # two and a half lease periods of sweeps on both instances
+
+        assert len(fake_soget.deletes()) == 2
+        events = [e.kind for e in await second.runtime.store.events_of(request.id)]
+        assert "cancel_interrupted" not in events and "settle_read" not in events
+        answer.set()
+        done = await first.wait_status(request.id, "succeeded")
+        await first.wait_delivered(request.id)
+    finally:
+        await stop_bot(runner_b, second)
+        await stop_bot(runner_a, first)
+
+    assert [o.state for o in done.orders] == [OrderState.SUCCEEDED] * 3
+    assert all(len(fake_soget.deletes(order)) == 1 for order in ORDERS)
+    assert len(fake_slack.thread_replies(request.message_ts)) == 1
