@@ -149,3 +149,11 @@ async def test_a_file_written_before_bulk_requests_opens_and_keeps_its_requests(
         assert bulk is not None and bulk.order_ids == ORDERS[1:]
     finally:
         await store.close()
+
+
+async def test_an_order_named_twice_is_one_order(stores: tuple[Store, Store]) -> None:
+    store, _ = stores
+    request_id, covered = await _open(store, ORDERS[0], ORDERS[1], ORDERS[0])
+
+    request = await store.get(request_id or "")
+    assert covered == [] and request is not None and request.order_ids == ORDERS[:2]

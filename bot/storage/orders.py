@@ -74,7 +74,7 @@ class OrderRecords(StoreCore):
         request_id: str | None = None
         async with self._transaction():
             remaining: list[str] = []
-            for order_id in order_ids:
+            for order_id in dict.fromkeys(order_ids):  # an order named twice is one order
                 found = await self._covering(order_id, statuses, iso(succeeded_since))
                 if found is None:
                     remaining.append(order_id)
@@ -125,17 +125,22 @@ class OrderRecords(StoreCore):
 
     async def _covering(self, order_id: str, statuses: list[str], since: str) -> str | None:
         """The newest request covering `order_id`: active, or that cancelled it since `since`
-        (a bulk request only for the orders it did cancel)."""
+        (a bulk request only for the orders it did cancel). Two arms, one per index (the
+        order of a single-order request, the orders of bulk ones): an OR would let SQLite
+        scan every succeeded request instead."""
+        covers = (
+            f"(r.status IN ({', '.join('?' for _ in statuses)})"  # noqa: S608 - placeholders only
+            " OR (r.status = 'succeeded' AND r.outcome_at >= ? AND NOT EXISTS"
+            " (SELECT 1 FROM request_orders x WHERE x.request_id = r.id"
+            " AND x.order_id = ? AND x.state <> 'succeeded')))"
+        )
         row = first(
             await self._db.execute_fetchall(
-                "SELECT r.id FROM requests r WHERE (r.order_id = ? OR r.id IN"  # noqa: S608
-                " (SELECT o.request_id FROM request_orders o WHERE o.order_id = ?))"
-                f" AND (r.status IN ({', '.join('?' for _ in statuses)})"
-                " OR (r.status = 'succeeded' AND r.outcome_at >= ? AND NOT EXISTS"
-                " (SELECT 1 FROM request_orders x WHERE x.request_id = r.id"
-                " AND x.order_id = ? AND x.state <> 'succeeded')))"
-                " ORDER BY r.created_at DESC LIMIT 1",
-                (order_id, order_id, *statuses, since, order_id),
+                f"SELECT r.id, r.created_at FROM requests r WHERE r.order_id = ? AND {covers}"  # noqa: S608
+                " UNION ALL SELECT r.id, r.created_at FROM request_orders o"
+                f" JOIN requests r ON r.id = o.request_id WHERE o.order_id = ? AND {covers}"
+                " ORDER BY 2 DESC LIMIT 1",
+                (order_id, *statuses, since, order_id) * 2,
             )
         )
         return str(row["id"]) if row is not None else None
