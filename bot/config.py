@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     soget_retry_budget_seconds: float = Field(default=30.0, gt=0, le=600)
     # The order preview runs before the approval request is posted: short, and never retried.
     preview_timeout_seconds: float = Field(default=3.0, gt=0, le=10)
+    # `/cancel-order container …` / `transport …`: every page of MouvONE's search, in all.
+    search_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     default_language: Language = Language.EN  # when a user's Slack locale is unknown
     # The language of the messages everyone in a channel reads (the request message and its
     # thread): CHANNEL_LANGUAGES=C0123ABCD:fr,C0456EFGH:en; other channels: DEFAULT_LANGUAGE.

@@ -41,6 +41,7 @@ from bot.services.outbox import Deliverer
 from bot.services.preview import OrderPreviewer
 from bot.services.request_flow import RequestFlow
 from bot.services.runner import CancelRunner
+from bot.services.search import OrderSearch, seal_key
 from bot.slack.publisher import SlackPublisher
 from bot.slack.sandbox import SandboxWebClient
 from bot.soget.client import RetryPolicy, SogetClient
@@ -241,6 +242,12 @@ async def build_deps(
         languages=languages,
         ops=ops,
         store=store,
+        search=OrderSearch(
+            soget,
+            timeout_seconds=settings.search_timeout_seconds,
+            key=seal_key(settings.slack_bot_token),
+            orders_per_request=settings.max_orders_per_request,
+        ),
     )
 
 

@@ -11,7 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.domain.channels import ChannelRefusal, channel_refusal
 from bot.domain.commands import HelpArgs, ListArgs, StatusArgs, UsageError, parse_cancel_command
+from bot.domain.containers import ContainerNumberError
 from bot.domain.requests import CancelRequest
+from bot.domain.search import SearchArgs, SearchInputError
 from bot.i18n.catalogue import Language
 from bot.services.request_flow import (
     AlreadyCovered,
@@ -34,7 +36,9 @@ from bot.slack.messages.private import (
     usage_problem_text,
 )
 from bot.slack.messages.request_form import build_request_modal
+from bot.slack.messages.search import search_input_text
 from handlers.audit import answer_audit_command
+from handlers.search import answer_search_command
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +67,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
             usage = build_usage_blocks(shown, pattern_text, language, max_orders=max_orders)
             await ack(response_type="ephemeral", text=usage.text, blocks=usage.blocks)
             return
+        except (SearchInputError, ContainerNumberError) as problem:
+            # A search refused before any call to MouvONE (a container number's typo…).
+            logger.info("search refused for %s: %s", user_id, problem)
+            refused = search_input_text(problem, language)
+            await ack(response_type="ephemeral", text=refused.text, blocks=refused.blocks)
+            return
         if isinstance(parsed, HelpArgs):
             usage = build_usage_blocks(None, pattern_text, language, max_orders=max_orders)
             await ack(response_type="ephemeral", text=usage.text, blocks=usage.blocks)
@@ -78,6 +88,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await answer_audit_command(
                 ack, parsed, user_id=user_id, channel_id=channel_id, deps=deps
             )
+            return
+        if isinstance(parsed, SearchArgs):
+            await answer_search_command(ack, respond, parsed, user_id=user_id, deps=deps)
             return
         if deps.settings.require_reason and not parsed.reason:
             missing = missing_reason_text(language)
@@ -135,6 +148,20 @@ def _with_left_out(
         return reply
     covered = build_left_out_text(left_out, language, posted=False)
     return Rendered(reply.text, [*reply.blocks, SectionBlock(text=md(covered.text))])
+
+
+async def tell_request_reply(
+    result: RequestResult, deps: Deps, channel_id: str, user_id: str
+) -> None:
+    """The private reply to a request opened from a modal (no response_url): an ephemeral
+    message in the channel, or a direct message where the bot cannot post."""
+    reply = await request_reply(result, deps, user_id)
+    if reply is None:
+        return
+    if reply.blocks:
+        await deps.publisher.tell_blocks(channel_id, user_id, reply.text, reply.blocks)
+    else:
+        await deps.publisher.tell(channel_id, user_id, reply.text)
 
 
 def _refusal(refusal: ChannelRefusal, deps: Deps, language: Language) -> Rendered:

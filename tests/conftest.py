@@ -43,7 +43,7 @@ __all__ = ["db_location", "engine", "postgres_server", "postgres_url"]
 _BOT_VARIABLE_PREFIXES = (
     *("SLACK_", "SOGET_", "CANCEL_", "ALLOW_", "DATABASE_", "ORDER_ID"),
     *("APPROVAL_", "LOG_", "SANDBOX", "PREVIEW_", "DEFAULT_LANGUAGE", "ALLOWED_", "REQUEST_TTL"),
-    *("REQUIRED_APPROVALS", "SETTLE_", "REMIND_", "SHUTDOWN_", "INSTANCE_ID"),
+    *("REQUIRED_APPROVALS", "SETTLE_", "REMIND_", "SHUTDOWN_", "INSTANCE_ID", "SEARCH_"),
 )
 
 

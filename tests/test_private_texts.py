@@ -191,11 +191,11 @@ def strings(thing: Any) -> Iterator[str]:
             yield from strings(item)
 
 
-def sentences(language: Language) -> set[str]:
+def sentences(language: Language, files: tuple[str, ...] = MY_FILES) -> set[str]:
     """The pieces of 3 words or more, between placeholders and line breaks, of every phrase of
-    this surface's data files whose two languages differ."""
+    this surface's data files (`files`) whose two languages differ."""
     found = set()
-    for name in MY_FILES:
+    for name in files:
         data = tomllib.loads((DATA_DIR / name).read_text(encoding="utf-8"))
         for phrase in _phrases(data):
             if phrase["en"] == phrase["fr"]:

@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.search import SearchArgs, parse_search
+
 MAX_COMMAND_LENGTH = 1000
 MAX_REASON_LENGTH = 500
 
@@ -75,7 +77,7 @@ class ListArgs:
     """`list`: the pending requests of the channel."""
 
 
-Parsed = CancelArgs | HelpArgs | StatusArgs | ListArgs
+Parsed = CancelArgs | HelpArgs | StatusArgs | ListArgs | SearchArgs
 
 
 def has_hidden_characters(text: str) -> bool:
@@ -92,7 +94,8 @@ def parse_cancel_command(
     """Split `ORDER_ID [ORDER_ID…] [reason…]`, validating each id against the configured pattern.
 
     Ids are matched case-insensitively and returned in upper case. The words `help`,
-    `status ORDER_ID` and `list` are subcommands (an order id never looks like them).
+    `status ORDER_ID`, `list`, `container NUMBER` and `transport NUMBER` are subcommands (an
+    order id never looks like them).
 
     Where the ids end: the first word is always an id; after it, each leading token (tokens are
     separated by spaces, commas, semicolons or line breaks, as in a pasted spreadsheet column)
@@ -156,7 +159,8 @@ def _parse_subcommand(text: str, order_id_pattern: re.Pattern[str]) -> Parsed | 
         if not words[1].isascii() or not order_id_pattern.fullmatch(words[1]):
             raise UsageError(UsageProblem.NOT_AN_ORDER_ID, token=_shown(words[1]))
         return StatusArgs(order_id=words[1].upper())
-    return None
+    # `container NUMBER`, `transport NUMBER` (bot.domain.search; may raise its own errors).
+    return parse_search(keyword, words[1:])
 
 
 def _shown(token: str) -> str:

@@ -118,12 +118,16 @@ def usage_problem_text(problem: UsageError, language: Language) -> str:
 
 
 def usage_text(order_id_pattern: str, language: Language, *, max_orders: int = 20) -> str:
-    return say(
-        "private.usage.text",
-        language,
-        command=SLASH_COMMAND,
-        pattern=escape(order_id_pattern),
-        limit=max_orders,
+    return (
+        say(
+            "private.usage.text",
+            language,
+            command=SLASH_COMMAND,
+            pattern=escape(order_id_pattern),
+            limit=max_orders,
+        )
+        + "\n"
+        + say("search.usage", language, command=SLASH_COMMAND)
     )
 
 
