@@ -76,8 +76,9 @@ class StorageResult:
 # The timed calls, by name; `plans` shows how SQLite runs the SQL behind each.
 QUERIES = {
     "history_of_order": (
-        "SELECT * FROM requests WHERE order_id = ? OR id IN"
-        " (SELECT request_id FROM request_orders WHERE order_id = ?)"
+        "SELECT * FROM requests WHERE order_id = ?"
+        " UNION ALL SELECT r.* FROM request_orders o JOIN requests r ON r.id = o.request_id"
+        " WHERE o.order_id = ? AND r.order_id <> ?"
         " ORDER BY created_at DESC LIMIT ?"
     ),
     # One order's arm of the duplicate guard (bot/storage/orders.py), run once per order.

@@ -342,3 +342,14 @@ async def test_pg_a_summary_claim_waits_for_another_summary_claim_in_flight(
         assert not claimed
     finally:
         await store.close()
+
+
+async def test_an_orders_history_holds_its_bulk_request_once(stores: tuple[Store, Store]) -> None:
+    store, _ = stores
+    request_id, _ = await _open(store, *ORDERS)
+
+    # The first order is also the request's own order_id: found by both arms, listed once.
+    for order in ORDERS:
+        assert [r.id for r in await store.history_of_order(order)] == [request_id], order
+    [request] = await store.history_of_order(ORDERS[2])
+    assert request.order_ids == ORDERS
