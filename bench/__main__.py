@@ -17,13 +17,14 @@ from pathlib import Path
 from bench import report
 from bench.ack import run_ack
 from bench.approve import run_approve
+from bench.bulk import run_bulk
 from bench.burst import run_burst
 from bench.flows import running_fakes
 from bench.memory import run_memory
 from bench.processes import REPO_ROOT, raise_open_files_limit
 from bench.storage import run_storage
 
-SCENARIOS = ("ack", "approve", "storage", "memory", "burst")
+SCENARIOS = ("ack", "approve", "storage", "memory", "burst", "bulk")
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "benchmarks.md"
 
 
@@ -42,6 +43,10 @@ class Plan:
     burst_size: int
     burst_soget_delay: float  # longer than the preview waits: every read times out
     burst_preview_timeout: float
+    bulk_rounds: int
+    bulk_orders: int
+    bulk_concurrency: int
+    bulk_soget_delay: float
 
 
 FULL = Plan(
@@ -58,6 +63,10 @@ FULL = Plan(
     burst_size=300,
     burst_soget_delay=4.0,
     burst_preview_timeout=3.0,  # the default PREVIEW_TIMEOUT_SECONDS
+    bulk_rounds=5,
+    bulk_orders=20,
+    bulk_concurrency=4,  # the default BULK_CONCURRENCY
+    bulk_soget_delay=0.200,
 )
 QUICK = Plan(
     ack_sizes=(5, 20),
@@ -73,6 +82,10 @@ QUICK = Plan(
     burst_size=10,
     burst_soget_delay=0.3,
     burst_preview_timeout=0.2,
+    bulk_rounds=2,
+    bulk_orders=6,
+    bulk_concurrency=2,
+    bulk_soget_delay=0.02,
 )
 
 
@@ -154,6 +167,16 @@ async def run(args: argparse.Namespace, workdir: Path, command: str) -> report.R
                 size=plan.burst_size,
                 soget_delay=plan.burst_soget_delay,
                 preview_timeout=plan.burst_preview_timeout,
+            )
+        if "bulk" in chosen:
+            _say("bulk request")
+            results.bulk = await run_bulk(
+                fakes,
+                workdir / "bulk",
+                rounds=plan.bulk_rounds,
+                orders=plan.bulk_orders,
+                concurrency=plan.bulk_concurrency,
+                soget_delay=plan.bulk_soget_delay,
             )
     if "storage" in chosen:
         _say("storage")

@@ -278,8 +278,10 @@ _PG_LOAD = (
 )
 _EXPLAINED = {
     "history_of_order": (
-        "SELECT * FROM requests WHERE order_id = $1 ORDER BY created_at DESC LIMIT 20",
-        ("CDE0000012345",),
+        "SELECT * FROM requests WHERE order_id = $1"
+        " UNION ALL SELECT r.* FROM request_orders o JOIN requests r ON r.id = o.request_id"
+        " WHERE o.order_id = $1 AND r.order_id <> $1 ORDER BY created_at DESC LIMIT 20",
+        ("CDE0000012345",) * 3,  # each $1 becomes a ? of its own
     ),
     "pending list (channel)": (
         "SELECT * FROM requests WHERE status IN ($1) AND channel_id = $2"
@@ -353,7 +355,7 @@ async def _storage_of(store: Store, plan: Plan, results: Results) -> None:
             rows = await store._db.execute_fetchall(
                 "EXPLAIN " + sql.replace("$1", "?").replace("$2", "?"), args
             )
-            results.plans[name] = "; ".join(" ".join(str(r[0]).split()) for r in rows[:3])
+            results.plans[name] = "; ".join(" ".join(str(r[0]).split()) for r in rows[:6])
 
 
 def _spread(spread: Spread | None, digits: int = 1) -> str:

@@ -122,6 +122,10 @@ class FlowDriver:
                 f"{order_id} bench", user=REQUESTER, response_url=self._fakes.slack.response_url
             )
         )
+        return await self.poll_posted(order_id)
+
+    async def poll_posted(self, order_id: str) -> Posted:
+        """Wait until the request for `order_id` (its first order) is posted and stored."""
         row = await self._poll(
             "SELECT id, message_ts FROM requests WHERE order_id = ? AND message_ts IS NOT NULL",
             order_id,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.ack import BOT, CONNECTION_MODES, FLOOR, AckResult
 from bench.approve import ApproveResult
+from bench.bulk import BulkResult
 from bench.burst import BurstResult
 from bench.memory import MemoryResult
 from bench.storage import StorageResult
@@ -23,6 +24,7 @@ ACK_LIMIT_AT = 1000
 APPROVE_OVERHEAD_MS = 15.0
 LOOKUP_MS = 5.0
 IDLE_MIB = 90.0
+BULK_FLOOR_RATIO = 1.5  # bulk Approve → final summary ≤ 1.5 × the bounded-concurrency floor
 SLOPE_MIB_PER_THOUSAND = 0.5  # "no growth trend": under 0.5 MiB per 1,000 flows
 
 
@@ -37,6 +39,7 @@ class Results:
     storage: StorageResult | None = None
     memory: MemoryResult | None = None
     burst: BurstResult | None = None
+    bulk: BulkResult | None = None
 
 
 def verdict(met: bool) -> str:
@@ -65,6 +68,8 @@ def render(results: Results) -> str:
         lines += _memory(results.memory, verdicts)
     if results.burst is not None:
         lines += _burst(results.burst, verdicts)
+    if results.bulk is not None:
+        lines += _bulk(results.bulk, verdicts)
     lines += ["### Targets", "", *(f"- {item}" for item in verdicts), ""]
     return "\n".join(lines)
 
@@ -170,6 +175,48 @@ def _approve(approve: ApproveResult, verdicts: list[str]) -> list[str]:
         f"Approve-to-result overhead ≤ {APPROVE_OVERHEAD_MS:.0f} ms at the median: "
         f"{approve.overhead.median:.1f} ms — "
         f"{verdict(approve.overhead.median <= APPROVE_OVERHEAD_MS)}"
+    )
+    return lines
+
+
+def _bulk(bulk: BulkResult, verdicts: list[str]) -> list[str]:
+    floor = bulk.theoretical_floor_ms
+    lines = [
+        "### 6. Bulk request",
+        "",
+        f"A request of {bulk.orders} orders, BULK_CONCURRENCY={bulk.concurrency}; the fake SOGET",
+        f"answers every call after {bulk.soget_delay_ms:.0f} ms. Click on Approve → the summary",
+        "reply showing its final line received by the fake Slack. Baselines from the bench",
+        f"process, in turns with the flows: {bulk.orders} raw DELETEs one after the other, and",
+        f"{bulk.concurrency} at a time (the bounded-concurrency floor; ⌈{bulk.orders}/"
+        f"{bulk.concurrency}⌉ × {bulk.soget_delay_ms:.0f} ms = {floor:.0f} ms in theory).",
+        f"{bulk.rounds} rounds; times in ms.",
+        "",
+    ]
+    lines += _table(
+        [
+            f"{bulk.orders} sequential DELETEs",
+            f"{bulk.concurrency} at a time (floor)",
+            "Approve → final summary",
+            "÷ sequential",
+            "÷ floor (measured)",
+            "÷ floor (theory)",
+        ],
+        [
+            [
+                bulk.sequential.show(),
+                bulk.bounded.show(),
+                bulk.flow.show(),
+                f"{bulk.flow.median / bulk.sequential.median:.2f}",
+                f"{bulk.flow.median / bulk.bounded.median:.2f}",
+                f"{bulk.flow.median / floor:.2f}",
+            ]
+        ],
+    )
+    ratio = bulk.flow.median / bulk.bounded.median
+    verdicts.append(
+        f"Bulk of {bulk.orders}: Approve → final summary ≤ {BULK_FLOOR_RATIO} × the "
+        f"bounded-concurrency floor: {ratio:.2f} × — {verdict(ratio <= BULK_FLOOR_RATIO)}"
     )
     return lines
 

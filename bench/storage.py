@@ -76,7 +76,23 @@ class StorageResult:
 # The timed calls, by name; `plans` shows how SQLite runs the SQL behind each.
 QUERIES = {
     "history_of_order": (
-        "SELECT * FROM requests WHERE order_id = ? ORDER BY created_at DESC LIMIT ?"
+        "SELECT * FROM requests WHERE order_id = ?"
+        " UNION ALL SELECT r.* FROM request_orders o JOIN requests r ON r.id = o.request_id"
+        " WHERE o.order_id = ? AND r.order_id <> ?"
+        " ORDER BY created_at DESC LIMIT ?"
+    ),
+    # One order's arm of the duplicate guard (bot/storage/orders.py), run once per order.
+    "guard + open (20 orders, fsync)": (
+        "SELECT r.id, r.created_at FROM requests r WHERE r.order_id = ? AND"
+        " (r.status IN (?, ?, ?, ?) OR (r.status = 'succeeded' AND r.outcome_at >= ?"
+        " AND NOT EXISTS (SELECT 1 FROM request_orders x WHERE x.request_id = r.id"
+        " AND x.order_id = ? AND x.state <> 'succeeded')))"
+        " UNION ALL SELECT r.id, r.created_at FROM request_orders o"
+        " JOIN requests r ON r.id = o.request_id WHERE o.order_id = ? AND"
+        " (r.status IN (?, ?, ?, ?) OR (r.status = 'succeeded' AND r.outcome_at >= ?"
+        " AND NOT EXISTS (SELECT 1 FROM request_orders x WHERE x.request_id = r.id"
+        " AND x.order_id = ? AND x.state <> 'succeeded')))"
+        " ORDER BY 2 DESC LIMIT 1"
     ),
     "with_status(pending)": "SELECT * FROM requests WHERE status IN (?) ORDER BY created_at",
     "unfinished (start)": "SELECT * FROM requests WHERE status IN (?, ?) ORDER BY created_at",
@@ -216,6 +232,23 @@ async def _time_calls(path: Path, history: _History, repeat: int) -> dict[str, T
             created.append(request.id)
 
         timings["create_request (fsync)"] = await _time(create, repeat)
+
+        async def open_bulk() -> None:
+            await store.create_for_orders(
+                order_ids=[f"CDE{rng.randrange(orders):010d}" for _ in range(20)],
+                channel_id="C0CHANNEL1",
+                requester_id="U0R",
+                reason="",
+                active=(
+                    RequestStatus.PENDING,
+                    RequestStatus.APPROVED,
+                    RequestStatus.EXECUTING,
+                    RequestStatus.UNKNOWN,
+                ),
+                succeeded_since=datetime.now(UTC) - timedelta(days=1),
+            )
+
+        timings["guard + open (20 orders, fsync)"] = await _time(open_bulk, max(3, repeat // 4))
         pending = iter(created)
 
         async def transition() -> None:

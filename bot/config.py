@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     soget_retry_budget_seconds: float = Field(default=30.0, gt=0, le=600)
     # The order preview runs before the approval request is posted: short, and never retried.
     preview_timeout_seconds: float = Field(default=3.0, gt=0, le=10)
+    # `/cancel-order container …` / `transport …`: every page of MouvONE's search, in all.
+    search_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     default_language: Language = Language.EN  # when a user's Slack locale is unknown
     # The language of the messages everyone in a channel reads (the request message and its
     # thread): CHANNEL_LANGUAGES=C0123ABCD:fr,C0456EFGH:en; other channels: DEFAULT_LANGUAGE.
@@ -118,6 +120,10 @@ class Settings(BaseSettings):
     # Distinct approvers needed before the cancel is sent; any one rejection ends the request.
     required_approvals: int = Field(default=1, ge=1, le=10)
     order_id_pattern: str = DEFAULT_ORDER_ID_PATTERN
+    # Orders one `/cancel-order` may name (one request, one approval, each order sent once).
+    max_orders_per_request: int = Field(default=20, ge=1, le=100)
+    # DELETEs of one bulk request in flight at once, so MouvONE is not flooded.
+    bulk_concurrency: int = Field(default=4, ge=1, le=20)
     # Seconds (86400), ISO 8601 (PT24H) or 30m / 24h / 2d (parse_duration).
     request_ttl: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
     # One reminder in the thread, mentioning the approvers, for a request pending this long.

@@ -16,6 +16,7 @@ from bot.services.ops import Ops
 from bot.services.preview import OrderPreviewer
 from bot.services.request_flow import RequestFlow
 from bot.services.runner import CancelRunner
+from bot.services.search import OrderSearch
 from bot.slack.publisher import SlackPublisher
 from bot.storage.store import Store
 
@@ -34,3 +35,4 @@ class Deps:
     languages: UserLanguages
     ops: Ops
     store: Store
+    search: OrderSearch

@@ -41,6 +41,7 @@ from bot.services.outbox import Deliverer
 from bot.services.preview import OrderPreviewer
 from bot.services.request_flow import RequestFlow
 from bot.services.runner import CancelRunner
+from bot.services.search import OrderSearch, seal_key
 from bot.slack.publisher import SlackPublisher
 from bot.slack.sandbox import SandboxWebClient
 from bot.soget.client import RetryPolicy, SogetClient
@@ -192,6 +193,7 @@ async def build_deps(
         instance_id=instance_id,
         lease_seconds=settings.lease_seconds,
         settle_after_seconds=settings.settle_after_seconds,
+        bulk_concurrency=settings.bulk_concurrency,
     )
     # The outbox retries on its own terms (claims, per-channel Retry-After, backoff): its
     # client never sleeps or resends inside a call, which could post a reply twice.
@@ -240,6 +242,12 @@ async def build_deps(
         languages=languages,
         ops=ops,
         store=store,
+        search=OrderSearch(
+            soget,
+            timeout_seconds=settings.search_timeout_seconds,
+            key=seal_key(settings.slack_bot_token),
+            orders_per_request=settings.max_orders_per_request,
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from handlers import actions, commands, errors, home, middleware, views
+from handlers import actions, choice, commands, errors, home, middleware, views
 
 
 def register_all(app: AsyncApp, deps: Deps) -> None:
@@ -13,5 +13,6 @@ def register_all(app: AsyncApp, deps: Deps) -> None:
     commands.register(app, deps)
     actions.register(app, deps)
     views.register(app, deps)
+    choice.register(app, deps)
     home.register(app, deps)
     errors.register(app, deps)

@@ -18,7 +18,7 @@ from bot.slack.messages.request_form import (
     form_refusal_text,
     parse_request_form,
 )
-from handlers.commands import request_reply
+from handlers.commands import tell_request_reply
 
 logger = logging.getLogger(__name__)
 
@@ -70,20 +70,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
 
         result = await deps.requests.open_and_post(
-            order_id=form.args.order_id,
+            order_ids=(form.args.order_id,),
             reason=form.args.reason,
             category=form.category,
             channel_id=channel_id,
             user_id=user_id,
             requester_language=deps.languages.cached(user_id),
         )
-        reply = await request_reply(result, deps, user_id)
-        if reply is None:
-            return
-        if reply.blocks:
-            await deps.publisher.tell_blocks(channel_id, user_id, reply.text, reply.blocks)
-        else:
-            await deps.publisher.tell(channel_id, user_id, reply.text)
+        await tell_request_reply(result, deps, channel_id, user_id)
 
     app.view(CallbackId.REJECT_MODAL.value)(handle_reject_submission)
     app.view(CallbackId.REQUEST_MODAL.value)(handle_request_submission)

@@ -43,7 +43,7 @@ __all__ = ["db_location", "engine", "postgres_server", "postgres_url"]
 _BOT_VARIABLE_PREFIXES = (
     *("SLACK_", "SOGET_", "CANCEL_", "ALLOW_", "DATABASE_", "ORDER_ID"),
     *("APPROVAL_", "LOG_", "SANDBOX", "PREVIEW_", "DEFAULT_LANGUAGE", "ALLOWED_", "REQUEST_TTL"),
-    *("REQUIRED_APPROVALS", "SETTLE_", "REMIND_", "SHUTDOWN_", "INSTANCE_ID"),
+    *("REQUIRED_APPROVALS", "SETTLE_", "REMIND_", "SHUTDOWN_", "INSTANCE_ID", "SEARCH_"),
 )
 
 
@@ -153,12 +153,14 @@ class BotUnderTest:
 
     async def request_posted_for(self, order_id: str) -> CancelRequest:
         """Send `/cancel-order` and wait until its approval request is posted and stored."""
+        # An earlier request for the order (already posted) is not the one this command opens.
+        earlier = {r.id for r in await self.runtime.store.history_of_order(order_id)}
         response = await self.command(f"{order_id} customer asked")
         assert response.status_code == 200
         history: list[CancelRequest] = []
 
         def posted() -> bool:
-            return bool(history and history[0].message_ts)
+            return bool(history and history[0].message_ts and history[0].id not in earlier)
 
         async def refresh() -> None:
             history[:] = await self.runtime.store.history_of_order(order_id)

@@ -94,6 +94,51 @@ def block_action(
     )
 
 
+def _actor(user: str) -> dict[str, Any]:
+    """Who a payload comes from, as Slack says it in interactions."""
+    return {
+        "type": "",  # filled by the caller
+        "team": {"id": TEAM_ID, "domain": "portops"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": "A0APP0001",
+        "token": "legacy-verification-token",
+        "trigger_id": f"trigger.{next(_trigger)}",
+    }
+
+
+def ephemeral_button(
+    action_id: ActionId, *, user: str, value: str, response_url: str, channel: str = CHANNEL
+) -> str:
+    """A click on a button of a private (ephemeral) message: Slack sends no `message`."""
+    return _form(
+        {
+            **_actor(user),
+            "type": "block_actions",
+            "container": {
+                "type": "message",
+                "message_ts": "1700000001.000001",
+                "channel_id": channel,
+                "is_ephemeral": True,
+            },
+            "channel": {"id": channel, "name": "ops-cancels"},
+            "response_url": response_url,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id.value,
+                    "block_id": "private",
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+    )
+
+
+def view_submission(view: dict[str, Any], *, user: str) -> str:
+    return _form({**_actor(user), "type": "view_submission", "view": view})
+
+
 def reject_submission(*, user: str, request_id: str, reason: str | None) -> str:
     return _form(
         {

@@ -29,7 +29,10 @@ async def test_quick_bench_run_writes_every_scenario(tmp_path: Path) -> None:
     text = output.read_text()
     assert "analysis kept" in text  # the hand-written part around the markers stays
     assert "\nold\n" not in text
-    headings = ("1. Ack latency", "2. Approve to result", "3. Storage", "4. Memory", "5. Burst")
+    headings = (
+        *("1. Ack latency", "2. Approve to result", "3. Storage", "4. Memory", "5. Burst"),
+        "6. Bulk request",
+    )
     for heading in headings:
         assert f"### {heading}" in text
     for row in ("| 20 | new | bot |", "| 20 | new | floor |", "| 20 | keep-alive | bot |"):
@@ -39,10 +42,11 @@ async def test_quick_bench_run_writes_every_scenario(tmp_path: Path) -> None:
     assert "| 0 (idle after start) |" in text
     assert "| 20 | " in text.split("### 4. Memory")[1]  # the sample after the last batch
     targets = text.split("### Targets")[1]
-    assert targets.count("**met**") + targets.count("**missed**") == 11
+    assert targets.count("**met**") + targets.count("**missed**") == 12
     burst = text.split("### 5. Burst")[1]
     assert "| 10 approvals | bot |" in burst
     assert "| DELETEs per approved order |" in burst
+    assert "Approve → final summary" in text.split("### 6. Bulk request")[1]
     assert "python -m bench --quick" in text
 
 

@@ -4,9 +4,10 @@ Block Kit limits once escaped, never shows markup raw, and never cuts an entity 
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,10 +18,11 @@ from slack_sdk.models.views import View
 from bot.domain.approval import Denial
 from bot.domain.history import RequestHistory
 from bot.domain.preview import Preview, PreviewState
-from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
+from bot.domain.requests import CancelRequest, OrderItem, OrderState, RequestEvent, RequestStatus
 from bot.i18n.catalogue import Language
 from bot.slack.messages import audit as audit_blocks
 from bot.slack.messages import blocks, mrkdwn
+from bot.slack.messages import bulk as bulk_blocks
 from bot.slack.messages import dm as notice_blocks
 from bot.slack.messages import home as home_blocks
 from bot.slack.messages import modals as modal_blocks
@@ -185,6 +187,7 @@ def rendered_by_every_builder(text: str) -> Iterator[tuple[str, Rendered]]:
             )
             fallback, status_blocks = built.text, built.blocks
             yield out(f"status[{status},{language}]", fallback, status_blocks)
+    yield from _bulk_renderings(text, out)
     request = hostile_request(text, S.PENDING)
     yield out("rejection", blocks.build_rejection_reply(request).text, [])
     for language in Language:
@@ -225,6 +228,60 @@ def rendered_by_every_builder(text: str) -> Iterator[tuple[str, Rendered]]:
         built = audit_blocks.build_list_blocks("C0CHANNEL1", mine, language, more=True)
         fallback, listed = built.text, built.blocks
         yield out(f"list[{language}]", fallback, listed)
+
+
+def hostile_bulk_orders(text: str, count: int) -> tuple[OrderItem, ...]:
+    """Orders of a bulk request in every state, each with hostile text wherever it is shown."""
+    states = list(OrderState)
+    return tuple(
+        OrderItem(
+            order_id=f"CDE{i:010d}" + text[:60],
+            position=i,
+            state=states[i % len(states)],
+            outcome_code=text[:300] if i % 3 else None,
+            outcome_failure="timeout",
+            outcome_message=text,
+            outcome_note=text,
+            preview_state=[*PreviewState][i % len(PreviewState)].value,
+            preview_code=text[:300],
+            preview_order=hostile_order(text),
+        )
+        for i in range(count)
+    )
+
+
+def _bulk_renderings(
+    text: str, out: Callable[[str, str | None, list[Block]], tuple[str, Rendered]]
+) -> Iterator[tuple[str, Rendered]]:
+    """A bulk request of 3 and of 100 hostile orders, in every status: its message (a compact
+    list and a count beyond what fits), its summary reply, the private replies about it."""
+    for count in (3, 100):
+        orders = hostile_bulk_orders(text, count)
+        for status in S:
+            request = dataclasses.replace(hostile_request(text, status), orders=orders)
+            for language in Language:
+                built = blocks.build_request_blocks(
+                    request, ("U0APPROVE1",), required_approvals=1, language=language
+                )
+                yield out(f"bulk-request[{count},{status},{language}]", built.text, built.blocks)
+                built = bulk_blocks.build_summary_reply(request, language)
+                yield out(f"bulk-summary[{count},{status},{language}]", built.text, built.blocks)
+                built = notice_blocks.build_finished_dm(request, PERMALINK, language)
+                yield out(
+                    f"bulk-finished-dm[{count},{status},{language}]", built.text, built.blocks
+                )
+                built = notice_blocks.build_decided_dm(request, PERMALINK, language)
+                yield out(f"bulk-decided-dm[{count},{status},{language}]", built.text, built.blocks)
+        request = dataclasses.replace(hostile_request(text, S.PENDING), orders=orders)
+        left_out = [(order.order_id, request, PERMALINK) for order in orders]
+        preview = Preview(PreviewState.BLOCKED, code=text[:300], api_message=text)
+        skipped = [(order.order_id, preview) for order in orders]
+        for language in Language:
+            for posted in (True, False):
+                built = guard_blocks.build_left_out_text(left_out, language, posted=posted)
+                yield out(f"left-out[{count},{posted},{language}]", built.text, built.blocks)
+            built = preview_blocks.build_bulk_not_requested_reply(skipped, language)
+            yield out(f"bulk-not-requested[{count},{language}]", built.text, built.blocks)
 
 
 def limit_breaches(node: Any, where: str = "") -> Iterator[str]:
@@ -334,3 +391,20 @@ def test_clip_never_cuts_an_entity_or_a_token() -> None:
             clipped = mrkdwn.clip(text, limit)
             assert len(clipped) <= limit
             assert markup_faults(clipped) == [], (text, limit, clipped)
+
+
+@pytest.mark.parametrize("count", [3, 20, 100])
+def test_every_order_of_a_bulk_request_is_shown_or_listed(count: int) -> None:
+    """Beyond what fits, orders go to the compact list with their count: none is dropped."""
+    text = TEXTS[3]
+    orders = hostile_bulk_orders(text, count)
+    for status in (S.PENDING, S.SUCCEEDED):
+        request = dataclasses.replace(hostile_request(text, status), orders=orders)
+        for built in (
+            blocks.build_request_blocks(request, ("U0APPROVE1",)),
+            bulk_blocks.build_summary_reply(request, Language.EN),
+        ):
+            shown = json.dumps([block.to_dict() for block in built.blocks])
+            missing = [o.order_id[:13] for o in orders if o.order_id[:13] not in shown]
+            # Ids too long to list within Slack's limits are counted, never dropped silently.
+            assert not missing or f" +{len(missing)}" in shown, (status, missing[:5])

@@ -11,8 +11,15 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
 
-from bot.domain.requests import TERMINAL_STATUSES, CancelRequest, RequestStatus
+from bot.domain.requests import (
+    TERMINAL_STATUSES,
+    CancelRequest,
+    OrderItem,
+    OrderState,
+    RequestStatus,
+)
 from bot.i18n.catalogue import CATALOGUE, FAILURES, FailureKind, Language
+from bot.i18n.notes import NOTE_CONFIRMED_BY_READING
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.messages.blocks import (
     build_outcome_blocks,
@@ -21,6 +28,7 @@ from bot.slack.messages.blocks import (
     request_summary_text,
 )
 from bot.slack.messages.mrkdwn import escape, mention
+from bot.soget.models import CustomerOrder
 
 S = RequestStatus
 CREATED = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -407,3 +415,37 @@ def test_approvals_progress_names_who_approved_so_far() -> None:
     assert approvals_progress(request, 3) == "2 of 3 approvals: <@U0A>, <@U0B>"
     assert approvals_progress(request, 1) == ""
     assert approvals_progress(replace(request, approved_by=None), 2) == ""
+
+
+def bulk_orders(count: int = 7, *, hostile: str = "") -> tuple[OrderItem, ...]:
+    """Orders of a bulk request in every state, with previews and outcomes as stored."""
+    order = CustomerOrder.model_validate(
+        {"customerOrderId": "CDE0000000001", "type": "Master" + hostile, "status": "Valid"}
+    )
+    shapes: list[dict[str, Any]] = [
+        {"state": OrderState.SUCCEEDED, "preview_state": "ready", "preview_order": order},
+        {
+            "state": OrderState.FAILED,
+            "outcome_code": "R0008",
+            "preview_state": "warning",
+            "preview_code": "R0008",
+            "preview_order": order,
+        },
+        {"state": OrderState.UNKNOWN, "outcome_failure": "timeout", "preview_state": "ready"},
+        {"state": OrderState.UNAVAILABLE, "outcome_failure": "connection_failed"},
+        {
+            "state": OrderState.SKIPPED,
+            "preview_state": "blocked",
+            "preview_code": "CUSTOMER_ORDER_NOT_FOUND",
+        },
+        {"state": OrderState.WAITING, "preview_state": "unavailable", "preview_failure": "timeout"},
+        {"state": OrderState.SUCCEEDED, "outcome_note": NOTE_CONFIRMED_BY_READING},
+    ]
+    return tuple(
+        OrderItem(order_id=f"CDE{i:010d}", position=i, **shapes[i % len(shapes)])
+        for i in range(count)
+    )
+
+
+def bulk_request(status: RequestStatus, count: int = 7, **changes: Any) -> CancelRequest:
+    return dataclasses.replace(realistic(status), orders=bulk_orders(count), **changes)

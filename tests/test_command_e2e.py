@@ -18,8 +18,9 @@ BAD_TEXTS = [
     "CDE00000000011",
     "ABC0000000001",
     "0000000001",
-    "CDE0000000001 CDE0000000002",
-    "CDE0000000001,CDE0000000002",
+    # Several ids are a bulk request (tests/test_bulk_e2e.py); one bad among them refuses all.
+    "CDE0000000001 CDE123 reason",
+    "CDE0000000001,ABC0000000001",
     "CDE000000000\x00",
     "CDE0000000001\u202e reason",
     "<!channel>",

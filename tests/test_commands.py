@@ -274,3 +274,102 @@ def test_bad_id_is_echoed_short_and_without_backticks() -> None:
 
 def test_usage_error_is_a_value_error() -> None:
     assert issubclass(UsageError, ValueError)
+
+
+# -- several orders in one command (a bulk request) ---------------------------------------------
+
+
+def parse_bulk(text: str, max_orders: int = 20) -> Parsed:
+    return parse_cancel_command(text, PATTERN, max_orders=max_orders)
+
+
+THIRD = "CDE0000000003"
+
+
+@pytest.mark.parametrize(
+    ("text", "ids", "reason"),
+    [
+        (f"{ORDER} {OTHER} {THIRD} vessel cancelled", (ORDER, OTHER, THIRD), "vessel cancelled"),
+        (f"{ORDER},{OTHER},{THIRD}", (ORDER, OTHER, THIRD), ""),
+        (f"{ORDER}, {OTHER} ; {THIRD}, booking gone", (ORDER, OTHER, THIRD), "booking gone"),
+        # A column pasted from a spreadsheet, then the reason on its own line.
+        (
+            f"{ORDER}\n{OTHER}\n{THIRD}\ncustomer withdrew",
+            (ORDER, OTHER, THIRD),
+            "customer withdrew",
+        ),
+        (f"{ORDER}\t{OTHER}\n\n customer\nwithdrew", (ORDER, OTHER), "customer\nwithdrew"),
+        # Duplicates folded (case-insensitively), the order typed kept.
+        (f"{OTHER} {ORDER} {OTHER.lower()} {ORDER}", (OTHER, ORDER), ""),
+        # The reason starts at the first token that is not id-shaped, whatever follows it.
+        (
+            f"{ORDER} {OTHER} R0008 expected, see {THIRD}",
+            (ORDER, OTHER),
+            f"R0008 expected, see {THIRD}",
+        ),
+        (f"{ORDER} TOC-02-03-2022 vessel", (ORDER,), "TOC-02-03-2022 vessel"),
+        (f"{ORDER} (customer) {OTHER}", (ORDER,), f"(customer) {OTHER}"),
+    ],
+)
+def test_several_ids_then_the_reason(text: str, ids: tuple[str, ...], reason: str) -> None:
+    parsed = parse_bulk(text)
+    assert isinstance(parsed, CancelArgs)
+    assert parsed.order_ids == ids
+    assert parsed.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (f"{ORDER} CDE123 typo", "CDE123"),  # id-shaped, wrong length: an id, and a bad one
+        (f"{ORDER},CDE00000000021 x", "CDE00000000021"),
+        (f"{ORDER} ABC0000000001 x", "ABC0000000001"),
+        (f"{ORDER} 0000000002 x", "0000000002"),  # digits only: an id without its prefix
+        (f"{ORDER} CDE000000000２ x", "CDE000000000２"),  # a fullwidth digit
+        (f"BAD1 {ORDER} {OTHER}", "BAD1"),  # the first word is always an id
+    ],
+)
+def test_one_bad_id_refuses_the_whole_command_naming_it(text: str, named: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_bulk(text)
+    assert caught.value.problem is UsageProblem.NOT_AN_ORDER_ID
+    assert named in str(caught.value.params["token"])
+    assert f"`{named}` is not an order id" in usage_problem_text(caught.value, Language.EN)
+
+
+def test_every_bad_id_is_named() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_bulk(f"{ORDER} CDE123 {OTHER} CDE345 reason")
+    assert caught.value.params["token"] == "CDE123, CDE345"
+
+
+def test_the_limit_counts_distinct_orders() -> None:
+    twenty = " ".join(f"CDE{i:010d}" for i in range(20))
+    parsed = parse_bulk(f"{twenty} {twenty} all of them")
+    assert isinstance(parsed, CancelArgs) and len(parsed.order_ids) == 20
+
+    with pytest.raises(UsageError) as caught:
+        parse_bulk(f"{twenty} CDE0000000099 one too many")
+    assert caught.value.problem is UsageProblem.TOO_MANY_ORDERS
+    assert caught.value.params == {"count": 21, "limit": 20}
+    shown = usage_problem_text(caught.value, Language.EN)
+    assert "Too many orders: 21 (at most 20" in shown
+
+
+def test_one_order_per_command_where_the_limit_is_one() -> None:
+    # The request form asks for one order: a second id there is ONE_ORDER, as before.
+    with pytest.raises(UsageError) as caught:
+        parse(f"{ORDER} {OTHER} reason")
+    assert caught.value.problem is UsageProblem.ONE_ORDER
+
+
+@pytest.mark.parametrize("text", ["help", "list", f"status {ORDER}"])
+def test_subcommands_are_unchanged_with_a_limit(text: str) -> None:
+    assert not isinstance(parse_bulk(text), CancelArgs)
+
+
+def test_look_alike_digits_make_a_bad_id_even_with_an_ascii_pattern() -> None:
+    ascii_pattern = re.compile(r"CDE\d{10}", re.I | re.ASCII)
+    with pytest.raises(UsageError) as caught:
+        parse_cancel_command(f"{ORDER}\nCDE000000000２ x", ascii_pattern, max_orders=20)
+    assert caught.value.problem is UsageProblem.NOT_AN_ORDER_ID

@@ -27,12 +27,13 @@ from bot.i18n.catalogue import (
 from bot.i18n.notes import OutcomeNote, note_text, order_status_note, parse_note
 from bot.i18n.texts import TEXTS, say
 from bot.slack.messages import blocks as request_blocks
+from bot.slack.messages import bulk as bulk_blocks
 from bot.slack.messages import preview as preview_blocks
 from bot.slack.messages import thread as thread_blocks
 from bot.slack.messages.status import STATUS_WORDS, status_words
 from bot.soget.errors import SogetApiError
 from bot.soget.models import CustomerOrder
-from tests.test_blocks import APPROVERS, DECIDED, make_request, realistic, texts
+from tests.test_blocks import APPROVERS, DECIDED, bulk_request, make_request, realistic, texts
 
 S = RequestStatus
 ORDER_JSON = {
@@ -154,6 +155,18 @@ def render_all(language: Language) -> Iterator[tuple[str, str]]:
         yield f"not-requested[{preview.code}]", fallback + "\n" + texts(shown)
     for status in RequestStatus:
         yield f"status-words[{status.value}]", status_words(status, language)
+    for status in (*RequestStatus, "awaiting-retry"):
+        request = (
+            bulk_request(S.APPROVED, outcome_at=DECIDED)
+            if status == "awaiting-retry"
+            else bulk_request(S(status))
+        )
+        built = request_blocks.build_request_blocks(
+            request, APPROVERS, required_approvals=1, language=language
+        )
+        yield f"bulk-request[{status}]", built.text + "\n" + texts(built.blocks)
+        summary = bulk_blocks.build_summary_reply(request, language)
+        yield f"bulk-summary[{status}]", summary.text + "\n" + texts(summary.blocks)
 
 
 def _english_sentences() -> set[str]:

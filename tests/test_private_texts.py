@@ -19,12 +19,14 @@ from bot.domain.channels import ChannelRefusal
 from bot.domain.commands import UsageError, UsageProblem, parse_cancel_command
 from bot.domain.events import EventKind
 from bot.domain.history import RequestHistory
+from bot.domain.preview import Preview, PreviewState
 from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
 from bot.i18n.catalogue import CATALOGUE, FAILURES, Language
 from bot.i18n.texts import DATA_DIR, TEXTS, placeholders
 from bot.slack.ids import BlockId, InputActionId
-from bot.slack.messages import audit, dm, home, modals, private, request_form
+from bot.slack.messages import audit, dm, home, modals, preview, private, request_form
 from bot.slack.messages.mrkdwn import Rendered
+from tests.test_blocks import bulk_orders
 
 ROOT = Path(__file__).resolve().parents[1]
 MY_FILES = ("private.toml", "dm.toml", "modals.toml", "home.toml", "audit.toml")
@@ -61,6 +63,8 @@ def requests() -> Iterator[CancelRequest]:
     yield make_request(S.UNKNOWN, outcome_failure="timeout")
     yield make_request(S.SUCCEEDED, outcome_note="a note the bot did not write")
     yield make_request(S.PENDING, approved_by="U0APPROVE1", reason="")
+    for status in S:  # bulk requests: DMs, lists and the App Home summarise them with totals
+        yield make_request(status, outcome_at=AT, orders=bulk_orders(12))
 
 
 def rendered(language: Language) -> Iterator[tuple[str, Any]]:
@@ -71,6 +75,11 @@ def rendered(language: Language) -> Iterator[tuple[str, Any]]:
         yield f"finished-dm[{name}]", dm.build_finished_dm(request, PERMALINK, language)
         yield f"click-lost-dm[{name}]", dm.build_click_lost_dm(request, PERMALINK, language)
         yield f"duplicate[{name}]", private.build_duplicate_text(request, PERMALINK, language).text
+        for posted in (True, False):
+            left_out = private.build_left_out_text(
+                [("CDE0000000002", request, PERMALINK)], language, posted=posted
+            )
+            yield f"left-out[{name}, {posted}]", left_out.text
         yield f"already-decided[{name}]", private.already_decided_text(request, language)
         events = [RequestEvent(request.id, AT, kind, "U0APPROVE1", None) for kind in KINDS]
         # At most MAX_EVENTS_SHOWN events of a request are shown: every kind over two.
@@ -87,8 +96,11 @@ def rendered(language: Language) -> Iterator[tuple[str, Any]]:
     yield "gone", private.already_decided_text(None, language)
     yield "counted", private.approval_counted_text(request, 2, language).text
     yield "click-not-taken", private.click_not_taken_text(language).text
+    not_found = Preview(PreviewState.BLOCKED, code="CUSTOMER_ORDER_NOT_FOUND")
+    skipped = [("CDE0000000002", not_found)]
+    yield "bulk-not-requested", preview.build_bulk_not_requested_reply(skipped, language)
     for problem in UsageProblem:
-        error = UsageError(problem, length=1001, limit=1000, token="CDE1")
+        error = UsageError(problem, length=1001, limit=1000, count=21, token="CDE1")
         shown = private.usage_problem_text(error, language)
         yield f"usage[{problem}]", private.build_usage_blocks(shown, r"CDE\d{10}", language).blocks
         yield f"form-problem[{problem}]", request_form.form_problem_text(error, language)
@@ -179,11 +191,11 @@ def strings(thing: Any) -> Iterator[str]:
             yield from strings(item)
 
 
-def sentences(language: Language) -> set[str]:
+def sentences(language: Language, files: tuple[str, ...] = MY_FILES) -> set[str]:
     """The pieces of 3 words or more, between placeholders and line breaks, of every phrase of
-    this surface's data files whose two languages differ."""
+    this surface's data files (`files`) whose two languages differ."""
     found = set()
-    for name in MY_FILES:
+    for name in files:
         data = tomllib.loads((DATA_DIR / name).read_text(encoding="utf-8"))
         for phrase in _phrases(data):
             if phrase["en"] == phrase["fr"]:
@@ -257,7 +269,7 @@ def test_only_emitted_event_kinds_have_words() -> None:
 def test_every_usage_problem_and_reason_category_has_its_phrase() -> None:
     for problem in UsageProblem:
         phrase = TEXTS.phrase(problem.value)
-        assert placeholders(phrase.en) <= {"length", "limit", "token", "command"}
+        assert placeholders(phrase.en) <= {"length", "limit", "token", "command", "count"}
     for category in request_form.REASON_CATEGORIES:
         assert f"modals.request.category.{category}" in TEXTS
 

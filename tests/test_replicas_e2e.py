@@ -215,3 +215,48 @@ async def test_killing_the_replica_whose_delete_is_in_flight_never_resends_it(
     events = await _events(shared_database, request.id)
     assert "cancel_interrupted" in events and events.count("cancel_sent") == 1
     assert owner is not None
+
+
+async def test_a_bulk_of_three_approved_across_two_replicas_sends_one_delete_per_order(
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path, shared_database: Path | str
+) -> None:
+    """Approvals racing on both replicas: one claims the request, each order is claimed once
+    under its lease, and the two outboxes post one summary reply between them."""
+    orders = ("CDE0000000601", "CDE0000000602", "CDE0000000603")
+    for order in orders:
+        fake_soget.add(order)
+    fake_soget.delay_seconds = 0.2  # the cancels stay in flight while the clicks land
+    async with (
+        two_replicas(fake_slack, fake_soget, tmp_path, shared_database) as (procs, bots, store),
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        await bots[0].command(http, " ".join(orders), fake_slack)
+        request = await _posted(store, orders[0])
+        assert request.order_ids == orders
+
+        await asyncio.gather(
+            *(
+                bots[n % 2].approve(http, request, user, fake_slack)
+                for n, user in enumerate(APPROVERS[:20])
+            )
+        )
+        for _ in range(2000):
+            done = await store.get(request.id)
+            if done is not None and done.outcome_posted_at is not None:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1.0)  # room for a second DELETE or summary to show up
+        summary_ts = await store.summary_ts(request.id)
+        for process in procs:
+            await _stop(process)
+
+    assert done is not None and done.status is RequestStatus.SUCCEEDED
+    assert done.outcome_posted_at is not None
+    assert [len(fake_soget.deletes(order)) for order in orders] == [1, 1, 1]
+    assert [o.attempts for o in done.orders] == [1, 1, 1]
+    [summary] = fake_slack.thread_replies(request.message_ts)
+    assert summary_ts is not None
+    last = [u.body for u in fake_slack.updates(summary_ts)] or [summary.body]
+    assert "3 cancelled" in str(last[-1].get("text"))
+    events = await _events(shared_database, request.id)
+    assert events.count("approved") == 1 and events.count("cancel_sent") == 1

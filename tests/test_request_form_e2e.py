@@ -126,3 +126,12 @@ async def test_require_reason_refuses_a_command_without_one(strict_bot: BotUnder
     assert "Give a reason" in response.json()["text"]
     assert await bot.runtime.store.history_of_order(ORDER) == []
     await bot.request_posted_for(ORDER)  # with a reason it goes through
+
+
+def test_a_search_word_in_the_order_field_asks_for_one_order_id() -> None:
+    import re
+
+    pattern = re.compile(r"CDE\d{10}", re.IGNORECASE)
+    for order, details in (("container", "not-a-number"), ("transport", "a b"), ("container", "")):
+        parsed = parse_request_form(_view(order, "wrong_data", details), pattern, Language.EN)
+        assert not isinstance(parsed, RequestForm) and BlockId.REQUEST_ORDER.value in parsed

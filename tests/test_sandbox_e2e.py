@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from bot.domain.requests import CancelRequest
 from bot.slack.ids import ActionId
 from bot.slack.messages.dm import SANDBOX_MARKER
 from bot.soget.client import SogetClient
@@ -141,3 +142,27 @@ async def test_the_console_script_runs_the_sandbox_without_soget_credentials(
     log = output.decode()
     assert "SANDBOX mode" in log and "CDE0000000001" in log
     assert fake_soget.requests == []
+
+
+async def test_a_bulk_request_runs_against_the_stand_in_as_the_readme_says(
+    sandbox_bot: BotUnderTest,
+) -> None:
+    bot = sandbox_bot
+    await bot.command("CDE0000000001 CDE0000000003 CDE0000000002 trying bulk")
+    history: list[CancelRequest] = []
+    for _ in range(500):
+        history = await bot.runtime.store.history_of_order("CDE0000000001")
+        if history and history[0].message_ts:
+            break
+        await asyncio.sleep(0.01)
+    [request] = history
+    assert request.is_bulk
+    assert "R0008" in str(bot.slack.channel_posts()[0].body)  # the warning on CDE0000000003
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    await bot.wait_status(request.id, "succeeded")
+    await bot.wait_delivered(request.id)
+
+    summary_ts = await bot.runtime.store.summary_ts(request.id)
+    final = str(bot.slack.updates(summary_ts)[-1].body)
+    assert "2 cancelled, 1 refused: R0008" in final and SANDBOX_MARKER in final

@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.search import SearchArgs, parse_search
+
 MAX_COMMAND_LENGTH = 1000
 MAX_REASON_LENGTH = 500
 
@@ -14,7 +16,10 @@ MAX_REASON_LENGTH = 500
 # control (Cc), format (Cf: zero-width, bidi overrides), private use, unassigned, surrogates.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs"})
 _ALLOWED_CONTROLS = frozenset({"\n", "\t"})
-_SEPARATORS = re.compile(r"[\s,;]+")
+_TOKENS = re.compile(r"[^\s,;]+")
+# Letters then digits, in any script: look-alike digits (fullwidth, Arabic-Indic) make an id
+# that is refused, not the start of the reason.
+_ID_SHAPED = re.compile(r"[^\W\d_]{2,6}\d{3,}|\d{5,}")
 
 
 class UsageProblem(StrEnum):
@@ -26,6 +31,7 @@ class UsageProblem(StrEnum):
     NO_ORDER = "usage.no_order"
     ONE_ORDER = "usage.one_order"  # {command}
     NOT_AN_ORDER_ID = "usage.not_an_order_id"  # {token}: as typed, not escaped
+    TOO_MANY_ORDERS = "usage.too_many_orders"  # {count} {limit}
     REASON_TOO_LONG = "usage.reason_too_long"  # {length} {limit}
     LIST_TAKES_NOTHING = "usage.list_takes_nothing"
     STATUS_NEEDS_ONE_ORDER = "usage.status_needs_one_order"
@@ -42,8 +48,16 @@ class UsageError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CancelArgs:
+    """`ORDER_ID [ORDER_ID…] [reason…]`: the first order, the reason, and the other orders of a
+    bulk request (in the order typed, duplicates folded)."""
+
     order_id: str
     reason: str
+    also: tuple[str, ...] = ()
+
+    @property
+    def order_ids(self) -> tuple[str, ...]:
+        return (self.order_id, *self.also)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +77,7 @@ class ListArgs:
     """`list`: the pending requests of the channel."""
 
 
-Parsed = CancelArgs | HelpArgs | StatusArgs | ListArgs
+Parsed = CancelArgs | HelpArgs | StatusArgs | ListArgs | SearchArgs
 
 
 def has_hidden_characters(text: str) -> bool:
@@ -74,11 +88,21 @@ def has_hidden_characters(text: str) -> bool:
     )
 
 
-def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> Parsed:
-    """Split `ORDER_ID [reason…]`, validating the id against the configured pattern.
+def parse_cancel_command(
+    text: str, order_id_pattern: re.Pattern[str], *, max_orders: int = 1
+) -> Parsed:
+    """Split `ORDER_ID [ORDER_ID…] [reason…]`, validating each id against the configured pattern.
 
     Ids are matched case-insensitively and returned in upper case. The words `help`,
-    `status ORDER_ID` and `list` are subcommands (an order id never looks like them).
+    `status ORDER_ID`, `list`, `container NUMBER` and `transport NUMBER` are subcommands (an
+    order id never looks like them).
+
+    Where the ids end: the first word is always an id; after it, each leading token (tokens are
+    separated by spaces, commas, semicolons or line breaks, as in a pasted spreadsheet column)
+    that is id-shaped (`looks_like_an_id`) is an id too; the reason starts at the first token
+    that is not. Duplicates are folded; one bad id refuses the whole command, naming it; more
+    than `max_orders` distinct ids is refused (with `max_orders` 1, as in the request form, a
+    second id is `ONE_ORDER`).
     """
     if len(text) > MAX_COMMAND_LENGTH:
         raise UsageError(UsageProblem.TOO_LONG, length=len(text), limit=MAX_COMMAND_LENGTH)
@@ -93,22 +117,33 @@ def parse_cancel_command(text: str, order_id_pattern: re.Pattern[str]) -> Parsed
     if subcommand is not None:
         return subcommand
 
-    parts = stripped.split(maxsplit=1)
-    first = parts[0]
-    reason = parts[1].strip() if len(parts) > 1 else ""
-    candidates = [item for item in _SEPARATORS.split(first) if item]
-    if len(candidates) > 1:
-        raise UsageError(UsageProblem.ONE_ORDER)
+    ids: list[str] = []
+    reason = ""
+    for index, token in enumerate(_TOKENS.finditer(stripped)):
+        if index > 0 and not looks_like_an_id(token.group(), order_id_pattern):
+            reason = stripped[token.start() :].strip()
+            break
+        ids.append(token.group())
     # Ids are ASCII; look-alike digits (fullwidth, Arabic-Indic) would match a Unicode `\d`.
-    if not first.isascii() or not order_id_pattern.fullmatch(first):
-        raise UsageError(UsageProblem.NOT_AN_ORDER_ID, token=_shown(first))
-    rest = reason.lstrip(" ,;\t\n")
-    next_word = _SEPARATORS.split(rest, maxsplit=1)[0] if rest else ""
-    if next_word and order_id_pattern.fullmatch(next_word):
-        raise UsageError(UsageProblem.ONE_ORDER)
+    bad = [i for i in ids if not i.isascii() or not order_id_pattern.fullmatch(i)]
+    if bad:
+        shown = ", ".join(_shown(token) for token in dict.fromkeys(bad))
+        raise UsageError(UsageProblem.NOT_AN_ORDER_ID, token=_shown(shown))
+    distinct = list(dict.fromkeys(i.upper() for i in ids))
+    if len(distinct) > max_orders:
+        if max_orders == 1:
+            raise UsageError(UsageProblem.ONE_ORDER)
+        raise UsageError(UsageProblem.TOO_MANY_ORDERS, count=len(distinct), limit=max_orders)
     if len(reason) > MAX_REASON_LENGTH:
         raise UsageError(UsageProblem.REASON_TOO_LONG, length=len(reason), limit=MAX_REASON_LENGTH)
-    return CancelArgs(order_id=first.upper(), reason=reason)
+    return CancelArgs(order_id=distinct[0], reason=reason, also=tuple(distinct[1:]))
+
+
+def looks_like_an_id(token: str, order_id_pattern: re.Pattern[str]) -> bool:
+    """A token meant as an order id: it matches the pattern, or is shaped like one (2 to 6
+    letters then at least 3 digits, e.g. `CDE000001` with digits missing, or 5+ digits alone).
+    A reason whose first word is shaped so must start with another word."""
+    return bool(order_id_pattern.fullmatch(token) or _ID_SHAPED.fullmatch(token))
 
 
 def _parse_subcommand(text: str, order_id_pattern: re.Pattern[str]) -> Parsed | None:
@@ -124,7 +159,8 @@ def _parse_subcommand(text: str, order_id_pattern: re.Pattern[str]) -> Parsed | 
         if not words[1].isascii() or not order_id_pattern.fullmatch(words[1]):
             raise UsageError(UsageProblem.NOT_AN_ORDER_ID, token=_shown(words[1]))
         return StatusArgs(order_id=words[1].upper())
-    return None
+    # `container NUMBER`, `transport NUMBER` (bot.domain.search; may raise its own errors).
+    return parse_search(keyword, words[1:])
 
 
 def _shown(token: str) -> str:

@@ -67,6 +67,94 @@ def can_move(current: RequestStatus, target: RequestStatus) -> bool:
     return target in TRANSITIONS[current]
 
 
+class OrderState(StrEnum):
+    """Where one order of a bulk request stands. The request's own status says where the whole
+    request stands (pending, approved, executing…); each order is sent at most once per run."""
+
+    WAITING = "waiting"  # to be sent when the request runs
+    SENDING = "sending"  # claimed: its DELETE may be on its way (never resent before a read)
+    SUCCEEDED = "succeeded"  # MouvONE cancelled it (or it was cancelled already)
+    FAILED = "failed"  # MouvONE refused it (the code says why), or the call failed for good
+    UNKNOWN = "unknown"  # the DELETE may have reached MouvONE: read back before anything else
+    UNAVAILABLE = "unavailable"  # MouvONE surely did not act (no connection, 429): Retry sends
+    SKIPPED = "skipped"  # the preview found nothing to cancel (no such order, cancelled already)
+
+
+# Orders a Retry may send again (after reading back the unknown ones first).
+RETRYABLE_ORDER_STATES = frozenset({OrderState.UNAVAILABLE, OrderState.UNKNOWN})
+FINAL_ORDER_STATES = frozenset({OrderState.SUCCEEDED, OrderState.FAILED, OrderState.SKIPPED})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    """One order of a bulk request: its own state, attempts and outcome."""
+
+    order_id: str
+    position: int
+    state: OrderState
+    attempts: int = 0
+    outcome_code: str | None = None
+    outcome_failure: str | None = None
+    outcome_message: str | None = None
+    outcome_http_status: int | None = None
+    outcome_note: str | None = None
+    outcome_at: datetime | None = None
+    settle_reads: int = 0
+    preview_state: str | None = None
+    preview_code: str | None = None
+    preview_failure: str | None = None
+    preview_order: CustomerOrder | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTotals:
+    """How many orders of a bulk request ended each way."""
+
+    cancelled: int = 0
+    refused: int = 0
+    unknown: int = 0
+    unavailable: int = 0
+    skipped: int = 0
+    open: int = 0  # waiting or being sent
+    refused_codes: tuple[str, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.open == 0
+
+
+def order_totals(orders: tuple[OrderItem, ...]) -> OrderTotals:
+    counts = dict.fromkeys(OrderState, 0)
+    codes: list[str] = []
+    for order in orders:
+        counts[order.state] += 1
+        if order.state is OrderState.FAILED:
+            code = order.outcome_code or order.outcome_failure or "error"
+            if code not in codes:
+                codes.append(code)
+    return OrderTotals(
+        cancelled=counts[OrderState.SUCCEEDED],
+        refused=counts[OrderState.FAILED],
+        unknown=counts[OrderState.UNKNOWN],
+        unavailable=counts[OrderState.UNAVAILABLE],
+        skipped=counts[OrderState.SKIPPED],
+        open=counts[OrderState.WAITING] + counts[OrderState.SENDING],
+        refused_codes=tuple(codes),
+    )
+
+
+def bulk_status(orders: tuple[OrderItem, ...]) -> RequestStatus:
+    """The status of a bulk request once every order of a run has an answer: UNKNOWN while one
+    may have reached MouvONE unread, APPROVED (Retry offered) while one surely was not acted on,
+    else SUCCEEDED if any order was cancelled, FAILED if none was."""
+    totals = order_totals(orders)
+    if totals.unknown:
+        return RequestStatus.UNKNOWN
+    if totals.unavailable or totals.open:
+        return RequestStatus.APPROVED
+    return RequestStatus.SUCCEEDED if totals.cancelled else RequestStatus.FAILED
+
+
 @dataclass(frozen=True, slots=True)
 class CancelRequest:
     id: str
@@ -103,6 +191,17 @@ class CancelRequest:
     lease_until: datetime | None = None  # … until then, unless it renews the lease
     settle_at: datetime | None = None  # when the order of an UNKNOWN request is read back
     settle_reads: int | None = None  # read-backs that failed so far
+    # The orders of a bulk request (several orders, one approval), in the order asked; empty
+    # for a single-order request, whose order is `order_id` (bot/storage/orders.py).
+    orders: tuple[OrderItem, ...] = ()
+
+    @property
+    def is_bulk(self) -> bool:
+        return bool(self.orders)
+
+    @property
+    def order_ids(self) -> tuple[str, ...]:
+        return tuple(o.order_id for o in self.orders) if self.orders else (self.order_id,)
 
     @property
     def approver_ids(self) -> tuple[str, ...]:
@@ -145,6 +244,9 @@ class MessageKind(StrEnum):
     DM_DECIDED = "dm_decided"  # direct message to the requester: approved or rejected
     DM_FINISHED = "dm_finished"  # direct message to the requester: what MouvONE did
     DM_CLICK_LOST = "dm_click_lost"  # direct message to a clicker: the click was not taken
+    # A bulk request's one summary reply in its thread: posted once, then edited in place as
+    # the orders' answers come in (its ts is stored; see bot/storage/orders.py).
+    SUMMARY = "summary"
 
     @property
     def lane(self) -> str:
@@ -152,6 +254,8 @@ class MessageKind(StrEnum):
         ordered against each other (a redraw never waits for a reply, nor a DM for either)."""
         if self is MessageKind.REDRAW:
             return "redraw"
+        if self is MessageKind.SUMMARY:
+            return "summary"
         return "dm" if self.value.startswith("dm_") else "thread"
 
 

@@ -4,6 +4,7 @@ withdraw), expire it, remind approvers, remember clicks. No Slack in here."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from bot.domain.events import EventKind, decision_event
 from bot.domain.preview import Preview
 from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, with_redraw
 from bot.services.preview import OrderPreviewer
+from bot.storage.orders import OpenedOrders
 from bot.storage.store import ApprovalResult, Store
 
 logger = logging.getLogger(__name__)
@@ -87,7 +89,9 @@ class RequestDecisions:
         """Re-read the order before the approval that would send the cancel: the preview if a
         documented rule now refuses it and the request message did not say so (the approver is
         asked to confirm), else None. A read that fails changes nothing."""
-        if not self.would_reach_quorum(request):
+        if not self.would_reach_quorum(request) or request.is_bulk:
+            # A bulk request's orders were each previewed in its message; each DELETE's own
+            # answer is explained in the summary.
             return None
         preview = await previewer.preview(request.order_id)
         if preview.order is None or preview.code is None:
@@ -116,6 +120,48 @@ class RequestDecisions:
             reason_category=reason_category,
         )
         return Opened(request, created)
+
+    async def open_for_orders(
+        self,
+        *,
+        order_ids: Sequence[str],
+        channel_id: str,
+        requester_id: str,
+        reason: str,
+        reason_category: str | None = None,
+    ) -> OpenedOrders:
+        """Open one request for the orders that no active request covers (nor one that cancelled
+        them within REQUEST_TTL): a single-order request if one is left, a bulk request if
+        several, nothing if none. The orders left out come back with the request covering each."""
+        return await self._store.create_for_orders(
+            order_ids=order_ids,
+            channel_id=channel_id,
+            requester_id=requester_id,
+            reason=reason,
+            active=ACTIVE_STATUSES,
+            succeeded_since=self._store.now() - self._request_ttl,
+            reason_category=reason_category,
+        )
+
+    async def record_order_previews(
+        self, request_id: str, previews: Sequence[tuple[str, Preview]]
+    ) -> CancelRequest | None:
+        """Store what the preview saw of each order of a bulk request; an order with nothing to
+        cancel (no such order, cancelled already) is skipped, and a request where every order
+        is skipped is withdrawn at once."""
+        now = self._store.now()
+        for order_id, preview in previews:
+            await self._store.record_order_preview(
+                request_id, order_id, preview.columns(now), blocked=preview.blocked
+            )
+        await self._store.record_event(
+            request_id,
+            EventKind.PREVIEWED,
+            detail=", ".join(f"{order_id}: {preview.note()}" for order_id, preview in previews),
+        )
+        if all(preview.blocked for _order_id, preview in previews):
+            await self.withdraw_unposted(request_id, "preview blocked: nothing to cancel")
+        return await self._store.get(request_id)
 
     async def record_preview(self, request_id: str, preview: Preview) -> CancelRequest | None:
         """Store what the preview saw; a blocked preview withdraws the request at once."""

@@ -14,6 +14,7 @@ from bot.domain.outcomes import CancelOutcome, outcome_of, settle_note
 from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, with_redraw
 from bot.i18n.catalogue import FailureKind
 from bot.i18n.notes import NOTE_CONFIRMED_BY_READING, NOTE_INTERRUPTED
+from bot.services.bulk import DEFAULT_BULK_CONCURRENCY, BulkCancels, RunKind
 from bot.soget.client import SogetClient
 from bot.soget.diagnostics import log_soget_failure
 from bot.soget.errors import SogetError, SogetTimeout
@@ -37,6 +38,7 @@ class CancelExecution:
         instance_id: str,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         settle_after_seconds: float = DEFAULT_SETTLE_AFTER_SECONDS,
+        bulk_concurrency: int = DEFAULT_BULK_CONCURRENCY,
     ) -> None:
         self._store = store
         self._soget = soget
@@ -44,6 +46,15 @@ class CancelExecution:
         self.instance_id = instance_id
         self._lease = timedelta(seconds=lease_seconds)
         self._settle_after = timedelta(seconds=settle_after_seconds)
+        # The orders of a bulk request, each sent once, BULK_CONCURRENCY at a time.
+        self._bulk = BulkCancels(
+            store,
+            soget,
+            instance_id=instance_id,
+            concurrency=bulk_concurrency,
+            settle_after=self._settle_after,
+            max_settle_reads=MAX_SETTLE_READS,
+        )
 
     async def execute(self, request_id: str) -> CancelRequest | None:
         """Send the DELETE for an approved request and record what came back.
@@ -67,6 +78,9 @@ class CancelExecution:
         if claimed is None:
             return None
         async with self._leased(request_id):
+            if claimed.is_bulk:
+                kind = RunKind.RETRY if request.awaits_retry else RunKind.FIRST
+                return await self._bulk.run(claimed, kind)
             if settling and await self._already_cancelled(claimed.order_id):
                 outcome = CancelOutcome(
                     status=RequestStatus.SUCCEEDED, note=NOTE_CONFIRMED_BY_READING
@@ -91,6 +105,11 @@ class CancelExecution:
         claimed = await self._claim(request, event=EventKind.SETTLE_READ)
         if claimed is None:
             return None
+        if claimed.is_bulk:
+            # A bulk run may also send orders never sent: cut off by a shutdown, it keeps its
+            # lease like a DELETE (its SENDING orders are read back by whoever takes it over).
+            async with self._leased(request_id):
+                return await self._bulk.run(claimed, RunKind.SETTLE)
         async with self._leased(request_id), self._released_if_stopped(request_id):
             found: str | None = None
             try:

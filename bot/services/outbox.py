@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.requests import MessageKind, OutboxMessage
+from bot.domain.requests import CancelRequest, MessageKind, OutboxMessage, RequestStatus
 from bot.i18n.language import UserLanguages
 from bot.observability.logs import request_context
 from bot.slack.publisher import SlackPublisher
@@ -128,12 +128,15 @@ class Deliverer:
         if self._languages is not None and message.kind in _DIRECT_MESSAGES:
             recipient_language = await self._languages.of(message.recipient or request.requester_id)
         try:
-            await self._publisher.deliver(
-                message.kind,
-                request,
-                recipient=message.recipient,
-                recipient_language=recipient_language,
-            )
+            if message.kind is MessageKind.SUMMARY:
+                await self._deliver_summary(request)
+            else:
+                await self._publisher.deliver(
+                    message.kind,
+                    request,
+                    recipient=message.recipient,
+                    recipient_language=recipient_language,
+                )
         except Exception as exc:
             return await self._failed(message, exc, channel, limited)
         except asyncio.CancelledError:
@@ -141,8 +144,27 @@ class Deliverer:
             # (Slack may have taken it: the at-least-once point).
             await asyncio.shield(self._store.message_failed(message, "stopped", self._store.now()))
             raise
-        await self._store.message_delivered(message, outcome=message.kind in _REPLIES)
+        # A bulk request's outcome is posted once its summary shows where the run ended (not
+        # while it runs, nor while a read-back of unknown outcomes is planned).
+        finished = (
+            message.kind is MessageKind.SUMMARY
+            and request.status is not RequestStatus.EXECUTING
+            and request.settle_at is None
+        )
+        await self._store.message_delivered(message, outcome=message.kind in _REPLIES or finished)
         return True
+
+    async def _deliver_summary(self, request: CancelRequest) -> None:
+        """Post a bulk request's summary reply the first time, then edit that one message.
+
+        Its ts is stored before the delivery is marked done: a crash in between posts it again
+        (the one at-least-once point, as for any message), never after."""
+        ts = await self._store.summary_ts(request.id)
+        if ts is not None:
+            await self._publisher.update_summary(request, ts)
+            return
+        posted = await self._publisher.post_summary(request)
+        await self._store.set_summary_ts(request.id, posted)
 
     async def _failed(
         self,

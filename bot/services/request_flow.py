@@ -3,13 +3,15 @@ preview, post. The slash command and the request form both end here; they render
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.preview import Preview
-from bot.domain.requests import CancelRequest
+from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import Language
 from bot.observability.logs import bind_request
 from bot.services.decisions import RequestDecisions
@@ -20,26 +22,43 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class Posted:
-    """The approval request is in its channel."""
+class Covered:
+    """An order left out of the request: `request` (active, or that cancelled it within
+    REQUEST_TTL) already covers it; `link` leads to that request's message."""
 
-    request: CancelRequest
-
-
-@dataclass(frozen=True, slots=True)
-class AlreadyCovered:
-    """No request opened: `request` already covers the order; `link` leads to its message."""
-
+    order_id: str
     request: CancelRequest
     link: str | None
 
 
 @dataclass(frozen=True, slots=True)
+class Posted:
+    """The approval request is in its channel. `left_out`: orders asked for that another
+    request covers (the requester is told privately)."""
+
+    request: CancelRequest
+    left_out: tuple[Covered, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyCovered:
+    """No request opened: `request` already covers the order (for several orders, every one is
+    covered: `left_out` names each, `request` and `link` are the first's)."""
+
+    request: CancelRequest
+    link: str | None
+    left_out: tuple[Covered, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class NotRequested:
-    """The preview found nothing to cancel (no such order, cancelled already): withdrawn."""
+    """The preview found nothing to cancel (no such order, cancelled already): withdrawn. For
+    a bulk request, every order was so: `skipped` has each order's preview."""
 
     request: CancelRequest
     preview: Preview
+    left_out: tuple[Covered, ...] = ()
+    skipped: tuple[tuple[str, Preview], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +67,7 @@ class NotPosted:
 
     request: CancelRequest
     error: str
+    left_out: tuple[Covered, ...] = ()
 
 
 RequestResult = Posted | AlreadyCovered | NotRequested | NotPosted
@@ -64,39 +84,54 @@ class RequestFlow:
     async def open_and_post(
         self,
         *,
-        order_id: str,
+        order_ids: Sequence[str],
         reason: str,
         category: str | None,
         channel_id: str,
         user_id: str,
         requester_language: Language,
     ) -> RequestResult:
-        """Open a request for an order (unless one covers it), preview it, and post it for
-        approval. Whatever stops it on the way, nothing is left pending. `requester_language`
-        is for the pointer to APPROVAL_CHANNEL, if any (only a cached one: no look-up stands
-        before the post)."""
-        opened = await self._decisions.open_unless_duplicate(
-            order_id=order_id,
+        """Open one request for the orders (a single-order request for one, a bulk request for
+        several), leaving out each order another request covers; preview them; post the
+        request for approval. Whatever stops it on the way, nothing is left pending.
+        `requester_language` is for the pointer to APPROVAL_CHANNEL, if any (only a cached
+        one: no look-up stands before the post)."""
+        if not order_ids:
+            raise ValueError("no order to request")
+        opened = await self._decisions.open_for_orders(
+            order_ids=order_ids,
             channel_id=channel_id,
             requester_id=user_id,
             reason=reason,
             reason_category=category,
         )
+        left_out = await self._links(opened.covered)
+        if opened.request is None:
+            first = left_out[0]
+            bind_request(first.request.id)
+            logger.info(
+                "requests already cover %s: none opened", ", ".join(c.order_id for c in left_out)
+            )
+            return AlreadyCovered(first.request, first.link, left_out if len(order_ids) > 1 else ())
         request = opened.request
         bind_request(request.id)
-        if not opened.created:
-            logger.info("request %s already covers %s: none opened", request.id, request.order_id)
-            link = None
-            if request.message_ts:
-                channel = self._publisher.message_channel(request)
-                link = await self._publisher.permalink(channel, request.message_ts)
-            return AlreadyCovered(request, link)
-        logger.info("request %s: %s asks to cancel %s", request.id, user_id, request.order_id)
-        # Bounded by PREVIEW_TIMEOUT_SECONDS, never raises.
-        preview = await self._previewer.preview(request.order_id)
-        request = await self._decisions.record_preview(request.id, preview) or request
-        if preview.blocked:
-            return NotRequested(request, preview)
+        logger.info(
+            "request %s: %s asks to cancel %s", request.id, user_id, ", ".join(request.order_ids)
+        )
+        if request.is_bulk:
+            previews = await asyncio.gather(
+                *(self._previewer.preview(order_id) for order_id in request.order_ids)
+            )
+            pairs = tuple(zip(request.order_ids, previews, strict=True))
+            request = await self._decisions.record_order_previews(request.id, pairs) or request
+            if request.status is RequestStatus.WITHDRAWN:
+                return NotRequested(request, previews[0], left_out, skipped=pairs)
+        else:
+            # Bounded by PREVIEW_TIMEOUT_SECONDS, never raises.
+            preview = await self._previewer.preview(request.order_id)
+            request = await self._decisions.record_preview(request.id, preview) or request
+            if preview.blocked:
+                return NotRequested(request, preview, left_out)
         try:
             message_ts = await self._publisher.post_request(
                 request, requester_language=requester_language
@@ -104,6 +139,18 @@ class RequestFlow:
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown_error"))
             await self._decisions.withdraw_unposted(request.id, f"could not be posted ({error})")
-            return NotPosted(request, error)
+            return NotPosted(request, error, left_out)
         await self._decisions.attach_message(request.id, message_ts)
-        return Posted(request)
+        return Posted(request, left_out)
+
+    async def _links(self, covered: Sequence[tuple[str, CancelRequest]]) -> tuple[Covered, ...]:
+        """Each covered order with a link to its request's message (one look-up a request)."""
+        links: dict[str, str | None] = {}
+        for _order_id, request in covered:
+            if request.id not in links:
+                link = None
+                if request.message_ts:
+                    channel = self._publisher.message_channel(request)
+                    link = await self._publisher.permalink(channel, request.message_ts)
+                links[request.id] = link
+        return tuple(Covered(order_id, request, links[request.id]) for order_id, request in covered)

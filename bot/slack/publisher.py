@@ -15,6 +15,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.domain.requests import CancelRequest, MessageKind
 from bot.i18n.catalogue import Language
 from bot.slack.messages import blocks
+from bot.slack.messages import bulk as bulk_blocks
 from bot.slack.messages import dm as notice_blocks
 from bot.slack.messages import thread as settle_blocks
 from bot.slack.messages.mrkdwn import Rendered
@@ -123,6 +124,25 @@ class SlackPublisher:
             text=outcome.text,
             blocks=outcome.blocks,
             unfurl_links=False,
+        )
+
+    async def post_summary(self, request: CancelRequest) -> str:
+        """Post a bulk request's summary reply in its thread; returns its ts."""
+        summary = bulk_blocks.build_summary_reply(request, self.channel_language(request))
+        response = await self._client.chat_postMessage(
+            channel=self.message_channel(request),
+            thread_ts=request.message_ts,
+            text=summary.text,
+            blocks=summary.blocks,
+            unfurl_links=False,
+        )
+        return str(response["ts"])
+
+    async def update_summary(self, request: CancelRequest, ts: str) -> None:
+        """Edit a bulk request's summary reply to the orders' answers so far."""
+        summary = bulk_blocks.build_summary_reply(request, self.channel_language(request))
+        await self._client.chat_update(
+            channel=self.message_channel(request), ts=ts, text=summary.text, blocks=summary.blocks
         )
 
     async def deliver(

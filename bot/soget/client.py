@@ -1,5 +1,6 @@
 """Typed client for SOGET's customer-orders API (MouvONE, formerly S'mouv): `GET` and `DELETE`
-of one customer order (docs/soget-api.md §2-3), with retries where the API surely did not act.
+of one customer order (docs/soget-api.md §2-3) and the search `GET /customer-orders` (§5), with
+retries where the API surely did not act.
 
 Its failures are the `SogetError` hierarchy of `bot.soget.errors`; what it reads is
 `bot.soget.models`.
@@ -28,7 +29,7 @@ from bot.soget.errors import (
     SogetUnreachable,
     error_from,
 )
-from bot.soget.models import CustomerOrder
+from bot.soget.models import CustomerOrder, OrderSearchPage, OrderSearchResult
 from bot.soget.tokens import TokenProvider
 
 logger = logging.getLogger(__name__)
@@ -63,11 +64,24 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 
+# The search's page size: the documented maximum of `limit` (docs/soget-api.md §5).
+SEARCH_PAGE_LIMIT = 50
+
 # Per pool (reads, cancels): httpx's defaults, stated so that a change of httpx cannot
 # silently change how many calls the bot makes at once.
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 Sleeper = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One HTTP call to the API, as each attempt sends it."""
+
+    method: str
+    path: str  # relative to the base URL
+    params: dict[str, str] | None = None  # the query string
+    timeout: float | None = None  # overrides the client's read timeout
 
 
 class CallObserver(Protocol):
@@ -174,25 +188,75 @@ class SogetClient:
         except (ValueError, ValidationError) as exc:
             raise SogetInvalidResponse(response.status_code, _short(exc)) from None
 
+    async def search_orders(
+        self,
+        *,
+        container_number: str | None = None,
+        transport_order_number: str | None = None,
+        max_results: int,
+        max_pages: int,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> OrderSearchResult:
+        """`GET /customer-orders?containerNumber=…|transportOrderNumber=…`, page after page of
+        at most 50 (`offset`/`limit`), until `total` is read or `max_results` orders or
+        `max_pages` pages are: then the result says it is `capped`.
+
+        Reads go through the read pool; each page is one read (retried like any read). An
+        order met twice (the list moved between pages) counts once.
+        """
+        filters = {
+            "containerNumber": container_number,
+            "transportOrderNumber": transport_order_number,
+        }
+        params = {name: value for name, value in filters.items() if value}
+        if not params:
+            raise ValueError("a search needs a container number or a transport order number")
+        found: dict[str, CustomerOrder] = {}
+        offset = total = pages = 0
+        while True:
+            limit = min(SEARCH_PAGE_LIMIT, max_results - len(found))
+            page_params = {**params, "offset": str(offset), "limit": str(limit)}
+            response = await self._call(
+                "GET", path="customer-orders", params=page_params, timeout=timeout, retry=retry
+            )
+            pages += 1
+            try:
+                page = OrderSearchPage.model_validate(response.json())
+            except (ValueError, ValidationError) as exc:
+                raise SogetInvalidResponse(response.status_code, _short(exc)) from None
+            total = page.total
+            for order in page.items:
+                found.setdefault(order.customer_order_id, order)
+            offset += len(page.items)
+            if not page.items or offset >= total:
+                return OrderSearchResult(tuple(found.values()), total, pages, capped=False)
+            if len(found) >= max_results or pages >= max_pages:
+                return OrderSearchResult(tuple(found.values()), total, pages, capped=True)
+
     async def _call(
         self,
         method: str,
-        order_id: str,
+        order_id: str | None = None,
         *,
+        path: str | None = None,
+        params: dict[str, str] | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> httpx.Response:
-        if order_id.strip(".") == "":
-            # "." and ".." would be resolved as path segments, reaching another resource.
-            raise ValueError("not an order id")
-        path = "customer-orders/" + quote(order_id, safe="")
+        """One call, retried per `retry`: on one order (`order_id`), or at a fixed `path`."""
+        if path is None:
+            if order_id is None or order_id.strip(".") == "":
+                # "." and ".." would be resolved as path segments, reaching another resource.
+                raise ValueError("not an order id")
+            path = "customer-orders/" + quote(order_id, safe="")
         policy = retry or self._retry
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._attempt(method, path, timeout)
+                return await self._attempt(_Call(method, path, params, timeout))
             except (SogetUnreachable, SogetHttpError) as exc:
                 statuses = RETRYABLE_STATUSES if method == "GET" else CANCEL_RETRYABLE_STATUSES
                 retryable = isinstance(exc, SogetUnreachable) or (exc.http_status in statuses)
@@ -214,13 +278,13 @@ class SogetClient:
                 )
                 await self._sleep(delay)
 
-    async def _attempt(self, method: str, path: str, timeout: float | None) -> httpx.Response:
+    async def _attempt(self, call: _Call) -> httpx.Response:
         """One attempt, in a task of its own: cancelling the caller only stops the waiting.
 
         The attempt then ends by itself, within httpx's timeouts (`timeout` when given), so
         no cancellation ever lands inside httpx's pool (encode/httpcore#1093).
         """
-        attempt = asyncio.create_task(self._send_authorised(method, path, timeout))
+        attempt = asyncio.create_task(self._send_authorised(call))
         try:
             return await asyncio.shield(attempt)
         except asyncio.CancelledError:
@@ -234,31 +298,27 @@ class SogetClient:
         if not attempt.cancelled():
             attempt.exception()  # nobody waits for it any more; the observer counted it
 
-    async def _send_authorised(
-        self, method: str, path: str, timeout: float | None = None
-    ) -> httpx.Response:
+    async def _send_authorised(self, call: _Call) -> httpx.Response:
         """One attempt; a 401 with a token that can be renewed gets one renewal and one resend.
 
         A 401 comes from the gateway before the backend acts, so resending a DELETE is safe.
         """
         token = await self._tokens.token()
         try:
-            return await self._send_observed(method, path, token, timeout)
+            return await self._send_observed(call, token)
         except SogetError as exc:
             if exc.http_status != 401 or not self._tokens.refreshable:
                 raise
             logger.info("SOGET refused the access token (401): obtaining a new one")
             self._tokens.invalidate(token)
-            return await self._send_observed(method, path, await self._tokens.token(), timeout)
+            return await self._send_observed(call, await self._tokens.token())
 
-    async def _send_observed(
-        self, method: str, path: str, token: SecretStr, timeout: float | None
-    ) -> httpx.Response:
+    async def _send_observed(self, call: _Call, token: SecretStr) -> httpx.Response:
         started = time.monotonic()
         error: SogetError | None = None
         status: int | None = None
         try:
-            response = await self._send_once(method, path, token, timeout)
+            response = await self._send_once(call, token)
             status = response.status_code
             return response
         except SogetError as exc:
@@ -267,20 +327,20 @@ class SogetClient:
         finally:
             if self._observer is not None:
                 seconds = time.monotonic() - started
-                self._observer.observe_attempt(method, seconds, status, error)
+                self._observer.observe_attempt(call.method, seconds, status, error)
 
-    async def _send_once(
-        self, method: str, path: str, token: SecretStr, timeout: float | None
-    ) -> httpx.Response:
+    async def _send_once(self, call: _Call, token: SecretStr) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {token.get_secret_value()}",
             "Ocp-Apim-Subscription-Key": self._api_key.get_secret_value(),
         }
-        http = self._reads if method == "GET" else self._cancels
+        http = self._reads if call.method == "GET" else self._cancels
+        timeout = call.timeout
         try:
             response = await http.request(
-                method,
-                path,
+                call.method,
+                call.path,
+                params=call.params,
                 headers=headers,
                 timeout=httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )

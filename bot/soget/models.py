@@ -1,10 +1,12 @@
-"""What SOGET's customer-orders API sends back, as typed models (docs/soget-api.md §2)."""
+"""What SOGET's customer-orders API sends back, as typed models (docs/soget-api.md §2, §5)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class ApiErrorBody(BaseModel):
@@ -45,3 +47,34 @@ class CustomerOrder(BaseModel):
     carrier: Actor | None = None
     date: datetime | None = None
     client_reference: str | None = Field(default=None, alias="clientReference")
+
+
+def _int_or_none(value: object) -> object:
+    # `first` is not described in the documentation we have: never fail a search on it.
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class OrderSearchPage(BaseModel):
+    """One page of `GET /customer-orders` (docs/soget-api.md §5): `total` matches in all,
+    `returned` on this page, `first` (inferred: the offset of the first item), `items`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    total: int = Field(ge=0)
+    returned: int | None = Field(default=None, ge=0)
+    first: Annotated[int | None, BeforeValidator(_int_or_none)] = None
+    items: list[CustomerOrder]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSearchResult:
+    """The orders a search found, every page read, in MouvONE's order, each order once.
+
+    `total` is what MouvONE counted; `capped` is True when the bot stopped reading pages
+    before the end (its own limit), so `orders` holds fewer than `total`.
+    """
+
+    orders: tuple[CustomerOrder, ...]
+    total: int
+    pages: int
+    capped: bool

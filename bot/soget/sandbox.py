@@ -7,6 +7,8 @@ team can try the whole approval flow without touching a real order. The tests' f
 DELETE applies the documented rules (docs/soget-api.md §3-4): only Master orders, not
 Submitted/InProcess (R0008), not with a delivered segment (R0009), not with a container tied to
 a booking, already cancelled → ORDER_ALREADY_CANCELED. Any documented code can be forced.
+The search (`GET /customer-orders`, §5) filters the same orders by container number, transport
+order number and status, and pages them with `offset`/`limit` (at most 50).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiohttp import web
 
 API_BASE_PATH = "/customer-orders/v1"
 ORDER_ID = re.compile(r"CDE\d{10}")
+SEARCH_MAX_LIMIT = 50  # the documented maximum of the search's `limit`
 
 
 @dataclass
@@ -33,6 +36,17 @@ class StandInOrder:
     forced_code: str | None = None  # any documented code, answered to DELETE
     transport_order_number: str = "TOC-02-03-2022"
     container_reference: str = "CGMU2436601"
+
+    def matches(self, query: Mapping[str, str]) -> bool:
+        """Whether the search's filters (those given) all hold for this order."""
+        container = query.get("containerNumber")
+        transport = query.get("transportOrderNumber")
+        status = query.get("status")
+        return (
+            (container is None or container.upper() == self.container_reference.upper())
+            and (transport is None or transport == self.transport_order_number)
+            and (status is None or status == self.status)
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,7 +92,83 @@ SANDBOX_ORDERS: tuple[SandboxOrder, ...] = (
     SandboxOrder(
         "CDE0000000008", {"status": "Cancelled"}, "already cancelled: reported as cancelled"
     ),
+    # Found by the searches of SANDBOX_SEARCHES.
+    *(
+        SandboxOrder(
+            order_id,
+            {"container_reference": container, "transport_order_number": transport, **fields},
+            what,
+        )
+        for order_id, container, transport, fields, what in (
+            ("CDE0000000011", "CSQU3054383", "TOC-14-11-2026", {}, "Master, Valid: cancelled"),
+            (
+                *("CDE0000000012", "CSQU3054383", "TOC-14-11-2026", {"status": "Accepted"}),
+                "Master, Accepted: cancelled",
+            ),
+            (
+                *("CDE0000000013", "CSQU3054383", "TOC-14-11-2026", {"status": "Submitted"}),
+                "Master, Submitted: refused (R0008)",
+            ),
+            ("CDE0000000014", "MSCU1234566", "TOC-14-11-2026", {}, "Master, Valid: cancelled"),
+            (
+                *("CDE0000000015", "MSCU1234566", "TOC-14-11-2026", {"status": "Cancelled"}),
+                "already cancelled: reported as cancelled",
+            ),
+            ("CDE0000000016", "TGHU6178450", "TOC-15-11-2026", {}, "Master, Valid: cancelled"),
+            (
+                *("CDE0000000017", "TGHU6178450", "TOC-15-11-2026", {"type": "Elementary"}),
+                "Elementary order: refused (CANNOT_CANCEL_NOT_MASTER_ORDER)",
+            ),
+        )
+    ),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxSearch:
+    """A search to try in the sandbox, what it finds, and how README.md says it."""
+
+    command: str
+    finds: tuple[str, ...]
+    what_it_finds: str
+
+
+_FIRST_TRANSPORT_ORDER = tuple(f"CDE00000000{n}" for n in range(11, 16))
+SANDBOX_SEARCHES: tuple[SandboxSearch, ...] = (
+    SandboxSearch(
+        "container CSQU3054383",
+        _FIRST_TRANSPORT_ORDER[:3],
+        "`CDE0000000011`, `CDE0000000012` (cancellable), `CDE0000000013` (Submitted: R0008)",
+    ),
+    SandboxSearch(
+        "container MSCU1234566",
+        _FIRST_TRANSPORT_ORDER[3:],
+        "`CDE0000000014` (cancellable), `CDE0000000015` (already cancelled: not offered)",
+    ),
+    SandboxSearch(
+        "container TGHU6178450",
+        ("CDE0000000016", "CDE0000000017"),
+        "`CDE0000000016` (cancellable), `CDE0000000017` (Elementary: refused)",
+    ),
+    SandboxSearch(
+        "transport TOC-14-11-2026",
+        _FIRST_TRANSPORT_ORDER,
+        "`CDE0000000011` to `CDE0000000015`: the orders of the first two containers",
+    ),
+    SandboxSearch(
+        "container MSCU1234565",
+        (),
+        "nothing: the check digit is wrong (6, not 5), so MouvONE is not asked",
+    ),
+)
+
+
+def _gateway_unauthorised() -> web.Response:
+    # Azure API Management's own body, not SOGET's documented one.
+    return web.json_response(
+        {"statusCode": 401, "message": "Access denied due to invalid subscription key."},
+        status=401,
+    )
 
 
 def cancel_refusal(order: StandInOrder) -> str | None:
@@ -135,7 +225,10 @@ class SogetStandIn:
         return self.url + API_BASE_PATH
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.route("*", API_BASE_PATH + "/customer-orders/{order_id}", self.handle_order)]
+        return [
+            web.get(API_BASE_PATH + "/customer-orders", self.handle_search),
+            web.route("*", API_BASE_PATH + "/customer-orders/{order_id}", self.handle_order),
+        ]
 
     async def start(self) -> None:
         app = web.Application()
@@ -172,12 +265,43 @@ class SogetStandIn:
         if intercepted is not None:
             return intercepted
         if not self.authorised(request.headers):
-            # Azure API Management's own body, not SOGET's documented one.
-            return web.json_response(
-                {"statusCode": 401, "message": "Access denied due to invalid subscription key."},
-                status=401,
-            )
+            return _gateway_unauthorised()
         return self.documented(request.method, request.match_info["order_id"])
+
+    async def handle_search(self, request: web.Request) -> web.StreamResponse:
+        intercepted = await self.intercept(request)
+        if intercepted is not None:
+            return intercepted
+        if not self.authorised(request.headers):
+            return _gateway_unauthorised()
+        return self.search(request.query)
+
+    def search(self, query: Mapping[str, str]) -> web.Response:
+        """`GET /customer-orders`: the orders matching every filter given, one page of them.
+
+        `offset` defaults to 0 and `limit` to 10 (documented); a `limit` above the documented
+        maximum of 50 is served as 50 (inferred: the documentation does not say it is refused).
+        """
+        try:
+            offset = int(query.get("offset", "0"))
+            limit = int(query.get("limit", "10"))
+        except ValueError:
+            return error_response("WRONG_FORMAT", "Paramètre de pagination incorrect")
+        if offset < 0:
+            return error_response("OFFSET_NEGATIVE", "L'offset ne peut pas être négatif")
+        if limit <= 0:
+            return error_response("LIMIT_NONPOSITIVE", "La limite doit être positive")
+        limit = min(limit, SEARCH_MAX_LIMIT)
+        matches = [order for order in self.orders.values() if order.matches(query)]
+        page = matches[offset : offset + limit]
+        return web.json_response(
+            {
+                "total": len(matches),
+                "returned": len(page),
+                "first": offset,
+                "items": [order.as_json() for order in page],
+            }
+        )
 
     def documented(self, method: str, order_id: str) -> web.Response:
         if not ORDER_ID.fullmatch(order_id):

@@ -4,8 +4,9 @@ transaction.
 
 `Store` (store.py) is the one public face; its parts share one engine (core.py, engine.py): the
 Slack outbox (outbox.py), background work (work.py), the click log (clicks.py), reads
-(queries.py). schema.py applies the numbered migrations of migrations/ (and upgrades files of
-releases before them); rows.py holds the conversions.
+(queries.py), the orders of bulk requests (orders.py; their tables are migration
+0002_bulk_orders). schema.py applies the numbered migrations of migrations/ (and upgrades files
+of releases before them); rows.py holds the conversions.
 
 May import: `bot.domain`, `bot.soget` models. Never Slack, never services.
 """

@@ -6,11 +6,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 
-from bot.domain.requests import CancelRequest, MessageKind
+from bot.domain.requests import CancelRequest, MessageKind, OrderItem
 from bot.storage.engine import Database
-from bot.storage.rows import first, to_request
+from bot.storage.rows import first, to_order, to_request
 
 Clock = Callable[[], datetime]
 # Told of each committed change: the request as it now is, and the event's kind.
@@ -19,6 +20,12 @@ ChangeListener = Callable[[CancelRequest, str], None]
 NoticePolicy = Callable[[CancelRequest, str], Iterable[tuple[MessageKind, str]]]
 
 logger = logging.getLogger(__name__)
+
+
+def order_key(order_id: str) -> str:
+    """The lock (`Database.serialize`) under which an order's duplicate guard reads and opens
+    a request: single-order and bulk creations for one order take turns."""
+    return f"order {order_id}"
 
 
 class StoreCore:
@@ -86,7 +93,25 @@ class StoreCore:
         row = first(
             await self._db.execute_fetchall("SELECT * FROM requests WHERE id = ?", (request_id,))
         )
-        return to_request(row) if row is not None else None
+        if row is None:
+            return None
+        [request] = await self._with_orders([to_request(row)])
+        return request
+
+    async def _with_orders(self, requests: list[CancelRequest]) -> list[CancelRequest]:
+        """The requests with the orders of the bulk ones (bot/storage/orders.py), one query."""
+        if not requests:
+            return requests
+        ids = [r.id for r in requests]
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM request_orders WHERE request_id IN"  # noqa: S608
+            f" ({', '.join('?' for _ in ids)}) ORDER BY request_id, position",
+            ids,
+        )
+        found: dict[str, list[OrderItem]] = {}
+        for row in rows:
+            found.setdefault(str(row["request_id"]), []).append(to_order(row))
+        return [replace(r, orders=tuple(found[r.id])) if r.id in found else r for r in requests]
 
     async def _enqueue_notices(self, request: CancelRequest, event: str, now: str) -> bool:
         """Queue the direct messages the notice policy asks for after a change."""

@@ -3,12 +3,20 @@ marked by one instance at a time."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.events import EventKind
 from bot.domain.requests import MessageKind, OutboxMessage
 from bot.storage.core import StoreCore
 from bot.storage.rows import first, iso
+
+# How long a summary delivery refused because another one of its request is being sent waits.
+SUMMARY_WAIT = timedelta(seconds=1)
+
+
+def summary_key(request_id: str) -> str:
+    """The lock (`Database.serialize`) under which a summary delivery of the request is claimed."""
+    return f"summary {request_id}"
 
 
 class OutboxRecords(StoreCore):
@@ -63,6 +71,8 @@ class OutboxRecords(StoreCore):
         """
         now = iso(self._clock())
         async with self._transaction():
+            if message.kind is MessageKind.SUMMARY and not await self._summary_free(message, now):
+                return False
             # SKIP LOCKED (PostgreSQL): a row another instance is claiming right now is left
             # to it at once, not waited for; the conditions make the claim exclusive anyway.
             cursor = await self._db.execute(
@@ -73,21 +83,44 @@ class OutboxRecords(StoreCore):
             )
             return cursor.rowcount == 1
 
+    async def _summary_free(self, message: OutboxMessage, now: str) -> bool:
+        """A bulk request's summary reply is posted once, then edited: of its queued summary
+        deliveries one at a time is claimed, by any instance, or two could both find no reply
+        posted yet and both post one. Under the request's summary lock (PostgreSQL), a claim
+        committed by another instance meanwhile is seen. A message refused here waits a moment
+        (not in a tight loop) for the claimed one to be done."""
+        await self._db.serialize(summary_key(message.request_id))
+        row = first(
+            await self._db.execute_fetchall(
+                "SELECT min(claimed_until) FROM outbox WHERE request_id = ? AND kind = ?"
+                " AND id <> ? AND delivered_at IS NULL AND claimed_until >= ?",
+                (message.request_id, MessageKind.SUMMARY.value, message.id, now),
+            )
+        )
+        if row is None or row[0] is None:
+            return True
+        retry_at = min(str(row[0]), iso(self._clock() + SUMMARY_WAIT))
+        await self._db.execute(
+            "UPDATE outbox SET next_try_at = ? WHERE id = ? AND delivered_at IS NULL",
+            (retry_at, message.id),
+        )
+        return False
+
     async def message_delivered(self, message: OutboxMessage, *, outcome: bool) -> None:
-        """Mark one Slack effect done. A redraw renders the request's current state, so it
-        also stands for the earlier redraws of the request still waiting."""
+        """Mark one Slack effect done. A redraw (or a bulk request's summary edit) renders the
+        request's current state, so it also stands for the earlier ones still waiting."""
         now = iso(self._clock())
         async with self._transaction():
             await self._db.execute(
                 "UPDATE outbox SET delivered_at = ?, claimed_until = NULL WHERE id = ?",
                 (now, message.id),
             )
-            if message.kind is MessageKind.REDRAW:
+            if message.kind in (MessageKind.REDRAW, MessageKind.SUMMARY):
                 await self._db.execute(
                     "UPDATE outbox SET delivered_at = ? WHERE request_id = ? AND kind = ?"
                     " AND id < ? AND delivered_at IS NULL"
                     " AND (claimed_until IS NULL OR claimed_until < ?)",
-                    (now, message.request_id, MessageKind.REDRAW.value, message.id, now),
+                    (now, message.request_id, message.kind.value, message.id, now),
                 )
             if outcome:
                 await self._db.execute(

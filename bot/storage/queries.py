@@ -35,14 +35,21 @@ class RequestQueries(StoreCore):
             " ORDER BY created_at",
             tuple(s.value for s in statuses),
         )
-        return [to_request(row) for row in rows]
+        return await self._with_orders([to_request(row) for row in rows])
 
     async def history_of_order(self, order_id: str, limit: int = 20) -> list[CancelRequest]:
+        """The requests for the order, newest first: single-order ones and bulk ones with it.
+
+        One arm per index (a bulk request's first order is also its `order_id`, so the second
+        arm leaves those out): with `OR id IN (…)` PostgreSQL scanned every request."""
         rows = await self._db.execute_fetchall(
-            "SELECT * FROM requests WHERE order_id = ? ORDER BY created_at DESC LIMIT ?",
-            (order_id, limit),
+            "SELECT * FROM requests WHERE order_id = ?"
+            " UNION ALL SELECT r.* FROM request_orders o JOIN requests r ON r.id = o.request_id"
+            " WHERE o.order_id = ? AND r.order_id <> ?"
+            " ORDER BY created_at DESC LIMIT ?",
+            (order_id, order_id, order_id, limit),
         )
-        return [to_request(row) for row in rows]
+        return await self._with_orders([to_request(row) for row in rows])
 
     async def find_requests(
         self,
@@ -70,7 +77,7 @@ class RequestQueries(StoreCore):
             f"SELECT * FROM requests{where} ORDER BY created_at DESC LIMIT ?",  # noqa: S608
             (*values, limit),
         )
-        return [to_request(row) for row in rows]
+        return await self._with_orders([to_request(row) for row in rows])
 
     async def events_of(self, request_id: str) -> list[RequestEvent]:
         rows = await self._db.execute_fetchall(

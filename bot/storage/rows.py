@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from bot.domain.requests import CancelRequest, RequestStatus
+from bot.domain.requests import CancelRequest, OrderItem, OrderState, RequestStatus
 from bot.soget.models import CustomerOrder
 from bot.storage.engine import Row
 from bot.storage.schema import ADDED_COLUMNS
@@ -57,3 +57,14 @@ def to_request(row: Row) -> CancelRequest:
     if data["preview_order"] is not None:
         data["preview_order"] = CustomerOrder.model_validate_json(data["preview_order"])
     return CancelRequest(**data)
+
+
+def to_order(row: Row) -> OrderItem:
+    data = dict(row)
+    data.pop("request_id", None)
+    data["state"] = OrderState(data["state"])
+    if data["outcome_at"] is not None:
+        data["outcome_at"] = datetime.fromisoformat(data["outcome_at"])
+    if data["preview_order"] is not None:
+        data["preview_order"] = CustomerOrder.model_validate_json(data["preview_order"])
+    return OrderItem(**data)

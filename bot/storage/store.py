@@ -20,11 +20,12 @@ from typing import Any
 from bot.domain.events import EventKind
 from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, can_move
 from bot.storage.clicks import ClickLog
-from bot.storage.core import Clock
+from bot.storage.core import Clock, order_key
 from bot.storage.engine import Database, PostgresDatabase, SqliteDatabase, is_postgres_url
+from bot.storage.orders import OrderRecords
 from bot.storage.outbox import OutboxRecords
 from bot.storage.queries import RequestQueries
-from bot.storage.rows import UPDATABLE_COLUMNS, first, iso, to_request
+from bot.storage.rows import UPDATABLE_COLUMNS, first, iso
 from bot.storage.schema import migrate
 from bot.storage.work import BackgroundWork
 
@@ -42,12 +43,13 @@ class ApprovalResult(StrEnum):
     NOT_PENDING = "not_pending"  # decided (or expired, withdrawn) before this approval
 
 
-class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
+class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog, OrderRecords):
     """A small repository around one database. Use `await Store.open(path_or_url)`.
 
     Its parts share the engine (`StoreCore`): creation, decisions and
     transitions here; the Slack outbox (`outbox`); leases, read-backs and reminders (`work`);
-    the click log (`clicks`); reads of the records (`queries`).
+    the click log (`clicks`); reads of the records (`queries`); the orders of bulk requests
+    (`orders`).
     """
 
     @classmethod
@@ -130,7 +132,7 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
         async with self._transaction():
             # Two commands for one order on two instances: the second waits for the first's
             # commit, then finds its request (SQLite's BEGIN IMMEDIATE does this by itself).
-            await self._db.serialize(f"order {order_id}")
+            await self._db.serialize(order_key(order_id))
             row = first(
                 await self._db.execute_fetchall(
                     "SELECT id FROM requests WHERE order_id = ? AND (status IN"  # noqa: S608
@@ -233,10 +235,8 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
         return result, request
 
     async def get(self, request_id: str) -> CancelRequest | None:
-        row = first(
-            await self._db.execute_fetchall("SELECT * FROM requests WHERE id = ?", (request_id,))
-        )
-        return to_request(row) if row is not None else None
+        """The request, with its orders if it is a bulk request."""
+        return await self._read_in_transaction(request_id)
 
     async def transition(
         self,

@@ -18,9 +18,12 @@ from bot.soget.sandbox import ORDER_ID, SogetStandIn, cancel_refusal, error_resp
 from bot.soget.sandbox import StandInOrder as FakeOrder
 from tests.fakes.server import RecordedRequest, record_request, wait_until
 
+SEARCH_PATH = BASE_PATH + "/customer-orders"
+
 __all__ = [
     "BASE_PATH",
     "ORDER_ID",
+    "SEARCH_PATH",
     "FakeOrder",
     "FakeSoget",
     "Fault",
@@ -62,11 +65,18 @@ class FakeSoget(SogetStandIn):
         await super().stop()
 
     def gets(self, order_id: str | None = None) -> list[RecordedRequest]:
+        """Reads of one order (not searches)."""
         return [
             r
             for r in self.requests
-            if r.method == "GET" and (order_id is None or r.path.endswith("/" + order_id))
+            if r.method == "GET"
+            and r.path != SEARCH_PATH
+            and (order_id is None or r.path.endswith("/" + order_id))
         ]
+
+    def searches(self) -> list[RecordedRequest]:
+        """`GET /customer-orders` calls; each one's `body` holds its query parameters."""
+        return [r for r in self.requests if r.method == "GET" and r.path == SEARCH_PATH]
 
     def deletes(self, order_id: str | None = None) -> list[RecordedRequest]:
         return [
@@ -101,7 +111,7 @@ class FakeSoget(SogetStandIn):
         fault = self._next_fault(request.method)
         if fault is None:
             return None
-        if fault.then_apply:
+        if fault.then_apply and "order_id" in request.match_info:
             self.documented(request.method, request.match_info["order_id"])
         if fault.hold is not None:
             await self._wait(fault.hold, None)

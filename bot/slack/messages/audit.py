@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 
 from bot.domain.history import RequestHistory
-from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus
+from bot.domain.requests import CancelRequest, RequestEvent, RequestStatus, order_totals
 from bot.i18n.catalogue import Language
 from bot.i18n.notes import note_text
 from bot.i18n.texts import TEXTS, say
+from bot.slack.messages import bulk as bulk_blocks
 from bot.slack.messages.blocks import outcome_entry
+from bot.slack.messages.bulk import order_label
 from bot.slack.messages.mrkdwn import (
     HEADER_TEXT_LIMIT,
     Rendered,
@@ -57,7 +59,7 @@ def request_line(request: CancelRequest, language: Language, *, show_reason: boo
             "audit.line.asked",
             language,
             status=status_label(request.status, language),
-            order=escape(request.order_id),
+            order=escape(order_label(request)),
             requester=f"<@{request.requester_id}>",
             channel=f"<#{request.channel_id}>",
             when=slack_date(request.created_at, language),
@@ -81,6 +83,12 @@ def request_line(request: CancelRequest, language: Language, *, show_reason: boo
                 "audit.line.approved_by", language, approver=approver, when=when, note=note
             )
         lines.append(decided)
+    if request.is_bulk:
+        lines.append(bulk_blocks.orders_line(request, language))
+        totals = bulk_blocks.totals_text(order_totals(request.orders), language)
+        if request.status not in (RequestStatus.PENDING, RequestStatus.REJECTED) and totals:
+            lines.append(say("audit.line.mouvone", language, outcome=totals))
+        return "\n".join(lines)
     outcome = outcome_line(request, language)
     if outcome:
         lines.append(say("audit.line.mouvone", language, outcome=outcome))
@@ -147,7 +155,7 @@ def build_list_blocks(
         line = say(
             "audit.list.line",
             language,
-            order=escape(request.order_id),
+            order=escape(order_label(request)),
             requester=f"<@{request.requester_id}>",
             when=slack_date(request.created_at, language),
             reason=reason,

@@ -26,6 +26,7 @@ from bot.i18n.catalogue import (
 from bot.i18n.notes import note_text
 from bot.i18n.texts import say
 from bot.slack.ids import SLASH_COMMAND, ActionId, BlockId
+from bot.slack.messages.bulk import build_bulk_request_blocks, order_label
 from bot.slack.messages.mrkdwn import (
     CONFIRM_TEXT_LIMIT,
     CONTEXT_TEXT_LIMIT,
@@ -103,6 +104,8 @@ def _status_line(
             if required > 1:
                 return say("request.status.waiting_quorum", language, who=who, required=required)
             return say("request.status.waiting", language, who=who)
+        case RequestStatus.SUCCEEDED | RequestStatus.FAILED if request.is_bulk:
+            return say("bulk.status.done", language, decided=decided)
         case RequestStatus.APPROVED if request.awaits_retry:
             return say("request.status.awaiting_retry", language, decided=decided)
         case RequestStatus.APPROVED | RequestStatus.EXECUTING:
@@ -120,7 +123,7 @@ def _status_line(
         case RequestStatus.REJECTED:
             return say("request.status.rejected", language, decided=decided)
         case RequestStatus.EXPIRED:
-            order = escape(request.order_id)
+            order = escape(" ".join(request.order_ids))
             return say("request.status.expired", language, command=SLASH_COMMAND, order=order)
         case RequestStatus.WITHDRAWN if note:
             return say("request.status.withdrawn_because", language, note=note)
@@ -141,6 +144,15 @@ def build_request_blocks(
     if request.reason_category:
         label = category_label(request.reason_category, language)
         reason = f"{escape(label)}: {reason}" if request.reason else escape(label)
+    if request.is_bulk:
+        buttons = _buttons(request, language)
+        return build_bulk_request_blocks(
+            request,
+            status_line=_status_line(request, approvers, required_approvals, language),
+            buttons=[ActionsBlock(block_id=BlockId.DECISION, elements=buttons)] if buttons else [],
+            reason=reason,
+            language=language,
+        )
     header = say("request.header", language, order=request.order_id)
     blocks: list[Block] = [
         HeaderBlock(text=plain(header, HEADER_TEXT_LIMIT)),
@@ -175,6 +187,21 @@ def _field(label_key: str, language: Language, value: str) -> MarkdownTextObject
 def _buttons(request: CancelRequest, language: Language) -> list[ButtonElement]:
     order = escape(request.order_id)
     back = say("request.button.back", language)
+    count = len(request.orders)
+    approve_title = say(
+        "request.confirm_approve.bulk_title" if count else "request.confirm_approve.title",
+        language,
+    )
+    approve_text = (
+        say("request.confirm_approve.bulk_text", language, count=count)
+        if count
+        else say("request.confirm_approve.text", language, order=order)
+    )
+    retry_text = (
+        say("request.confirm_retry.bulk_text", language)
+        if count
+        else say("request.confirm_retry.text", language, order=order)
+    )
     if request.is_pending:
         return [
             ButtonElement(
@@ -183,11 +210,8 @@ def _buttons(request: CancelRequest, language: Language) -> list[ButtonElement]:
                 value=request.id,
                 style="primary",
                 confirm=ConfirmObject(
-                    title=say("request.confirm_approve.title", language),
-                    text=_md(
-                        say("request.confirm_approve.text", language, order=order),
-                        CONFIRM_TEXT_LIMIT,
-                    ),
+                    title=approve_title,
+                    text=_md(approve_text, CONFIRM_TEXT_LIMIT),
                     confirm=say("request.confirm_approve.confirm", language),
                     deny=back,
                     style="danger",
@@ -215,10 +239,7 @@ def _buttons(request: CancelRequest, language: Language) -> list[ButtonElement]:
                 style="primary",
                 confirm=ConfirmObject(
                     title=say("request.confirm_retry.title", language),
-                    text=_md(
-                        say("request.confirm_retry.text", language, order=order),
-                        CONFIRM_TEXT_LIMIT,
-                    ),
+                    text=_md(retry_text, CONFIRM_TEXT_LIMIT),
                     confirm=retry,
                     deny=back,
                 ),
@@ -310,6 +331,6 @@ def build_rejection_reply(request: CancelRequest, language: Language = Language.
         language,
         requester=f"<@{request.requester_id}>",
         approver=f"<@{request.decided_by}>",
-        order=escape(request.order_id),
+        order=escape(order_label(request)),
     )
     return Rendered(fallback_text(reply + note))

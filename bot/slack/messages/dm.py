@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ContextBlock, SectionBlock
 
-from bot.domain.requests import CancelRequest, RequestStatus
+from bot.domain.requests import CancelRequest, RequestStatus, order_totals
 from bot.i18n.catalogue import Language
 from bot.i18n.texts import say
+from bot.slack.messages import bulk as bulk_blocks
 from bot.slack.messages.audit import outcome_line
-from bot.slack.messages.mrkdwn import Rendered, escape, fallback_text, md
+from bot.slack.messages.bulk import order_label
+from bot.slack.messages.mrkdwn import Rendered, clip, escape, fallback_text, md
 
 # Marks every message in sandbox mode, whoever reads it: the operators' switch, not a phrase.
 SANDBOX_MARKER = "SANDBOX — no real order is touched"
@@ -29,7 +31,7 @@ def _link(permalink: str | None, language: Language) -> str:
 def build_decided_dm(request: CancelRequest, permalink: str | None, language: Language) -> Rendered:
     """To the requester when an approver decided on their request."""
     who = f"<@{request.decided_by}>" if request.decided_by else say("dm.an_approver", language)
-    order = escape(request.order_id)
+    order = escape(bulk_blocks.orders_label(request) if request.is_bulk else request.order_id)
     link = _link(permalink, language)
     if request.status is RequestStatus.REJECTED:
         note = f"\n>{escape(request.decision_note)}" if request.decision_note else ""
@@ -44,8 +46,16 @@ def build_decided_dm(request: CancelRequest, permalink: str | None, language: La
 def build_finished_dm(
     request: CancelRequest, permalink: str | None, language: Language
 ) -> Rendered:
-    """To the requester when the cancel got its answer (or none) from MouvONE."""
+    """To the requester when the cancel got its answer (or none) from MouvONE; for a bulk
+    request, one message with the totals."""
     order = escape(request.order_id)
+    if request.is_bulk:
+        totals = bulk_blocks.totals_text(order_totals(request.orders), language)
+        count = len(request.orders)
+        text = say("dm.finished.bulk_text", language, count=count, totals=totals)
+        body = say("dm.finished.bulk", language, count=count, totals=totals)
+        body += " " + say("dm.finished.see_the_thread", language) + _link(permalink, language)
+        return Rendered(fallback_text(text), [SectionBlock(text=md(clip(body, 2900)))])
     if request.status is RequestStatus.SUCCEEDED:
         text = say("dm.finished.succeeded_text", language, order=order)
         body = say("dm.finished.succeeded", language, order=order)
@@ -71,7 +81,7 @@ def build_approval_pointer(
         say(
             "private.approval_pointer",
             language,
-            order=escape(request.order_id),
+            order=escape(order_label(request)),
             channel=f"<#{approval_channel}>",
             link=link,
         )
@@ -92,7 +102,7 @@ def build_click_lost_dm(
     request: CancelRequest, permalink: str | None, language: Language
 ) -> Rendered:
     """To someone whose click reached the bot just before it stopped: it was not taken."""
-    order = escape(request.order_id)
+    order = escape(order_label(request))
     text = say("dm.click_lost_text", language, order=order)
     body = say("dm.click_lost", language, order=order, link=_link(permalink, language))
     return Rendered(fallback_text(text), [SectionBlock(text=md(body))])

@@ -9,6 +9,7 @@ from bot.domain.requests import CancelRequest
 from bot.i18n.catalogue import Language
 from bot.i18n.texts import say
 from bot.slack.ids import BlockId, CallbackId, InputActionId
+from bot.slack.messages.bulk import order_label
 from bot.slack.messages.mrkdwn import escape, md
 
 # Slack's limits for a modal's title, submit and close texts, and for a placeholder.
@@ -36,7 +37,7 @@ def build_reject_modal(request: CancelRequest, language: Language) -> View:
                     say(
                         "modals.reject.question",
                         language,
-                        order=escape(request.order_id),
+                        order=escape(order_label(request)),
                         requester=f"<@{request.requester_id}>",
                     )
                 )

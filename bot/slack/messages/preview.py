@@ -3,6 +3,8 @@ when the preview shows there is nothing to approve."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.domain.preview import IN_PROGRESS, NOT_MASTER, Preview, PreviewState
@@ -147,3 +149,19 @@ def build_not_requested_reply(order_id: str, preview: Preview, language: Languag
         code=escape(code),
     )
     return Rendered(fallback_text(fallback), blocks)
+
+
+def build_bulk_not_requested_reply(
+    skipped: Sequence[tuple[str, Preview]], language: Language
+) -> Rendered:
+    """The private reply when none of a bulk request's orders can be cancelled: one line each
+    (the order, the code's title and code)."""
+    lines = [say("private.bulk_not_requested", language)]
+    for order_id, preview in skipped:
+        code = preview.code or (preview.failure.value if preview.failure else "unknown")
+        title = _entry(preview.code, preview.failure.value if preview.failure else None)
+        lines.append(
+            f"• `{escape(order_id)}`: {escape(title.text(language).title)} (`{escape(code)}`)"
+        )
+    text = clip("\n".join(lines), SECTION_TEXT_LIMIT)
+    return Rendered(fallback_text(text), [SectionBlock(text=_md(text))])

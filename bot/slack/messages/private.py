@@ -17,7 +17,16 @@ from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import Language
 from bot.i18n.texts import say
 from bot.slack.ids import SLASH_COMMAND
-from bot.slack.messages.mrkdwn import Rendered, escape, md, mention, slack_date
+from bot.slack.messages.bulk import order_label
+from bot.slack.messages.mrkdwn import (
+    SECTION_TEXT_LIMIT,
+    Rendered,
+    clip,
+    escape,
+    md,
+    mention,
+    slack_date,
+)
 
 # -- a click or a modal refused ---------------------------------------------------------------
 
@@ -90,7 +99,7 @@ def approval_counted_text(request: CancelRequest, required: int, language: Langu
             count=len(request.approver_ids),
             required=required,
             approvers=", ".join(f"<@{a}>" for a in request.approver_ids),
-            order=escape(request.order_id),
+            order=escape(order_label(request)),
         )
     )
 
@@ -108,13 +117,23 @@ def usage_problem_text(problem: UsageError, language: Language) -> str:
     return say(problem.problem.value, language, command=SLASH_COMMAND, **params)
 
 
-def usage_text(order_id_pattern: str, language: Language) -> str:
-    return say(
-        "private.usage.text", language, command=SLASH_COMMAND, pattern=escape(order_id_pattern)
+def usage_text(order_id_pattern: str, language: Language, *, max_orders: int = 20) -> str:
+    return (
+        say(
+            "private.usage.text",
+            language,
+            command=SLASH_COMMAND,
+            pattern=escape(order_id_pattern),
+            limit=max_orders,
+        )
+        + "\n"
+        + say("search.usage", language, command=SLASH_COMMAND)
     )
 
 
-def build_usage_blocks(problem: str | None, order_id_pattern: str, language: Language) -> Rendered:
+def build_usage_blocks(
+    problem: str | None, order_id_pattern: str, language: Language, *, max_orders: int = 20
+) -> Rendered:
     """The usage help, after the `problem` (mrkdwn, escaped) if the text was refused; the
     fallback text is the problem, or the usage when there is none."""
     blocks: list[Block] = []
@@ -122,7 +141,7 @@ def build_usage_blocks(problem: str | None, order_id_pattern: str, language: Lan
         blocks.append(
             SectionBlock(text=md(say("private.usage.problem", language, problem=problem)))
         )
-    usage = usage_text(order_id_pattern, language)
+    usage = usage_text(order_id_pattern, language, max_orders=max_orders)
     blocks.append(SectionBlock(text=md(usage)))
     return Rendered(problem or usage, blocks)
 
@@ -152,9 +171,12 @@ def build_not_posted_text(error: str, language: Language) -> Rendered:
     return Rendered(say("private.not_posted", language, error=escape(error)))
 
 
-def build_duplicate_text(existing: CancelRequest, link: str | None, language: Language) -> Rendered:
-    """Why no new request was opened for the order, with a link to the one that covers it."""
-    order = escape(existing.order_id)
+def build_duplicate_text(
+    existing: CancelRequest, link: str | None, language: Language, *, order_id: str | None = None
+) -> Rendered:
+    """Why no new request was opened for the order (`order_id`, else the request's), with a
+    link to the one that covers it."""
+    order = escape(order_id or existing.order_id)
     where = f" <{link}|{say('private.duplicate.link', language)}>" if link else ""
     if existing.status is RequestStatus.SUCCEEDED:
         when = f" {slack_date(existing.outcome_at, language)}" if existing.outcome_at else ""
@@ -179,6 +201,22 @@ def build_duplicate_text(existing: CancelRequest, link: str | None, language: La
             link=where,
         )
     )
+
+
+def build_left_out_text(
+    left_out: Sequence[tuple[str, CancelRequest, str | None]],
+    language: Language,
+    *,
+    posted: bool,
+) -> Rendered:
+    """The orders of a several-order command that other requests cover: one line each, after
+    a lead saying whether the request was posted without them or not opened at all."""
+    lead = say("private.left_out.posted" if posted else "private.left_out.none_opened", language)
+    lines = [
+        "• " + build_duplicate_text(request, link, language, order_id=order_id).text
+        for order_id, request, link in left_out
+    ]
+    return Rendered(clip("\n".join([lead, *lines]), SECTION_TEXT_LIMIT))
 
 
 # -- the error handler ------------------------------------------------------------------------

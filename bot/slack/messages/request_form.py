@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    Block,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -16,7 +17,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.domain.channels import ChannelRefusal
-from bot.domain.commands import CancelArgs, UsageError, parse_cancel_command
+from bot.domain.commands import MAX_REASON_LENGTH, CancelArgs, UsageError, parse_cancel_command
+from bot.domain.containers import ContainerNumberError
+from bot.domain.search import SearchInputError
 from bot.i18n.catalogue import Language
 from bot.i18n.texts import say
 from bot.slack.ids import SLASH_COMMAND, BlockId, CallbackId, InputActionId
@@ -68,35 +71,61 @@ def build_request_modal(channel_id: str, language: Language) -> View:
                     placeholder=PlainTextObject(text="CDE0000000001"),
                 ),
             ),
-            InputBlock(
-                block_id=BlockId.REQUEST_CATEGORY,
-                label=modal_text("modals.request.reason_label", language, 2000),
-                element=StaticSelectElement(
-                    action_id=InputActionId.REQUEST_CATEGORY,
-                    options=[
-                        Option(value=category, text=category_label(category, language))
-                        for category in REASON_CATEGORIES
-                    ],
-                ),
-            ),
-            InputBlock(
-                block_id=BlockId.REQUEST_REASON,
-                label=modal_text("modals.request.details_label", language, 2000),
-                optional=True,
-                element=PlainTextInputElement(
-                    action_id=InputActionId.REQUEST_REASON, multiline=True, max_length=500
-                ),
-            ),
+            *reason_blocks(language),
         ],
     )
 
 
+def reason_blocks(language: Language) -> list[Block]:
+    """The reason category and its details: the request form's, and the choice of orders'."""
+    return [
+        InputBlock(
+            block_id=BlockId.REQUEST_CATEGORY,
+            label=modal_text("modals.request.reason_label", language, 2000),
+            element=StaticSelectElement(
+                action_id=InputActionId.REQUEST_CATEGORY,
+                options=[
+                    Option(value=category, text=category_label(category, language))
+                    for category in REASON_CATEGORIES
+                ],
+            ),
+        ),
+        InputBlock(
+            block_id=BlockId.REQUEST_REASON,
+            label=modal_text("modals.request.details_label", language, 2000),
+            optional=True,
+            element=PlainTextInputElement(
+                action_id=InputActionId.REQUEST_REASON,
+                multiline=True,
+                max_length=MAX_REASON_LENGTH,
+            ),
+        ),
+    ]
+
+
+def submitted_reason(view: dict[str, Any], language: Language) -> tuple[str, str] | dict[str, str]:
+    """(category, details) of a submitted form, or the errors to show per block: a category
+    must be chosen, and "other" needs details."""
+    category = _value(view, BlockId.REQUEST_CATEGORY, InputActionId.REQUEST_CATEGORY)
+    details = _value(view, BlockId.REQUEST_REASON, InputActionId.REQUEST_REASON)
+    if category not in REASON_CATEGORIES:
+        return {BlockId.REQUEST_CATEGORY.value: say("modals.request.choose_a_reason", language)}
+    if category == "other" and not details:
+        return {BlockId.REQUEST_REASON.value: say("modals.request.say_why_other", language)}
+    return category, details
+
+
 def _value(view: dict[str, Any], block: BlockId, action: InputActionId) -> str:
-    field = view.get("state", {}).get("values", {}).get(block.value, {}).get(action.value, {})
+    values = _object(_object(view.get("state")).get("values"))
+    field = _object(_object(values.get(block.value)).get(action.value))
     selected = field.get("selected_option")
     if isinstance(selected, dict):
         return str(selected.get("value") or "")
     return str(field.get("value") or "").strip()
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def parse_request_form(
@@ -105,13 +134,11 @@ def parse_request_form(
     """The submitted form as a request, or the errors to show per block (Slack's format), in
     the `language` of the person who fills it."""
     order = _value(view, BlockId.REQUEST_ORDER, InputActionId.REQUEST_ORDER)
-    category = _value(view, BlockId.REQUEST_CATEGORY, InputActionId.REQUEST_CATEGORY)
-    details = _value(view, BlockId.REQUEST_REASON, InputActionId.REQUEST_REASON)
     one_order_id = {BlockId.REQUEST_ORDER.value: say("modals.request.one_order_id", language)}
-    if category not in REASON_CATEGORIES:
-        return {BlockId.REQUEST_CATEGORY.value: say("modals.request.choose_a_reason", language)}
-    if category == "other" and not details:
-        return {BlockId.REQUEST_REASON.value: say("modals.request.say_why_other", language)}
+    reason = submitted_reason(view, language)
+    if isinstance(reason, dict):
+        return reason
+    category, details = reason
     if not order or len(order.split()) != 1:
         return one_order_id
     try:
@@ -121,6 +148,8 @@ def parse_request_form(
             BlockId.REQUEST_REASON if order_id_pattern.fullmatch(order) else BlockId.REQUEST_ORDER
         )
         return {target.value: form_problem_text(problem, language)}
+    except (SearchInputError, ContainerNumberError):  # `container …` typed as an order id
+        return one_order_id
     if not isinstance(parsed, CancelArgs):
         return one_order_id
     return RequestForm(parsed, category)

@@ -14,6 +14,7 @@ from bot.i18n.catalogue import Language, entry_for_code
 from bot.i18n.notes import note_text, order_status_note
 from bot.i18n.texts import say
 from bot.slack.ids import ActionId
+from bot.slack.messages.bulk import order_label
 from bot.slack.messages.mrkdwn import Rendered, escape, fallback_text, mention, slack_date
 from bot.slack.messages.mrkdwn import md as _md
 
@@ -37,7 +38,7 @@ def build_reminder_text(
             "thread.reminder",
             language,
             who=who,
-            order=escape(request.order_id),
+            order=escape(order_label(request)),
             requester=f"<@{request.requester_id}>",
             date=slack_date(request.created_at, language),
         )
@@ -55,7 +56,7 @@ def build_send_anyway(
         say(
             "thread.send_anyway",
             language,
-            order=escape(request.order_id),
+            order=escape(order_label(request)),
             type=_short(preview.order.type),
             status=_short(preview.order.status),
             title=escape(title),
