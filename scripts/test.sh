@@ -68,4 +68,6 @@ stop_postgres() {
 echo "== ruff check";        .venv/bin/ruff check .
 echo "== ruff format check"; .venv/bin/ruff format --check .
 echo "== mypy";              .venv/bin/mypy
-echo "== pytest";            .venv/bin/python -m pytest "$@"
+# Four workers: the end-to-end tests mostly wait on processes and sockets, so on two cores
+# they overlap well. TEST_WORKERS=0 runs everything in one process (for a debugger).
+echo "== pytest";            .venv/bin/python -m pytest -n "${TEST_WORKERS:-4}" "$@"
