@@ -92,3 +92,19 @@ def test_a_runnable_readme_block_works_from_a_fresh_copy(
     assert "Traceback" not in output, output
     # Nothing was installed: the copy's stamps still match, no new package was built.
     assert not list(checkout.glob("*.egg-info"))
+
+
+def test_a_newcomer_reads_the_two_commands_then_the_playground_then_the_workspace() -> None:
+    """The README opens with how to run and test, then the playground, then a real workspace;
+    what the bot does comes after."""
+    text = README.read_text("utf-8")
+    sections = re.findall(r"^(#{2,3}) (.+)$", text, re.MULTILINE)
+    first_level_two = next(title for level, title in sections if level == "##")
+    assert first_level_two == "Quick start"
+    quick_start = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    positions = [
+        quick_start.find(marker)
+        for marker in ("./scripts/run.sh", "./scripts/test.sh", "### The playground", "### Then in")
+    ]
+    assert -1 not in positions, positions
+    assert positions == sorted(positions), positions
