@@ -99,8 +99,7 @@ def test_a_newcomer_reads_the_two_commands_then_the_playground_then_the_workspac
     what the bot does comes after."""
     text = README.read_text("utf-8")
     sections = re.findall(r"^(#{2,3}) (.+)$", text, re.MULTILINE)
-    first_level_two = next(title for level, title in sections if level == "##")
-    assert first_level_two == "Quick start"
+    assert sections[0] == ("##", "Quick start"), sections[:3]
     quick_start = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     positions = [
         quick_start.find(marker)
