@@ -36,9 +36,10 @@ from bot.domain.requests import (
     with_redraw,
 )
 from bot.i18n.notes import NOTE_CONFIRMED_BY_READING, NOTE_INTERRUPTED
+from bot.services.cancel_call import send_cancel
 from bot.soget.client import SogetClient
 from bot.soget.diagnostics import log_soget_failure
-from bot.soget.errors import SogetError, SogetTimeout
+from bot.soget.errors import SogetError
 from bot.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class BulkCancels:
             request_id, order.order_id, self._instance_id, expected=state
         ):
             return  # another task or instance has it, or the lease was lost
-        error = await self._send_cancel(order.order_id)
+        error = await send_cancel(self._soget, order.order_id)
         outcome = outcome_of(error, resent=order.attempts > 0)
         await self._record(request_id, order, OrderState.SENDING, outcome)
 
@@ -217,14 +218,3 @@ class BulkCancels:
             logger.exception("read of %s failed inside the bot", order_id)
             return None, True
         return order.status, False
-
-    async def _send_cancel(self, order_id: str) -> SogetError | None:
-        try:
-            await self._soget.cancel_order(order_id)
-        except SogetError as exc:
-            log_soget_failure("cancel", order_id, exc)
-            return exc
-        except Exception:
-            logger.exception("unexpected error while cancelling %s", order_id)
-            return SogetTimeout("internal error while sending the cancel")
-        return None

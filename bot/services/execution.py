@@ -15,9 +15,10 @@ from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, with_
 from bot.i18n.catalogue import FailureKind
 from bot.i18n.notes import NOTE_CONFIRMED_BY_READING, NOTE_INTERRUPTED
 from bot.services.bulk import DEFAULT_BULK_CONCURRENCY, BulkCancels, RunKind
+from bot.services.cancel_call import send_cancel
 from bot.soget.client import SogetClient
 from bot.soget.diagnostics import log_soget_failure
-from bot.soget.errors import SogetError, SogetTimeout
+from bot.soget.errors import SogetError
 from bot.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class CancelExecution:
                 )
             else:
                 outcome = outcome_of(
-                    await self._send_cancel(claimed.order_id), resent=request.attempts > 0
+                    await send_cancel(self._soget, claimed.order_id), resent=request.attempts > 0
                 )
             return await self._record(request_id, outcome)
 
@@ -271,17 +272,6 @@ class CancelExecution:
             log_soget_failure("settle", order_id, exc)
             return False
         return order.status == CANCELLED_STATUS
-
-    async def _send_cancel(self, order_id: str) -> SogetError | None:
-        try:
-            await self._soget.cancel_order(order_id)
-        except SogetError as exc:
-            log_soget_failure("cancel", order_id, exc)
-            return exc
-        except Exception:
-            logger.exception("unexpected error while cancelling %s", order_id)
-            return SogetTimeout("internal error while sending the cancel")
-        return None
 
     async def _record(self, request_id: str, outcome: CancelOutcome) -> CancelRequest | None:
         unknown = outcome.status is RequestStatus.UNKNOWN
