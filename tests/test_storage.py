@@ -8,6 +8,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -634,19 +635,23 @@ async def test_quorum_approval_counts_distinct_approvers_once(store: Store) -> N
     assert request.decided_by == "U0APPROVE2"
 
 
-async def test_create_unless_active_returns_the_covering_request(store: Store) -> None:
+async def test_an_order_covered_by_an_active_request_opens_nothing(store: Store) -> None:
     created = await new_request(store)
     kw = {"channel_id": "C0CHANNEL1", "requester_id": "U0OTHER01", "reason": ""}
 
-    found, made = await store.create_unless_active(
-        order_id=created.order_id, active=(S.PENDING,), succeeded_since=store.now(), **kw
+    covered = await store.create_for_orders(
+        order_ids=[created.order_id], active=(S.PENDING,), succeeded_since=store.now(), **kw
     )
-    other, made_other = await store.create_unless_active(
-        order_id="CDE0000000099", active=(S.PENDING,), succeeded_since=store.now(), **kw
+    other = await store.create_for_orders(
+        order_ids=["CDE0000000099"], active=(S.PENDING,), succeeded_since=store.now(), **kw
     )
 
-    assert (found.id, made) == (created.id, False)
-    assert made_other and other.order_id == "CDE0000000099"
+    assert covered.request is None
+    assert [(order, request.id) for order, request in covered.covered] == [
+        (created.order_id, created.id)
+    ]
+    assert other.request is not None and other.request.order_id == "CDE0000000099"
+    assert other.covered == ()
 
 
 async def test_commands_at_once_on_two_instances_open_one_request(
@@ -661,8 +666,8 @@ async def test_commands_at_once_on_two_instances_open_one_request(
         for n in range(5):
             results = await asyncio.gather(
                 *(
-                    store.create_unless_active(
-                        order_id=f"CDE00000007{n:02d}",
+                    store.create_for_orders(
+                        order_ids=[f"CDE00000007{n:02d}"],
                         active=(S.PENDING,),
                         succeeded_since=clock.now,
                         **kw,
@@ -670,8 +675,11 @@ async def test_commands_at_once_on_two_instances_open_one_request(
                     for store in (first, second) * 4
                 )
             )
-            assert sum(made for _request, made in results) == 1
-            assert len({request.id for request, _made in results}) == 1
+            opened = [result.request for result in results if result.request is not None]
+            assert len(opened) == 1
+            assert {request.id for _order, request in chain(*(r.covered for r in results))} == {
+                opened[0].id
+            }
     finally:
         await first.close()
         await second.close()

@@ -291,7 +291,7 @@ async def test_pg_a_bulk_waits_for_a_request_in_flight_for_one_of_its_orders(
 ) -> None:
     store = await Store.open(postgres_url, clock=lambda: NOW)
     try:
-        # Another instance's create_unless_active for ORDERS[1], not yet committed.
+        # Another instance opening a request for ORDERS[1], not yet committed.
         in_flight = [
             ("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", (order_key(ORDERS[1]),)),
             (

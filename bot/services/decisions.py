@@ -48,14 +48,6 @@ class DecisionResult:
         return self.denial is None and self.request is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """The result of `/cancel-order`: a new request, or the one that already covers the order."""
-
-    request: CancelRequest
-    created: bool
-
-
 class RequestDecisions:
     def __init__(
         self,
@@ -98,28 +90,6 @@ class RequestDecisions:
             return None
         # The request message already warned of this very refusal: the approver saw it.
         return None if preview.code == request.preview_code else preview
-
-    async def open_unless_duplicate(
-        self,
-        *,
-        order_id: str,
-        channel_id: str,
-        requester_id: str,
-        reason: str,
-        reason_category: str | None = None,
-    ) -> Opened:
-        """Open a request, unless the order has an active one or was cancelled through the
-        bot within REQUEST_TTL: then that request is returned, and nothing is opened."""
-        request, created = await self._store.create_unless_active(
-            order_id=order_id,
-            channel_id=channel_id,
-            requester_id=requester_id,
-            reason=reason,
-            active=ACTIVE_STATUSES,
-            succeeded_since=self._store.now() - self._request_ttl,
-            reason_category=reason_category,
-        )
-        return Opened(request, created)
 
     async def open_for_orders(
         self,

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 def order_key(order_id: str) -> str:
     """The lock (`Database.serialize`) under which an order's duplicate guard reads and opens
-    a request: single-order and bulk creations for one order take turns."""
+    a request: two creations that name one order take turns."""
     return f"order {order_id}"
 
 

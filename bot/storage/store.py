@@ -20,7 +20,7 @@ from typing import Any
 from bot.domain.events import EventKind
 from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, can_move
 from bot.storage.clicks import ClickLog
-from bot.storage.core import Clock, order_key
+from bot.storage.core import Clock
 from bot.storage.engine import Database, PostgresDatabase, SqliteDatabase, is_postgres_url
 from bot.storage.orders import OrderRecords
 from bot.storage.outbox import OutboxRecords
@@ -111,59 +111,6 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog, OrderRecord
         assert request is not None
         self._changed(request, EventKind.REQUESTED)
         return request
-
-    async def create_unless_active(
-        self,
-        *,
-        order_id: str,
-        channel_id: str,
-        requester_id: str,
-        reason: str,
-        active: Iterable[RequestStatus],
-        succeeded_since: datetime,
-        reason_category: str | None = None,
-    ) -> tuple[CancelRequest, bool]:
-        """Create a request unless the order has one in an `active` status, or one that
-        succeeded since `succeeded_since`. Returns (request, created): the existing request
-        when not created. Check and insert share one transaction, so two commands at once
-        open one request."""
-        statuses = [s.value for s in active]
-        found: str | None = None
-        async with self._transaction():
-            # Two commands for one order on two instances: the second waits for the first's
-            # commit, then finds its request (SQLite's BEGIN IMMEDIATE does this by itself).
-            await self._db.serialize(order_key(order_id))
-            row = first(
-                await self._db.execute_fetchall(
-                    "SELECT id FROM requests WHERE order_id = ? AND (status IN"  # noqa: S608
-                    f" ({', '.join('?' for _ in statuses)})"
-                    " OR (status = 'succeeded' AND outcome_at >= ?))"
-                    " ORDER BY created_at DESC LIMIT 1",
-                    (order_id, *statuses, iso(succeeded_since)),
-                )
-            )
-            if row is not None:
-                found = str(row["id"])
-            else:
-                request_id = uuid.uuid4().hex
-                now = iso(self._clock())
-                await self._db.execute(
-                    "INSERT INTO requests (id, order_id, channel_id, requester_id, reason,"
-                    " status, created_at, updated_at, reason_category)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        *(request_id, order_id, channel_id, requester_id, reason),
-                        *("pending", now, now, reason_category),
-                    ),
-                )
-                await self._add_event(
-                    request_id, now, EventKind.REQUESTED, requester_id, reason or None
-                )
-        request = await self.get(found or request_id)
-        assert request is not None
-        if found is None:
-            self._changed(request, EventKind.REQUESTED)
-        return request, found is None
 
     async def approve(
         self, request_id: str, approver_id: str, *, required: int
