@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -29,7 +30,10 @@ class StoreCore:
         self._db = connection
         self._clock = clock
         # One write transaction at a time on this connection; SQLite itself serialises
-        # writers across processes (BEGIN IMMEDIATE + busy timeout).
+        # writers across processes (BEGIN IMMEDIATE + busy timeout). Reads take it too (`_read`):
+        # on the one connection every task shares, a read between two statements of another
+        # task's transaction would see its uncommitted half (a new status without its queued
+        # messages, or a change about to be rolled back).
         self._write_lock = asyncio.Lock()
         self._on_enqueue: Callable[[], None] | None = None
         self._listeners: list[ChangeListener] = []
@@ -57,6 +61,12 @@ class StoreCore:
                 listener(request, event)
             except Exception:
                 logger.exception("a change listener failed on request %s", request.id)
+
+    async def _read(self, sql: str, parameters: Iterable[Any] = ()) -> Iterable[aiosqlite.Row]:
+        """A read outside a transaction: only what is committed (never another task's open
+        transaction). Inside `_transaction()` use the connection itself (the lock is held)."""
+        async with self._write_lock:
+            return await self._db.execute_fetchall(sql, tuple(parameters))
 
     async def _add_event(
         self, request_id: str, at: str, kind: str, actor: str | None, detail: str | None

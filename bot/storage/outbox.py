@@ -16,7 +16,7 @@ class OutboxRecords(StoreCore):
         """Undelivered Slack messages whose time has come and that no instance is sending,
         oldest first."""
         now = iso(self._clock())
-        rows = await self._db.execute_fetchall(
+        rows = await self._read(
             "SELECT id, request_id, kind, attempt, tries, recipient FROM outbox"
             " WHERE delivered_at IS NULL AND next_try_at <= ?"
             " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?",
@@ -36,7 +36,7 @@ class OutboxRecords(StoreCore):
 
     async def next_message_due_at(self) -> datetime | None:
         row = first(
-            await self._db.execute_fetchall(
+            await self._read(
                 "SELECT min(max(next_try_at, coalesce(claimed_until, ''))) FROM outbox"
                 " WHERE delivered_at IS NULL"
             )
@@ -45,7 +45,7 @@ class OutboxRecords(StoreCore):
 
     async def undelivered_count(self, request_id: str | None = None) -> int:
         row = first(
-            await self._db.execute_fetchall(
+            await self._read(
                 "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
                 " AND (? IS NULL OR request_id = ?)",
                 (request_id, request_id),

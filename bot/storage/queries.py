@@ -15,7 +15,7 @@ from bot.storage.rows import iso, to_request
 
 class RequestQueries(StoreCore):
     async def ping(self) -> bool:
-        return bool(await self._db.execute_fetchall("SELECT 1"))
+        return bool(await self._read("SELECT 1"))
 
     async def write_heartbeat(self) -> None:
         """Commit a one-row change: raises when the file cannot take a write now (disk full,
@@ -38,7 +38,7 @@ class RequestQueries(StoreCore):
 
     async def with_status(self, *statuses: RequestStatus) -> list[CancelRequest]:
         placeholders = ", ".join("?" for _ in statuses)
-        rows = await self._db.execute_fetchall(
+        rows = await self._read(
             f"SELECT * FROM requests WHERE status IN ({placeholders})"  # noqa: S608
             " ORDER BY created_at",
             tuple(s.value for s in statuses),
@@ -46,7 +46,7 @@ class RequestQueries(StoreCore):
         return [to_request(row) for row in rows]
 
     async def history_of_order(self, order_id: str, limit: int = 20) -> list[CancelRequest]:
-        rows = await self._db.execute_fetchall(
+        rows = await self._read(
             "SELECT * FROM requests WHERE order_id = ? ORDER BY created_at DESC LIMIT ?",
             (order_id, limit),
         )
@@ -74,14 +74,14 @@ class RequestQueries(StoreCore):
             clauses.append("requester_id = ?")
             values.append(requester_id)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = await self._db.execute_fetchall(
+        rows = await self._read(
             f"SELECT * FROM requests{where} ORDER BY created_at DESC LIMIT ?",  # noqa: S608
             (*values, limit),
         )
         return [to_request(row) for row in rows]
 
     async def events_of(self, request_id: str) -> list[RequestEvent]:
-        rows = await self._db.execute_fetchall(
+        rows = await self._read(
             "SELECT * FROM events WHERE request_id = ? ORDER BY id", (request_id,)
         )
         return [

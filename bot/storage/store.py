@@ -216,9 +216,7 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog):
         return result, request
 
     async def get(self, request_id: str) -> CancelRequest | None:
-        row = first(
-            await self._db.execute_fetchall("SELECT * FROM requests WHERE id = ?", (request_id,))
-        )
+        row = first(await self._read("SELECT * FROM requests WHERE id = ?", (request_id,)))
         return to_request(row) if row is not None else None
 
     async def transition(

@@ -13,7 +13,7 @@ from bot.storage.rows import first, iso, to_request
 
 class BackgroundWork(StoreCore):
     async def pending_created_before(self, cutoff: datetime) -> list[CancelRequest]:
-        rows = await self._db.execute_fetchall(
+        rows = await self._read(
             "SELECT * FROM requests WHERE status = 'pending' AND created_at < ?"
             " ORDER BY created_at",
             (iso(cutoff),),
@@ -21,7 +21,7 @@ class BackgroundWork(StoreCore):
         return [to_request(row) for row in rows]
 
     async def pending_unreminded_before(self, cutoff: datetime) -> list[CancelRequest]:
-        rows = await self._db.execute_fetchall(
+        rows = await self._read(
             "SELECT * FROM requests WHERE status = 'pending' AND reminded_at IS NULL"
             " AND message_ts IS NOT NULL AND created_at < ? ORDER BY created_at",
             (iso(cutoff),),
@@ -57,7 +57,7 @@ class BackgroundWork(StoreCore):
 
     async def orphaned_executions(self) -> list[CancelRequest]:
         """EXECUTING requests whose lease ran out: their instance died or stopped mid-way."""
-        rows = await self._db.execute_fetchall(
+        rows = await self._read(
             "SELECT * FROM requests WHERE status = 'executing'"
             " AND (lease_until IS NULL OR lease_until < ?) ORDER BY created_at",
             (iso(self._clock()),),
@@ -66,7 +66,7 @@ class BackgroundWork(StoreCore):
 
     async def settles_due(self) -> list[CancelRequest]:
         """UNKNOWN requests whose order is due to be read back."""
-        rows = await self._db.execute_fetchall(
+        rows = await self._read(
             "SELECT * FROM requests WHERE status = 'unknown' AND settle_at IS NOT NULL"
             " AND settle_at <= ? ORDER BY settle_at",
             (iso(self._clock()),),
@@ -77,7 +77,7 @@ class BackgroundWork(StoreCore):
         """The earliest planned read-back, lease expiry or unhandled click's deadline: when the
         sweep has work next."""
         row = first(
-            await self._db.execute_fetchall(
+            await self._read(
                 "SELECT min(settle_at), (SELECT min(lease_until) FROM requests"
                 " WHERE status = 'executing'), (SELECT min(received_at) FROM clicks"
                 " WHERE handled_at IS NULL) FROM requests WHERE status = 'unknown'"
