@@ -586,6 +586,34 @@ async def test_other_tasks_never_see_a_change_that_is_rolled_back(store: Store) 
     assert still is not None and still.status is S.PENDING
 
 
+LANE_KINDS = [
+    MessageKind.REDRAW,
+    MessageKind.OUTCOME,
+    MessageKind.REJECTION,
+    MessageKind.DM_DECIDED,
+    MessageKind.DM_FINISHED,
+]
+
+
+@pytest.mark.parametrize(("first", "second"), list(itertools.product(LANE_KINDS, repeat=2)))
+async def test_a_message_waits_while_an_earlier_one_of_its_lane_waits_for_a_retry(
+    store: Store, clock: FakeClock, first: MessageKind, second: MessageKind
+) -> None:
+    """Within a request's lane, order holds across retries: a DM "approved" that Slack
+    refused waits for its retry, and the DM "cancelled" queued after it waits behind it."""
+    created = await new_request(store)
+    await store.update_fields(created.id, message_ts="1700000000.000001", notify=(first, second))
+    earlier = (await store.due_messages())[0]
+    assert earlier.kind is first
+
+    await store.message_failed(earlier, "ratelimited", clock.now + timedelta(minutes=1))
+
+    due = [m.kind for m in await store.due_messages()]
+    assert due == ([] if first.lane == second.lane else [second])
+    clock.advance(61)
+    assert (await store.due_messages())[0].kind is first
+
+
 # -- queries -----------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ marked by one instance at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.domain.events import EventKind
@@ -16,10 +17,20 @@ class OutboxRecords(StoreCore):
         """Undelivered Slack messages whose time has come and that no instance is sending,
         oldest first."""
         now = iso(self._clock())
+        # A lane (MessageKind.lane) goes in order: a message waits while an earlier one of its
+        # request's lane is undelivered, even one waiting for its retry or sent by another
+        # instance (else "approved" could reach the requester after "cancelled").
         rows = await self._read(
-            "SELECT id, request_id, kind, attempt, tries, recipient FROM outbox"
+            "SELECT id, request_id, kind, attempt, tries, recipient FROM outbox AS o"
             " WHERE delivered_at IS NULL AND next_try_at <= ?"
-            " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?",
+            " AND (claimed_until IS NULL OR claimed_until < ?)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.request_id = o.request_id"
+            " AND e.id < o.id AND e.delivered_at IS NULL"
+            " AND (CASE WHEN e.kind = 'redraw' THEN 'redraw'"
+            " WHEN substr(e.kind, 1, 3) = 'dm_' THEN 'dm' ELSE 'thread' END)"
+            " = (CASE WHEN o.kind = 'redraw' THEN 'redraw'"
+            " WHEN substr(o.kind, 1, 3) = 'dm_' THEN 'dm' ELSE 'thread' END))"
+            " ORDER BY id LIMIT ?",
             (now, now, limit),
         )
         return [
@@ -92,6 +103,31 @@ class OutboxRecords(StoreCore):
                     (now, message.request_id),
                 )
                 await self._add_event(message.request_id, now, EventKind.OUTCOME_POSTED, None, None)
+
+    async def supersede_message(self, message: OutboxMessage, kinds: Iterable[MessageKind]) -> bool:
+        """Mark `message` done without sending it if a newer message of `kinds`, for the same
+        request and recipient, was queued after it (and no instance is sending it now).
+
+        For effects rendered whole from the request's state when sent: sent now, the older one
+        would say what the newer one says, the same message twice. The newest is never
+        superseded, so one of them always goes out.
+        """
+        now = iso(self._clock())
+        wanted = [kind.value for kind in kinds]
+        placeholders = ", ".join("?" for _ in wanted)
+        sql = (
+            "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL"  # noqa: S608 - placeholders only
+            " AND (claimed_until IS NULL OR claimed_until < ?)"
+            " AND EXISTS (SELECT 1 FROM outbox AS newer WHERE newer.request_id = ?"
+            " AND newer.id > ? AND newer.recipient IS ?"
+            f" AND newer.kind IN ({placeholders}))"
+        )
+        async with self._transaction():
+            cursor = await self._db.execute(
+                sql,
+                (now, message.id, now, message.request_id, message.id, message.recipient, *wanted),
+            )
+            return cursor.rowcount == 1
 
     async def message_failed(self, message: OutboxMessage, error: str, retry_at: datetime) -> None:
         async with self._transaction():
