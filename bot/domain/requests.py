@@ -149,8 +149,7 @@ class MessageKind(StrEnum):
     @property
     def lane(self) -> str:
         """Effects of one request in the same lane are delivered in order; lanes are not
-        ordered against each other (a redraw never waits for a reply, nor a DM for either).
-        Mirrored in SQL by the outbox's `due_messages` (tests/test_storage.py checks both)."""
+        ordered against each other (a redraw never waits for a reply, nor a DM for either)."""
         if self is MessageKind.REDRAW:
             return "redraw"
         return "dm" if self.value.startswith("dm_") else "thread"

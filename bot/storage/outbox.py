@@ -17,20 +17,10 @@ class OutboxRecords(StoreCore):
         """Undelivered Slack messages whose time has come and that no instance is sending,
         oldest first."""
         now = iso(self._clock())
-        # A lane (MessageKind.lane) goes in order: a message waits while an earlier one of its
-        # request's lane is undelivered, even one waiting for its retry or sent by another
-        # instance (else "approved" could reach the requester after "cancelled").
         rows = await self._read(
-            "SELECT id, request_id, kind, attempt, tries, recipient FROM outbox AS o"
+            "SELECT id, request_id, kind, attempt, tries, recipient FROM outbox"
             " WHERE delivered_at IS NULL AND next_try_at <= ?"
-            " AND (claimed_until IS NULL OR claimed_until < ?)"
-            " AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.request_id = o.request_id"
-            " AND e.id < o.id AND e.delivered_at IS NULL"
-            " AND (CASE WHEN e.kind = 'redraw' THEN 'redraw'"
-            " WHEN substr(e.kind, 1, 3) = 'dm_' THEN 'dm' ELSE 'thread' END)"
-            " = (CASE WHEN o.kind = 'redraw' THEN 'redraw'"
-            " WHEN substr(o.kind, 1, 3) = 'dm_' THEN 'dm' ELSE 'thread' END))"
-            " ORDER BY id LIMIT ?",
+            " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?",
             (now, now, limit),
         )
         return [
