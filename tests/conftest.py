@@ -152,8 +152,11 @@ class BotUnderTest:
         return await self.post_signed(body)
 
     async def request_posted_for(self, order_id: str) -> CancelRequest:
-        """Send `/cancel-order` and wait until its approval request is posted and stored."""
-        # An earlier request for the order (already posted) is not the one this command opens.
+        """Send `/cancel-order` and wait until the request it opened is posted and stored.
+
+        Slack gets the ack before the bot opens the request: an earlier request of the order,
+        already posted, is not the one this command opened, so it is never taken for it.
+        """
         earlier = {r.id for r in await self.runtime.store.history_of_order(order_id)}
         response = await self.command(f"{order_id} customer asked")
         assert response.status_code == 200
@@ -163,7 +166,8 @@ class BotUnderTest:
             return bool(history and history[0].message_ts and history[0].id not in earlier)
 
         async def refresh() -> None:
-            history[:] = await self.runtime.store.history_of_order(order_id)
+            found = await self.runtime.store.history_of_order(order_id)
+            history[:] = [r for r in found if r.id not in earlier]
 
         for _ in range(500):
             await refresh()

@@ -88,7 +88,8 @@ async def test_reject_with_reason(bot: BotUnderTest) -> None:
     rejected = await bot.wait_status(request.id, "rejected")
     assert rejected.decided_by == APPROVER
     assert rejected.decision_note == "customer <!channel> changed mind"
-    await bot.slack.wait_until(lambda: bool(bot.slack.thread_replies(request.message_ts)))
+    # The reply and the redraw are separate deliveries (lanes), in no set order: wait for all.
+    await bot.wait_delivered(request.id)
     [reply] = bot.slack.thread_replies(request.message_ts)
     text = str(reply.body["text"])
     assert f"<@{REQUESTER}>" in text and f"<@{APPROVER}>" in text

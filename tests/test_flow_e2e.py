@@ -42,7 +42,7 @@ async def test_happy_path_request_approve_cancel(bot: BotUnderTest) -> None:
     response = await bot.click(ActionId.APPROVE, request, user=APPROVER)
     assert response.status_code == 200
 
-    done = await bot.wait_posted(request.id)  # thread reply and final redraw both sent
+    done = await bot.wait_posted(request.id)  # the thread reply sent (the redraw: below)
     assert done.status.value == "succeeded"
 
     [delete] = bot.soget.deletes()

@@ -109,6 +109,7 @@ async def test_two_distinct_approvals_are_needed_and_shown(quorum_bot: BotUnderT
     assert done.status.value == "succeeded"
     assert done.approver_ids == (APPROVER, APPROVER_2)
     assert len(bot.soget.deletes(ORDER)) == 1
+    await bot.wait_delivered(request.id)  # the final redraw is a delivery of its own
     final = str(bot.slack.updates(request.message_ts)[-1].body["blocks"])
     assert f"<@{APPROVER}>" in final and f"<@{APPROVER_2}>" in final
     events = [e.kind for e in await bot.runtime.store.events_of(request.id)]

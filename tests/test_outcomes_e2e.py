@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+from datetime import timedelta
 
 import pytest
 
 from bot.i18n.catalogue import CATALOGUE, FAILURES, FailureKind, Language
 from bot.i18n.notes import NOTE_CONFIRMED_BY_READING
 from bot.slack.ids import ActionId
-from tests.conftest import APPROVER, BotFactory, BotUnderTest
+from bot.storage.store import Store
+from tests.conftest import APPROVER, REQUESTER, BotFactory, BotUnderTest, MutableClock
+from tests.fakes.slack_api import ScriptedFailure
 from tests.fakes.soget_api import FakeOrder, Fault
 
 ORDER = "CDE0000000003"
@@ -160,6 +164,7 @@ async def test_rate_limited_api_keeps_the_approval_and_offers_retry(bot: BotUnde
     assert bot.soget.orders[ORDER].status == "Valid"
 
 
+SETTLE_AFTER = timedelta(seconds=30)
 SERVER_ERRORS = [
     Fault(status=500, body="<html>oops</html>", content_type="text/html"),
     Fault(status=502, body="<html>bad gateway</html>", content_type="text/html"),
@@ -174,14 +179,20 @@ async def test_server_error_after_the_cancel_was_applied_is_settled_by_reading(
 ) -> None:
     """A 5xx may come after MouvONE applied the cancel: never resent, outcome unknown, then
     the order is read back and the thread says the first attempt probably went through."""
-    bot = await bot_with(settle_after_seconds=0.3)
+    clock = MutableClock()  # the read-back is due only once the test moves the clock
+    bot = await bot_with(clock=clock, settle_after_seconds=SETTLE_AFTER.total_seconds())
     bot.soget.add(ORDER)
     bot.soget.script(dataclasses.replace(fault, then_apply=True))
     request = await bot.request_posted_for(ORDER)
 
     await bot.click(ActionId.APPROVE, request, user=APPROVER)
-    done = await bot.wait_status(request.id, "succeeded", timeout=10)
+    unknown = await bot.wait_posted(request.id)  # "outcome unknown" reached the thread
+    assert unknown.status.value == "unknown"
+    clock.advance(SETTLE_AFTER)
+    await bot.wait_until_replies(request, 2)  # what is asserted below, not the status first
     await bot.wait_delivered(request.id)
+    done = await bot.request(request.id)
+    assert done.status.value == "succeeded"
 
     assert len(bot.soget.deletes(ORDER)) == 1
     first, confirmed = bot.slack.thread_replies(request.message_ts)
@@ -191,6 +202,54 @@ async def test_server_error_after_the_cancel_was_applied_is_settled_by_reading(
     assert "is cancelled in MouvONE" in shown and "probably went through" in shown
     assert "already cancelled before this request" not in shown
     assert done.outcome_note == NOTE_CONFIRMED_BY_READING  # a key, rendered when sent
+
+
+async def test_an_unknown_outcome_still_waiting_when_the_read_back_settles_is_posted_once(
+    bot_with: BotFactory,
+) -> None:
+    """Slack fails while the read-back finds the order cancelled: the "outcome unknown" reply
+    and DM, rendered when sent, would now say "cancelled" like the newer ones. The thread and
+    the requester get the outcome once each."""
+    clock = MutableClock()
+    bot = await bot_with(clock=clock, settle_after_seconds=SETTLE_AFTER.total_seconds())
+    bot.soget.add(ORDER)
+    bot.soget.script(Fault(status=503, body="", then_apply=True))
+    request = await bot.request_posted_for(ORDER)
+    bot.slack.fail_always("chat.postMessage", ScriptedFailure(500, {"ok": False, "error": "x"}))
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    await bot.wait_status(request.id, "unknown")
+    clock.advance(SETTLE_AFTER)
+    # Read on a connection of its own: only the committed change (the bot's own connection
+    # also shows another task's transaction half-done; see test_storage.py, DIRTY_READS).
+    committed = await Store.open(bot.runtime.settings.database_path)
+    try:
+        for _ in range(1000):
+            found = await committed.get(request.id)
+            if found is not None and found.status.value == "succeeded":
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await committed.close()
+    assert found is not None and found.status.value == "succeeded"
+    tried = len(bot.slack.calls("chat.postMessage"))
+    bot.slack.fail_always("chat.postMessage", None)
+    for _ in range(500):  # every retry is due, even one that failed just now
+        clock.advance(timedelta(minutes=10))
+        if await bot.runtime.store.undelivered_count(request.id) == 0:
+            break
+        await asyncio.sleep(0.02)
+    await bot.wait_posted(request.id)
+    await bot.wait_delivered(request.id)
+
+    delivered = bot.slack.calls("chat.postMessage")[tried:]
+    # A retry already under way when the read-back settled was rendered before (it may say
+    # anything of the state then; see the report). What must never happen: the outcome twice.
+    replies = [_shown(r.body) for r in delivered if r.body.get("thread_ts") == request.message_ts]
+    assert [r for r in replies if "probably went through" in r] == replies[-1:]
+    dms = [str(r.body["text"]) for r in delivered if r.body.get("channel") == REQUESTER]
+    assert dms.count(f"Order {ORDER} is cancelled in MouvONE.") == 1
+    assert len(bot.soget.deletes(ORDER)) == 1
 
 
 @pytest.mark.parametrize("fault", SERVER_ERRORS, ids=lambda f: str(f.status))

@@ -106,6 +106,7 @@ async def test_preview_survives_the_request_lifecycle(bot: BotUnderTest) -> None
 
     await bot.click(ActionId.APPROVE, request, user=APPROVER)
     await bot.wait_posted(request.id)
+    await bot.wait_delivered(request.id)  # the final redraw is a delivery of its own
 
     final = _shown(bot.slack.updates(request.message_ts)[-1].body)
     assert "Cancelled in MouvONE" in final

@@ -20,6 +20,7 @@ from bot.domain.requests import (
     TERMINAL_STATUSES,
     TRANSITIONS,
     CancelRequest,
+    MessageKind,
     RequestStatus,
     can_move,
 )
@@ -515,6 +516,72 @@ async def test_two_connections_on_one_file_have_one_winner(db_location: Path | s
     finally:
         await first.close()
         await second.close()
+
+
+async def _watch(store: Store, request_id: str, change: asyncio.Task[Any]) -> list[tuple[S, int]]:
+    """Read the request's status, then its queued Slack messages, as another task of the bot
+    would (the status command, the deliverer, the tests' waits), until `change` is over."""
+    seen: list[tuple[S, int]] = []
+    while not change.done():
+        request = await store.get(request_id)
+        assert request is not None
+        seen.append((request.status, await store.undelivered_count(request_id)))
+    return seen
+
+
+async def test_other_tasks_never_see_half_of_a_change(store: Store) -> None:
+    """Every task of the process shares the store: a read slipping in between the statements
+    of a transition must not see the new status before its queued messages (a waiter would
+    take "rejected, nothing left to send" for the end)."""
+    created = await new_request(store)
+    change = asyncio.create_task(
+        store.transition(
+            created.id,
+            expected=S.PENDING,
+            target=S.REJECTED,
+            actor="U0APPROVE1",
+            event=EventKind.REJECTED,
+            notify=(MessageKind.REJECTION, MessageKind.REDRAW),
+        )
+    )
+
+    seen = await _watch(store, created.id, change)
+
+    assert await change is not None
+    assert seen  # the reads ran while the change was under way
+    assert {count for status, count in seen if status is S.REJECTED} <= {2}
+    assert await store.undelivered_count(created.id) == 2
+
+
+async def test_other_tasks_never_see_a_change_that_is_rolled_back(store: Store) -> None:
+    """A transaction that fails half-way (disk full, I/O error; here the notice policy) is
+    rolled back: no task may have seen, shown or acted on its status meanwhile."""
+    created = await new_request(store)
+
+    def failing_policy(request: CancelRequest, event: str) -> list[tuple[MessageKind, str]]:
+        raise OSError("disk I/O error")
+
+    store.set_notice_policy(failing_policy)
+    change = asyncio.create_task(
+        store.transition(
+            created.id,
+            expected=S.PENDING,
+            target=S.REJECTED,
+            actor="U0APPROVE1",
+            event=EventKind.REJECTED,
+            notify=(MessageKind.REJECTION, MessageKind.REDRAW),
+        )
+    )
+
+    seen = await _watch(store, created.id, change)
+
+    with pytest.raises(OSError, match="disk I/O error"):
+        await change
+    assert seen
+    assert {status for status, _count in seen} == {S.PENDING}
+    assert {count for _status, count in seen} == {0}
+    still = await store.get(created.id)
+    assert still is not None and still.status is S.PENDING
 
 
 # -- queries -----------------------------------------------------------------------------------

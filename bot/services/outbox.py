@@ -50,6 +50,13 @@ CLAIM_SECONDS = 20.0
 # order; different lanes go side by side, so one slow or rate-limited call holds back no other.
 MAX_PARALLEL_LANES = 8
 _REPLIES = frozenset({MessageKind.OUTCOME, MessageKind.UNAVAILABLE})
+# Effects rendered whole from the request's state when sent: of two waiting, the older says
+# nothing the newer does not (REDRAW has its own rule in the store).
+_SAME_WHEN_LATE: dict[MessageKind, frozenset[MessageKind]] = {
+    MessageKind.OUTCOME: _REPLIES,
+    MessageKind.UNAVAILABLE: _REPLIES,
+    MessageKind.DM_FINISHED: frozenset({MessageKind.DM_FINISHED}),
+}
 _DIRECT_MESSAGES = frozenset(
     {MessageKind.DM_DECIDED, MessageKind.DM_FINISHED, MessageKind.DM_CLICK_LOST}
 )
@@ -111,6 +118,12 @@ class Deliverer:
         if request is None or (message.kind in _REPLIES and message.attempt != request.attempts):
             # A later attempt superseded this announcement; its own message will follow.
             await self._store.message_delivered(message, outcome=False)
+            return True
+        # Rendered from the request's current state, a reply (or "finished" DM) still waiting
+        # when a newer one was queued (an "outcome unknown" settled by the read-back meanwhile)
+        # would say what the newer one says: only the newest goes out.
+        newest_of = _SAME_WHEN_LATE.get(message.kind)
+        if newest_of is not None and await self._store.supersede_message(message, newest_of):
             return True
         channel = message.recipient or self._publisher.message_channel(request)
         if channel in limited:

@@ -128,18 +128,27 @@ def postgres_sql(sql: str) -> str:
 
 
 class SqliteDatabase:
-    """One aiosqlite connection; one write transaction at a time (`BEGIN IMMEDIATE` under an
-    asyncio lock here, SQLite's own lock and busy timeout across processes)."""
+    """Two aiosqlite connections to one file. Writes go through one, one write transaction at a
+    time (`BEGIN IMMEDIATE` under an asyncio lock here, SQLite's own lock and busy timeout
+    across processes). Reads outside a transaction go through the other: in WAL mode it sees
+    only committed data, so no task reads another task's half-made (or rolled back) change."""
 
     engine = "sqlite"
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, reader: aiosqlite.Connection | None = None
+    ) -> None:
         self.connection = connection
+        # None for ":memory:" (a second connection would open another, empty database).
+        self._reader = reader
         self._write_lock = asyncio.Lock()
+        # Set in the task that holds the write transaction: its own reads must see its writes.
+        self._in_transaction: ContextVar[bool] = ContextVar("sqlite_in_transaction", default=False)
 
     @classmethod
     async def connect(cls, path: str) -> SqliteDatabase:
         connection = await aiosqlite.connect(path, isolation_level=None)
+        reader: aiosqlite.Connection | None = None
         try:
             connection.row_factory = aiosqlite.Row
             await connection.execute("PRAGMA journal_mode=WAL")
@@ -147,10 +156,17 @@ class SqliteDatabase:
             await connection.execute("PRAGMA synchronous=FULL")
             await connection.execute("PRAGMA busy_timeout=30000")
             await connection.execute("PRAGMA foreign_keys=ON")
+            if path != ":memory:":
+                reader = await aiosqlite.connect(path, isolation_level=None)
+                reader.row_factory = aiosqlite.Row
+                await reader.execute("PRAGMA busy_timeout=30000")
+                await reader.execute("PRAGMA query_only=ON")
         except BaseException:
+            if reader is not None:
+                await reader.close()
             await connection.close()
             raise
-        return cls(connection)
+        return cls(connection, reader)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         return await self.connection.execute(sqlite_sql(sql), tuple(params))
@@ -158,34 +174,43 @@ class SqliteDatabase:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         await self.connection.executemany(sqlite_sql(sql), [tuple(row) for row in rows])
 
-    # Reads use execute_fetchall: statement and fetch run in one hop of aiosqlite's thread. With
-    # a separate execute and fetch, another task's BEGIN IMMEDIATE could slip in while the SELECT
-    # still held its read snapshot, and SQLite then answers "database is locked" at once.
+    # Reads use execute_fetchall: statement and fetch run in one hop of aiosqlite's thread, so
+    # the read snapshot ends with the statement (a snapshot held open would keep the writer's
+    # BEGIN IMMEDIATE from being answered at once, and the WAL from being checkpointed).
     async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]:
-        return list(await self.connection.execute_fetchall(sqlite_sql(sql), tuple(params)))
+        reader = self.connection
+        if self._reader is not None and not self._in_transaction.get():
+            reader = self._reader
+        return list(await reader.execute_fetchall(sqlite_sql(sql), tuple(params)))
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         async with self._write_lock:
             await self.connection.execute("BEGIN IMMEDIATE")
+            marked = self._in_transaction.set(True)
             try:
-                yield
-            except BaseException:
-                # A failed statement or COMMIT (SQLITE_FULL, BUSY) can leave it open.
-                if self.connection.in_transaction:
-                    await self.connection.execute("ROLLBACK")
-                raise
-            try:
-                await self.connection.execute("COMMIT")
-            except BaseException:
-                if self.connection.in_transaction:
-                    await self.connection.execute("ROLLBACK")
-                raise
+                try:
+                    yield
+                except BaseException:
+                    # A failed statement or COMMIT (SQLITE_FULL, BUSY) can leave it open.
+                    if self.connection.in_transaction:
+                        await self.connection.execute("ROLLBACK")
+                    raise
+                try:
+                    await self.connection.execute("COMMIT")
+                except BaseException:
+                    if self.connection.in_transaction:
+                        await self.connection.execute("ROLLBACK")
+                    raise
+            finally:
+                self._in_transaction.reset(marked)
 
     async def serialize(self, key: str) -> None:
         """Nothing to do: `BEGIN IMMEDIATE` holds the whole database already."""
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
         await self.connection.close()
 
 

@@ -7,9 +7,10 @@ conditional (on the order's state, and on the request's lease when an instance d
 of any number of tasks or instances exactly one sends each order's DELETE.
 
 On PostgreSQL (READ COMMITTED) a check and the write it allows must not interleave with another
-instance's: the duplicate guard holds each order's lock (`order_key`) while it reads and inserts, and the writes under a lease first lock the request's row
-(`_holds_lease`), so a take-over in flight is waited for and then seen. On SQLite the
-transaction's `BEGIN IMMEDIATE` holds the whole file.
+instance's: the duplicate guard holds each order's lock (`order_key`) while it reads and
+inserts, and the writes under a lease first lock the request's row (`_holds_lease`), so a
+take-over in flight is waited for and then seen. On SQLite the transaction's `BEGIN IMMEDIATE` holds
+the whole file.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ marked by one instance at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from bot.domain.events import EventKind
@@ -128,6 +129,31 @@ class OutboxRecords(StoreCore):
                     (now, message.request_id),
                 )
                 await self._add_event(message.request_id, now, EventKind.OUTCOME_POSTED, None, None)
+
+    async def supersede_message(self, message: OutboxMessage, kinds: Iterable[MessageKind]) -> bool:
+        """Mark `message` done without sending it if a newer message of `kinds`, for the same
+        request and recipient, was queued after it (and no instance is sending it now).
+
+        For effects rendered whole from the request's state when sent: sent now, the older one
+        would say what the newer one says, the same message twice. The newest is never
+        superseded, so one of them always goes out.
+        """
+        now = iso(self._clock())
+        wanted = [kind.value for kind in kinds]
+        placeholders = ", ".join("?" for _ in wanted)
+        sql = (
+            "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL"  # noqa: S608 - placeholders only
+            " AND (claimed_until IS NULL OR claimed_until < ?)"
+            " AND EXISTS (SELECT 1 FROM outbox AS newer WHERE newer.request_id = ?"
+            " AND newer.id > ? AND coalesce(newer.recipient, '') = coalesce(?, '')"
+            f" AND newer.kind IN ({placeholders}))"
+        )
+        async with self._transaction():
+            cursor = await self._db.execute(
+                sql,
+                (now, message.id, now, message.request_id, message.id, message.recipient, *wanted),
+            )
+            return cursor.rowcount == 1
 
     async def message_failed(self, message: OutboxMessage, error: str, retry_at: datetime) -> None:
         async with self._transaction():
