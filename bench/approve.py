@@ -1,8 +1,9 @@
 """Scenario 2: from the Approve click to the outcome's thread reply reaching Slack.
 
-The fake SOGET answers every call after a fixed delay. The baseline is a raw httpx DELETE
-of an order on the same fake, from the bench process, on a kept-alive connection as the
-bot's own client has. Flows and baselines alternate; each repetition is a round of flows.
+The fake SOGET answers every call after a fixed delay. The baseline is the two calls an
+approval makes, raw: the re-read of the order (GET, the check that MouvONE would still take
+the cancel) then its DELETE, from the bench process on a kept-alive connection as the bot's
+own client has. Flows and baselines alternate; each repetition is a round of flows.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ class ApproveResult:
     soget_delay_ms: float
     flows_per_round: int
     flow: Spread  # milliseconds, click → thread reply (median of each round)
-    raw_delete: Spread  # milliseconds, the raw DELETE (median of each round)
-    overhead: Spread  # milliseconds, per round: median(flow − paired raw DELETE)
+    raw_delete: Spread  # milliseconds, the raw GET + DELETE (median of each round)
+    overhead: Spread  # milliseconds, per round: median(flow − paired raw GET + DELETE)
 
 
 async def run_approve(
@@ -45,7 +46,7 @@ async def run_approve(
             try:
                 for _ in range(3):  # warm up both paths
                     await driver.whole_flow()
-                    await _raw_delete(raw, driver.new_order())
+                    await _raw_calls(raw, driver.new_order())
                 await bot.settle()
                 for _ in range(rounds):
                     pairs = [await _pair(driver, raw, bot, i) for i in range(flows_per_round)]
@@ -69,24 +70,26 @@ async def run_approve(
 async def _pair(
     driver: FlowDriver, raw: httpx.AsyncClient, bot: Served, index: int
 ) -> tuple[float, float]:
-    """One flow and one raw DELETE, in alternating order; (flow ms, DELETE ms)."""
+    """One flow and one raw GET + DELETE, in alternating order; (flow ms, calls ms)."""
     posted = await driver.request_posted(driver.new_order())
     await bot.settle(window=0.05)
     if index % 2 == 0:
-        delete = await _raw_delete(raw, driver.new_order())
+        delete = await _raw_calls(raw, driver.new_order())
         flow = await driver.approve_until_reply(posted)
         await driver.outcome_posted(posted)
     else:
         flow = await driver.approve_until_reply(posted)
         await driver.outcome_posted(posted)
-        delete = await _raw_delete(raw, driver.new_order())
+        delete = await _raw_calls(raw, driver.new_order())
     return flow * 1000, delete * 1000
 
 
-async def _raw_delete(client: httpx.AsyncClient, order_id: str) -> float:
+async def _raw_calls(client: httpx.AsyncClient, order_id: str) -> float:
+    """The approval's SOGET calls without the bot: read the order, then cancel it."""
     started = time.monotonic()
+    read = await client.get(f"/customer-orders/{order_id}")
     response = await client.delete(f"/customer-orders/{order_id}")
     elapsed = time.monotonic() - started
-    if response.status_code != 200:
-        raise RuntimeError(f"the fake SOGET answered {response.status_code}")
+    if read.status_code != 200 or response.status_code != 200:
+        raise RuntimeError(f"the fake SOGET answered {read.status_code}, {response.status_code}")
     return elapsed

@@ -168,7 +168,7 @@ def _approve(approve: ApproveResult, verdicts: list[str]) -> list[str]:
         "",
     ]
     lines += _table(
-        ["raw httpx DELETE", "click → thread reply", "bot overhead (paired)"],
+        ["raw httpx GET + DELETE", "click → thread reply", "bot overhead (paired)"],
         [[approve.raw_delete.show(), approve.flow.show(), approve.overhead.show()]],
     )
     verdicts.append(
