@@ -16,6 +16,7 @@ from bot.i18n.catalogue import CATALOGUE, DOCUMENTED_CODES, FAILURES, FailureKin
 from bot.i18n.notes import NOTE_ALREADY_CANCELLED, note_text
 from bot.i18n.texts import say
 from bot.slack.messages.blocks import build_outcome_blocks, build_request_blocks
+from bot.slack.messages.dm import build_finished_dm
 from bot.slack.messages.preview import build_not_requested_reply, preview_blocks
 from bot.soget.errors import SogetApiError
 from bot.soget.models import CustomerOrder
@@ -263,3 +264,24 @@ def test_not_requested_reply(preview: Preview, language: Language) -> None:
     assert say("preview.not_requested_footer", language) in shown
     assert ("introuvable" in shown) is (preview.api_message is not None)
     assert preview.code in fallback
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_a_reply_sent_while_the_order_is_read_back_never_says_not_cancelled(
+    language: Language,
+) -> None:
+    """An "outcome unknown" reply or DM still queued when the read-back starts is rendered from
+    the request as it is then (EXECUTING): it must say the outcome is not known, not that the
+    order was not cancelled."""
+    reading_back = make_request(
+        status=RequestStatus.EXECUTING, outcome_failure=FailureKind.TIMEOUT.value
+    )
+    order = reading_back.order_id
+
+    reply = build_outcome_blocks(reading_back, language)
+    dm = build_finished_dm(reading_back, None, language)
+
+    unknown = say("thread.outcome_unknown", language, order=order)
+    assert unknown in rendered(reply.blocks)
+    assert say("thread.not_cancelled", language, order=order) not in rendered(reply.blocks)
+    assert dm.text == say("dm.finished.unknown_text", language, order=order)

@@ -297,6 +297,9 @@ def build_outcome_blocks(request: CancelRequest, language: Language = Language.E
     code = request.outcome_code or request.outcome_failure or "unknown"
     lead_key, fallback_key = {
         RequestStatus.UNKNOWN: ("thread.outcome_unknown", "thread.unknown_fallback"),
+        # A reply that waited in the outbox while the order is read back (or sent again): its
+        # answer is not known yet, and "not cancelled" would be false.
+        RequestStatus.EXECUTING: ("thread.outcome_unknown", "thread.unknown_fallback"),
         RequestStatus.APPROVED: ("thread.unavailable", "thread.unavailable_fallback"),
     }.get(request.status, ("thread.not_cancelled", "thread.not_cancelled_fallback"))
     lead = say(lead_key, language, order=order)

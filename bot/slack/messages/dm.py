@@ -59,7 +59,8 @@ def build_finished_dm(
     if request.status is RequestStatus.SUCCEEDED:
         text = say("dm.finished.succeeded_text", language, order=order)
         body = say("dm.finished.succeeded", language, order=order)
-    elif request.status is RequestStatus.UNKNOWN:
+    elif request.status in (RequestStatus.UNKNOWN, RequestStatus.EXECUTING):
+        # EXECUTING: sent while the order is read back (or sent again); not known yet.
         text = say("dm.finished.unknown_text", language, order=order)
         body = say("dm.finished.unknown", language, order=order)
     else:
