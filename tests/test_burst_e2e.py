@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from bot.slack.ids import ActionId
+from bot.storage.engine import SqliteDatabase
 from tests.conftest import APPROVER, BotFactory, BotUnderTest
 from tests.fakes.soget_api import Fault
 
@@ -38,8 +39,12 @@ def _stall_event_loop(seconds: float) -> None:
 
 
 async def _store_is_blocked(bot: BotUnderTest) -> bool:
+    """Whether the store's write connection is stuck behind a write waiting for the lock (its
+    reads go through another connection, which a held lock does not stop)."""
+    database = bot.runtime.store._db
+    assert isinstance(database, SqliteDatabase)
     try:
-        await asyncio.wait_for(bot.runtime.store.ping(), timeout=0.05)
+        await asyncio.wait_for(database.connection.execute_fetchall("SELECT 1"), timeout=0.05)
     except TimeoutError:
         return True
     return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -750,3 +751,28 @@ async def test_commands_at_once_on_two_instances_open_one_request(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_write_cancelled_while_waiting_for_the_file_leaves_the_store_usable(
+    tmp_path: Path,
+) -> None:
+    """A drain or a timeout can cancel a write that waits for another process's lock; the
+    BEGIN it had asked for must not stay open on the connection, refusing every later write."""
+    path = tmp_path / "bot.sqlite3"
+    store = await Store.open(path)
+    other_process = sqlite3.connect(path, isolation_level=None)
+    try:
+        other_process.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.create_task(store.write_heartbeat())
+        await asyncio.sleep(0.2)  # the write waits for the lock (busy timeout)
+        waiting.cancel()
+        other_process.execute("ROLLBACK")
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+        await asyncio.wait_for(store.write_heartbeat(), timeout=10)
+        created = await new_request(store)
+        assert (await store.get(created.id)) is not None
+    finally:
+        other_process.close()
+        await store.close()

@@ -186,7 +186,7 @@ class SqliteDatabase:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         async with self._write_lock:
-            await self.connection.execute("BEGIN IMMEDIATE")
+            await self._begin()
             marked = self._in_transaction.set(True)
             try:
                 try:
@@ -204,6 +204,21 @@ class SqliteDatabase:
                     raise
             finally:
                 self._in_transaction.reset(marked)
+
+    async def _begin(self) -> None:
+        """`BEGIN IMMEDIATE`, which may wait (busy timeout) for another process's write. A task
+        cancelled meanwhile (a drain, a timeout) must not leave it behind: aiosqlite's thread
+        runs the statement anyway, and the connection would then sit in a transaction nobody
+        ends, refusing every later one. So the BEGIN is awaited to its end and rolled back."""
+        begin = asyncio.ensure_future(self.connection.execute("BEGIN IMMEDIATE"))
+        try:
+            await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await begin
+                if self.connection.in_transaction:
+                    await self.connection.execute("ROLLBACK")
+            raise
 
     async def serialize(self, key: str) -> None:
         """Nothing to do: `BEGIN IMMEDIATE` holds the whole database already."""
