@@ -145,3 +145,18 @@ def test_env_example_names_every_setting() -> None:
     expected = {name.upper() for name in Settings.model_fields}
     assert sorted(expected - named) == []
     assert sorted(named - expected) == []
+
+
+def test_the_build_context_leaves_out_caches_secrets_and_the_venv() -> None:
+    """`docker build` sends the context before it reads the Dockerfile: a 15 MB .mypy_cache or a
+    .env with live tokens must never travel with it."""
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text("utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for needed in (".git", ".venv", ".env", ".mypy_cache", ".ruff_cache", ".pytest_cache"):
+        assert needed in ignored, needed
+    assert "**/__pycache__" in ignored
+    # The phrase files ship in the package: only the top-level data/ folder is left out.
+    assert not any(pattern.startswith(("bot", "**/data")) for pattern in ignored)
