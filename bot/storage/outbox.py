@@ -32,7 +32,7 @@ _ORDERED = _quoted(k for k in MessageKind if k.lane in ("dm", "thread"))
 # `earlier` will be marked done unsent when its turn comes (`supersede_message`): a newer one
 # of the kinds that stand for it, for the same recipient, was queued after it.
 _SUPERSEDED = " OR ".join(
-    f"(earlier.kind IN ({_quoted(kinds)}) AND EXISTS (SELECT 1 FROM outbox AS newer"
+    f"(earlier.kind IN ({_quoted(kinds)}) AND EXISTS (SELECT 1 FROM outbox AS newer"  # noqa: S608 - MessageKind values only
     " WHERE newer.request_id = earlier.request_id AND newer.id > earlier.id"
     " AND coalesce(newer.recipient, '') = coalesce(earlier.recipient, '')"
     f" AND newer.kind IN ({_quoted(newer)})))"
@@ -46,13 +46,14 @@ _SUPERSEDED = " OR ".join(
 # waiting for its retry, unless it is to be superseded. An earlier one that is due comes first
 # in the same `due_messages` batch, whose lane stops at its first failure.
 _HELD_BACK = (
-    f"outbox.kind IN ({_ORDERED}) AND EXISTS (SELECT 1 FROM outbox AS earlier"
+    f"outbox.kind IN ({_ORDERED}) AND EXISTS (SELECT 1 FROM outbox AS earlier"  # noqa: S608 - MessageKind values only
     " WHERE earlier.request_id = outbox.request_id AND earlier.id < outbox.id"
     f" AND earlier.delivered_at IS NULL AND earlier.kind IN ({_ORDERED})"
     f" AND {_lane('earlier')} = {_lane('outbox')}"
     " AND coalesce(earlier.recipient, '') = coalesce(outbox.recipient, '')"
     " AND (earlier.claimed_until >= ?"
-    " OR (earlier.next_try_at > ? AND (earlier.claimed_until IS NULL OR earlier.claimed_until < ?)"
+    " OR (earlier.next_try_at > ?"
+    " AND (earlier.claimed_until IS NULL OR earlier.claimed_until < ?)"
     f" AND NOT ({_SUPERSEDED}))))"
 )
 
