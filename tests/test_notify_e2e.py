@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.slack.ids import ActionId
@@ -11,7 +13,9 @@ from tests.conftest import (
     REQUESTER,
     BotFactory,
     BotUnderTest,
+    MutableClock,
 )
+from tests.fakes.slack_api import ScriptedFailure
 from tests.ops_helpers import shown
 
 ORDER = "CDE0000000021"
@@ -35,6 +39,34 @@ async def test_requester_is_told_of_the_approval_then_of_the_cancel(bot: BotUnde
     for text in (decided, finished):
         assert link in text  # a link to the request and its thread
     assert bot.slack.dms(APPROVER) == []
+
+
+async def test_a_direct_message_waiting_for_its_retry_holds_back_the_next_one(
+    bot_with: BotFactory,
+) -> None:
+    """Slack fails the "approved" DM; it waits for its retry while the cancel finishes. The
+    "cancelled" DM waits behind it: the requester reads them in the order they happened."""
+    clock = MutableClock()  # the retry is due only once the test moves the clock
+    bot = await bot_with(clock=clock)
+    bot.soget.add(ORDER)
+    request = await bot.request_posted_for(ORDER)
+    bot.slack.fail_next(
+        "chat.postMessage",
+        ScriptedFailure(500, {"ok": False, "error": "internal_error"}, channel=REQUESTER),
+    )
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    await bot.wait_posted(request.id)  # the cancel is done, its thread reply out
+    await bot.runtime.deps.runner.sweep()  # a pass over the outbox with the retry not yet due
+    clock.advance(timedelta(hours=1))
+    bot.runtime.deps.runner.kick()
+    await bot.wait_delivered(request.id)
+
+    failed, *delivered = (shown(dm.body) for dm in bot.slack.dms(REQUESTER))
+    assert "approved your request" in failed  # the attempt Slack refused
+    assert len(delivered) == 2
+    assert "approved your request" in delivered[0]
+    assert "is cancelled in MouvONE" in delivered[1]
 
 
 async def test_requester_is_told_of_a_rejection_with_its_reason(bot: BotUnderTest) -> None:

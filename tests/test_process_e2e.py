@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.domain.requests import RequestStatus
+from bot.domain.requests import MessageKind, RequestStatus
 from bot.slack.ids import ActionId
 from bot.storage.store import Store
 from tests import payloads
@@ -206,12 +206,20 @@ async def test_crash_between_approval_and_answer_loses_nothing(
         assert "cancel_interrupted" in events
         # Only what the killed process was sending at the kill (a redraw, a direct message)
         # may wait: its claim runs out, then it goes out (the README's at-least-once point).
-        undelivered = await store._db.execute_fetchall(
-            "SELECT kind, claimed_by FROM outbox WHERE delivered_at IS NULL"
-        )
-        assert all(kind != "outcome" and owner for kind, owner in undelivered), [
-            tuple(row) for row in undelivered
+        # A later message of its lane waits behind it (lanes keep order), no longer.
+        undelivered = [
+            tuple(row)
+            for row in await store._db.execute_fetchall(
+                "SELECT kind, claimed_by, recipient FROM outbox WHERE delivered_at IS NULL"
+                " ORDER BY id"
+            )
         ]
+        held: set[tuple[str, object]] = set()
+        for kind, owner, recipient in undelivered:
+            lane = (MessageKind(kind).lane, recipient)
+            assert kind != "outcome" and (owner or lane in held), undelivered
+            if owner:
+                held.add(lane)
         if applied_before_crash:
             assert "is cancelled in MouvONE" in str(reply.body["text"])
             assert request.status is RequestStatus.SUCCEEDED

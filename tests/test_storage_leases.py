@@ -169,6 +169,47 @@ async def test_a_newer_redraw_stands_for_the_older_ones(
         await store.close()
 
 
+async def test_a_message_waits_behind_an_earlier_one_of_its_lane(
+    db_location: Path | str, clock: Clock
+) -> None:
+    """Lanes keep order: a DM waits while an earlier DM to the same person waits for its retry
+    or is claimed (a dead instance's claim holds it back only until it runs out); a redraw
+    never waits, nor a DM behind one a newer one supersedes."""
+    store = await Store.open(db_location, clock=clock)
+    try:
+        request = await store.create_request(
+            order_id="CDE0000000005", channel_id="C1", requester_id="U1", reason=""
+        )
+        for kind in (MessageKind.DM_DECIDED, MessageKind.DM_FINISHED, MessageKind.REDRAW):
+            await store.update_fields(request.id, notify=(kind,), message_ts="1.2")
+        decided, finished, redraw = await store.due_messages()  # the earlier one comes first
+        assert (decided.kind, finished.kind) == (MessageKind.DM_DECIDED, MessageKind.DM_FINISHED)
+
+        retry_at = clock.now + timedelta(minutes=1)
+        assert await store.claim_message(decided, "a", clock.now + timedelta(seconds=20))
+        await store.message_failed(decided, "internal_error", retry_at)
+        assert [m.kind for m in await store.due_messages()] == [MessageKind.REDRAW]
+        await store.message_delivered(redraw, outcome=False)
+        assert await store.next_message_due_at() == retry_at  # not now: no busy loop
+
+        clock.now = retry_at
+        assert [m.id for m in await store.due_messages()] == [decided.id, finished.id]
+        assert await store.claim_message(decided, "dead", clock.now + timedelta(seconds=20))
+        assert await store.due_messages() == []  # being sent: the next one waits
+        clock.now += timedelta(seconds=21)  # the dead instance's claim ran out
+        assert [m.id for m in await store.due_messages()] == [decided.id, finished.id]
+        await store.message_delivered(decided, outcome=False)
+
+        # A "finished" DM waiting for its retry, superseded by a newer one: the newer goes out.
+        assert await store.claim_message(finished, "a", clock.now + timedelta(seconds=20))
+        await store.message_failed(finished, "internal_error", clock.now + timedelta(minutes=1))
+        await store.update_fields(request.id, notify=(MessageKind.DM_FINISHED,), message_ts="1.2")
+        [newer] = await store.due_messages()
+        assert newer.kind is MessageKind.DM_FINISHED and newer.id > finished.id
+    finally:
+        await store.close()
+
+
 async def test_clicks_arriving_together_are_all_stored_and_marked(
     stores: tuple[Store, Store],
 ) -> None:

@@ -259,6 +259,17 @@ class MessageKind(StrEnum):
         return "dm" if self.value.startswith("dm_") else "thread"
 
 
+# Effects rendered whole from the request's state when sent: of two waiting for the same
+# recipient, the older says nothing the newer (of these kinds) does not. REDRAW and SUMMARY have
+# their own rule in the store (the newest delivered stands for the older ones).
+_REPLIES = frozenset({MessageKind.OUTCOME, MessageKind.UNAVAILABLE})
+SAME_WHEN_LATE: dict[MessageKind, frozenset[MessageKind]] = {
+    MessageKind.OUTCOME: _REPLIES,
+    MessageKind.UNAVAILABLE: _REPLIES,
+    MessageKind.DM_FINISHED: frozenset({MessageKind.DM_FINISHED}),
+}
+
+
 # A reply that announces a new state comes with a redraw of the request message.
 def with_redraw(*kinds: MessageKind) -> tuple[MessageKind, ...]:
     return (*kinds, MessageKind.REDRAW)

@@ -19,7 +19,13 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.requests import CancelRequest, MessageKind, OutboxMessage, RequestStatus
+from bot.domain.requests import (
+    SAME_WHEN_LATE,
+    CancelRequest,
+    MessageKind,
+    OutboxMessage,
+    RequestStatus,
+)
 from bot.i18n.language import UserLanguages
 from bot.observability.logs import request_context
 from bot.slack.publisher import SlackPublisher
@@ -50,13 +56,6 @@ CLAIM_SECONDS = 20.0
 # order; different lanes go side by side, so one slow or rate-limited call holds back no other.
 MAX_PARALLEL_LANES = 8
 _REPLIES = frozenset({MessageKind.OUTCOME, MessageKind.UNAVAILABLE})
-# Effects rendered whole from the request's state when sent: of two waiting, the older says
-# nothing the newer does not (REDRAW has its own rule in the store).
-_SAME_WHEN_LATE: dict[MessageKind, frozenset[MessageKind]] = {
-    MessageKind.OUTCOME: _REPLIES,
-    MessageKind.UNAVAILABLE: _REPLIES,
-    MessageKind.DM_FINISHED: frozenset({MessageKind.DM_FINISHED}),
-}
 _DIRECT_MESSAGES = frozenset(
     {MessageKind.DM_DECIDED, MessageKind.DM_FINISHED, MessageKind.DM_CLICK_LOST}
 )
@@ -122,7 +121,7 @@ class Deliverer:
         # Rendered from the request's current state, a reply (or "finished" DM) still waiting
         # when a newer one was queued (an "outcome unknown" settled by the read-back meanwhile)
         # would say what the newer one says: only the newest goes out.
-        newest_of = _SAME_WHEN_LATE.get(message.kind)
+        newest_of = SAME_WHEN_LATE.get(message.kind)
         if newest_of is not None and await self._store.supersede_message(message, newest_of):
             return True
         channel = message.recipient or self._publisher.message_channel(request)

@@ -7,12 +7,55 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from bot.domain.events import EventKind
-from bot.domain.requests import MessageKind, OutboxMessage
+from bot.domain.requests import SAME_WHEN_LATE, MessageKind, OutboxMessage
 from bot.storage.core import StoreCore
 from bot.storage.rows import first, iso
 
 # How long a summary delivery refused because another one of its request is being sent waits.
 SUMMARY_WAIT = timedelta(seconds=1)
+
+
+def _quoted(kinds: Iterable[MessageKind]) -> str:
+    return ", ".join(f"'{kind.value}'" for kind in sorted(kinds))
+
+
+def _lane(table: str) -> str:
+    """MessageKind.lane in SQL, for the kinds of _ORDERED."""
+    dms = _quoted(kind for kind in MessageKind if kind.lane == "dm")
+    return f"CASE WHEN {table}.kind IN ({dms}) THEN 'dm' ELSE 'thread' END"
+
+
+# Kinds delivered strictly in order within their lane (MessageKind.lane), per recipient. A redraw
+# or a summary edit renders the request's current state, and the newest stands for the older
+# ones (`message_delivered`): those lanes are left out.
+_ORDERED = _quoted(k for k in MessageKind if k.lane in ("dm", "thread"))
+# `earlier` will be marked done unsent when its turn comes (`supersede_message`): a newer one
+# of the kinds that stand for it, for the same recipient, was queued after it.
+_SUPERSEDED = " OR ".join(
+    f"(earlier.kind IN ({_quoted(kinds)}) AND EXISTS (SELECT 1 FROM outbox AS newer"  # noqa: S608 - MessageKind values only
+    " WHERE newer.request_id = earlier.request_id AND newer.id > earlier.id"
+    " AND coalesce(newer.recipient, '') = coalesce(earlier.recipient, '')"
+    f" AND newer.kind IN ({_quoted(newer)})))"
+    for newer, kinds in (
+        (newer, [k for k, ks in SAME_WHEN_LATE.items() if ks == newer])
+        for newer in dict.fromkeys(SAME_WHEN_LATE.values())
+    )
+)
+# A message waits while an earlier one of its request, lane and recipient is undelivered and
+# not due itself: being sent (claimed; a dead instance's claim runs out after its time), or
+# waiting for its retry, unless it is to be superseded. An earlier one that is due comes first
+# in the same `due_messages` batch, whose lane stops at its first failure.
+_HELD_BACK = (
+    f"outbox.kind IN ({_ORDERED}) AND EXISTS (SELECT 1 FROM outbox AS earlier"  # noqa: S608 - MessageKind values only
+    " WHERE earlier.request_id = outbox.request_id AND earlier.id < outbox.id"
+    f" AND earlier.delivered_at IS NULL AND earlier.kind IN ({_ORDERED})"
+    f" AND {_lane('earlier')} = {_lane('outbox')}"
+    " AND coalesce(earlier.recipient, '') = coalesce(outbox.recipient, '')"
+    " AND (earlier.claimed_until >= ?"
+    " OR (earlier.next_try_at > ?"
+    " AND (earlier.claimed_until IS NULL OR earlier.claimed_until < ?)"
+    f" AND NOT ({_SUPERSEDED}))))"
+)
 
 
 def summary_key(request_id: str) -> str:
@@ -23,13 +66,14 @@ def summary_key(request_id: str) -> str:
 class OutboxRecords(StoreCore):
     async def due_messages(self, limit: int = 200) -> list[OutboxMessage]:
         """Undelivered Slack messages whose time has come and that no instance is sending,
-        oldest first."""
+        oldest first; none held back behind an earlier one of its lane (`_HELD_BACK`)."""
         now = iso(self._clock())
         rows = await self._db.execute_fetchall(
-            "SELECT id, request_id, kind, attempt, tries, recipient FROM outbox"
+            "SELECT id, request_id, kind, attempt, tries, recipient FROM outbox"  # noqa: S608 - constants only
             " WHERE delivered_at IS NULL AND next_try_at <= ?"
-            " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?",
-            (now, now, limit),
+            f" AND (claimed_until IS NULL OR claimed_until < ?) AND NOT ({_HELD_BACK})"
+            " ORDER BY id LIMIT ?",
+            (now, now, now, now, now, limit),
         )
         return [
             OutboxMessage(
@@ -44,11 +88,15 @@ class OutboxRecords(StoreCore):
         ]
 
     async def next_message_due_at(self) -> datetime | None:
+        """When the next message is due. One held back is due when the earlier one that holds
+        it is (that one counts itself), not now: no busy loop while it waits."""
+        now = iso(self._clock())
         row = first(
             await self._db.execute_fetchall(
-                "SELECT min(CASE WHEN claimed_until > next_try_at THEN claimed_until"
+                "SELECT min(CASE WHEN claimed_until > next_try_at THEN claimed_until"  # noqa: S608 - constants only
                 " ELSE next_try_at END) FROM outbox"
-                " WHERE delivered_at IS NULL"
+                f" WHERE delivered_at IS NULL AND NOT ({_HELD_BACK})",
+                (now, now, now),
             )
         )
         return datetime.fromisoformat(row[0]) if row is not None and row[0] else None
