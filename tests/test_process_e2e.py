@@ -96,7 +96,9 @@ async def running_bot(
                 except httpx.TransportError:
                     pass
                 if process.returncode is not None:
-                    raise AssertionError("the bot exited at start")
+                    assert process.stdout is not None
+                    said = (await process.stdout.read()).decode(errors="replace")[-2000:]
+                    raise AssertionError(f"the bot exited at start:\n{said}")
                 await asyncio.sleep(0.05)
             else:
                 raise AssertionError("the bot did not start listening")

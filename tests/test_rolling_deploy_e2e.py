@@ -254,16 +254,22 @@ async def test_a_read_back_cut_off_by_the_grace_is_handed_back_at_once(
     assert "settle_released" in [kind for kind, _ in await events(database, request.id)]
 
     env["PORT"] = str(_free_port())
+
+    def confirmed() -> list[str]:
+        texts = [str(r.body.get("text")) for r in fake_slack.thread_replies(request.message_ts)]
+        return [text for text in texts if "is cancelled in MouvONE" in text]
+
     async with running_bot(env, tmp_path) as second:
+        # The first instance may have posted "outcome unknown" before the SIGTERM: the reply
+        # that counts is the one the read-back confirms, posted once.
         await fake_slack.wait_until(
-            lambda: len(fake_slack.thread_replies(request.message_ts)) == 1,
-            timeout=10,
-            what="the confirmed outcome",
+            lambda: bool(confirmed()), timeout=10, what="the confirmed outcome"
         )
         second.send_signal(signal.SIGTERM)
         code, _ = await exit_code(second, timeout=20)
 
     assert code == 0
+    assert len(confirmed()) == 1
     assert len(fake_soget.deletes(order)) == 1
     assert (await stored(database, request.id)).status is RequestStatus.SUCCEEDED
 
