@@ -24,7 +24,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import SLACK_EVENTS_PATH
-from bot.playground.server import read_body
+from bot.local_server import read_body
 from bot.playground.slack import (
     BOT_USER_ID,
     TEAM_ID,

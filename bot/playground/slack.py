@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.playground.server import LocalServer, read_body
+from bot.local_server import LocalServer, read_body
 
 BOT_USER_ID = "UBOTUSER1"
 TEAM_ID = "T0TEAM001"

@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.local_server import LocalServer
+
 API_BASE_PATH = "/customer-orders/v1"
 ORDER_ID = re.compile(r"CDE\d{10}")
 SEARCH_MAX_LIMIT = 50  # the documented maximum of the search's `limit`
@@ -194,15 +196,16 @@ def error_response(code: str, message: str | None, status: int = 400) -> web.Res
     )
 
 
-class SogetStandIn:
+class SogetStandIn(LocalServer):
     """The customer-orders API on 127.0.0.1: `await start()`, then use `api_url`."""
 
+    shutdown_timeout = 60.0  # aiohttp's default, as this stand-in always had
+
     def __init__(self, *, access_token: str, api_key: str) -> None:
+        super().__init__()
         self.access_tokens: set[str] = {access_token}
         self.api_key = api_key
         self.orders: dict[str, StandInOrder] = {}
-        self.port = 0
-        self._runner: web.AppRunner | None = None
 
     @classmethod
     def seeded(cls) -> SogetStandIn:
@@ -217,10 +220,6 @@ class SogetStandIn:
         return next(iter(sorted(self.access_tokens)))
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
     def api_url(self) -> str:
         return self.url + API_BASE_PATH
 
@@ -229,20 +228,6 @@ class SogetStandIn:
             web.get(API_BASE_PATH + "/customer-orders", self.handle_search),
             web.route("*", API_BASE_PATH + "/customer-orders/{order_id}", self.handle_order),
         ]
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.add_routes(self.routes())
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     def add(self, order_id: str, **fields: Any) -> StandInOrder:
         order = StandInOrder(order_id=order_id, **fields)

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.playground.server import LocalServer, read_body
+from bot.local_server import LocalServer, read_body
 
 
 @dataclass

@@ -25,7 +25,13 @@ async def read_body(request: web.Request) -> tuple[dict[str, Any], str]:
 
 
 class LocalServer:
-    """`routes()` served on 127.0.0.1: `await start()`, then use `url`; `await stop()`."""
+    """`routes()` served on 127.0.0.1: `await start()`, then use `url`; `await stop()`.
+
+    The stand-ins of the sandbox (SOGET) and of the playground (Slack) are such servers, as are
+    the tests' fakes."""
+
+    # How long `stop()` waits for requests still being answered.
+    shutdown_timeout = 1.0
 
     def __init__(self) -> None:
         self._runner: web.AppRunner | None = None
@@ -42,7 +48,7 @@ class LocalServer:
         app = web.Application()
         app.add_routes(self.routes())
         self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+            app, access_log=None, handle_signals=False, shutdown_timeout=self.shutdown_timeout
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
