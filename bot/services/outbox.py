@@ -121,8 +121,7 @@ class Deliverer:
         # Rendered from the request's current state, a reply (or "finished" DM) still waiting
         # when a newer one was queued (an "outcome unknown" settled by the read-back meanwhile)
         # would say what the newer one says: only the newest goes out.
-        newest_of = SAME_WHEN_LATE.get(message.kind)
-        if newest_of is not None and await self._store.supersede_message(message, newest_of):
+        if message.kind in SAME_WHEN_LATE and await self._store.supersede_message(message):
             return True
         channel = message.recipient or self._publisher.message_channel(request)
         if channel in limited:

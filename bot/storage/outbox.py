@@ -178,28 +178,23 @@ class OutboxRecords(StoreCore):
                 )
                 await self._add_event(message.request_id, now, EventKind.OUTCOME_POSTED, None, None)
 
-    async def supersede_message(self, message: OutboxMessage, kinds: Iterable[MessageKind]) -> bool:
-        """Mark `message` done without sending it if a newer message of `kinds`, for the same
-        request and recipient, was queued after it (and no instance is sending it now).
+    async def supersede_message(self, message: OutboxMessage) -> bool:
+        """Mark `message` done without sending it if a newer message that stands for it
+        (SAME_WHEN_LATE), for the same request and recipient, was queued after it (and no
+        instance is sending it now). The rule is `_SUPERSEDED`, the one the lane order uses.
 
         For effects rendered whole from the request's state when sent: sent now, the older one
         would say what the newer one says, the same message twice. The newest is never
         superseded, so one of them always goes out.
         """
         now = iso(self._clock())
-        wanted = [kind.value for kind in kinds]
-        placeholders = ", ".join("?" for _ in wanted)
-        sql = (
-            "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL"  # noqa: S608 - placeholders only
-            " AND (claimed_until IS NULL OR claimed_until < ?)"
-            " AND EXISTS (SELECT 1 FROM outbox AS newer WHERE newer.request_id = ?"
-            " AND newer.id > ? AND coalesce(newer.recipient, '') = coalesce(?, '')"
-            f" AND newer.kind IN ({placeholders}))"
-        )
         async with self._transaction():
             cursor = await self._db.execute(
-                sql,
-                (now, message.id, now, message.request_id, message.id, message.recipient, *wanted),
+                "UPDATE outbox SET delivered_at = ? WHERE id IN (SELECT earlier.id"  # noqa: S608 - constants only
+                " FROM outbox AS earlier WHERE earlier.id = ? AND earlier.delivered_at IS NULL"
+                " AND (earlier.claimed_until IS NULL OR earlier.claimed_until < ?)"
+                f" AND ({_SUPERSEDED}))",
+                (now, message.id, now),
             )
             return cursor.rowcount == 1
 
