@@ -36,10 +36,8 @@ from bot.domain.requests import (
     with_redraw,
 )
 from bot.i18n.notes import NOTE_CONFIRMED_BY_READING, NOTE_INTERRUPTED
-from bot.services.cancel_call import send_cancel
+from bot.services.cancel_call import read_status, send_cancel
 from bot.soget.client import SogetClient
-from bot.soget.diagnostics import log_soget_failure
-from bot.soget.errors import SogetError
 from bot.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -105,7 +103,7 @@ class BulkCancels:
                 kind is RunKind.SETTLE and order.settle_reads >= self._max_reads
             ):
                 return  # read back already as far as the bot goes on its own: Retry decides
-            found, failed = await self._read(order.order_id)
+            found = await read_status(self._soget, order.order_id)
             if found == CANCELLED_STATUS:
                 await self._record(
                     request_id,
@@ -115,7 +113,7 @@ class BulkCancels:
                 )
                 return
             if kind is RunKind.SETTLE:
-                reads = order.settle_reads + 1 if failed else self._max_reads
+                reads = order.settle_reads + 1 if found is None else self._max_reads
                 await self._store.record_order(
                     request_id,
                     order.order_id,
@@ -125,7 +123,7 @@ class BulkCancels:
                     event=EventKind.SETTLE_UNCONFIRMED,
                     detail=found,
                     settle_reads=reads,
-                    outcome_note=order.outcome_note if failed else settle_note(found),
+                    outcome_note=order.outcome_note if found is None else settle_note(found),
                 )
                 return
             # An approver's Retry: not cancelled (or not readable), so it is sent again.
@@ -206,15 +204,3 @@ class BulkCancels:
         if recorded is None:
             logger.warning("request %s: the run's end was not recorded, lease lost", request_id)
         return recorded
-
-    async def _read(self, order_id: str) -> tuple[str | None, bool]:
-        """The order's status as MouvONE reads it now, and whether the read failed."""
-        try:
-            order = await self._soget.get_order(order_id)
-        except SogetError as exc:
-            log_soget_failure("settle", order_id, exc)
-            return None, True
-        except Exception:
-            logger.exception("read of %s failed inside the bot", order_id)
-            return None, True
-        return order.status, False

@@ -1,5 +1,6 @@
-"""The one DELETE of an order, for the single and the bulk cancel alike: its failure comes back
-as a value, so the caller records an outcome whatever happened (never a traceback to the user)."""
+"""The SOGET calls of a cancel, for the single and the bulk cancel alike: the DELETE, and the
+read-back of an order whose cancel may have reached MouvONE. Failures come back as values, so
+the caller records an outcome whatever happened (never a traceback to the user)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,16 @@ async def send_cancel(soget: SogetClient, order_id: str) -> SogetError | None:
         logger.exception("unexpected error while cancelling %s", order_id)
         return SogetTimeout("internal error while sending the cancel")
     return None
+
+
+async def read_status(soget: SogetClient, order_id: str) -> str | None:
+    """The order's status as MouvONE reads it now; None when the read failed (logged)."""
+    try:
+        order = await soget.get_order(order_id)
+    except SogetError as exc:
+        log_soget_failure("settle", order_id, exc)
+        return None
+    except Exception:
+        logger.exception("settle read of %s failed inside the bot", order_id)
+        return None
+    return order.status

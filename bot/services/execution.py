@@ -15,7 +15,7 @@ from bot.domain.requests import CancelRequest, MessageKind, RequestStatus, with_
 from bot.i18n.catalogue import FailureKind
 from bot.i18n.notes import NOTE_CONFIRMED_BY_READING, NOTE_INTERRUPTED
 from bot.services.bulk import DEFAULT_BULK_CONCURRENCY, BulkCancels, RunKind
-from bot.services.cancel_call import send_cancel
+from bot.services.cancel_call import read_status, send_cancel
 from bot.soget.client import SogetClient
 from bot.soget.diagnostics import log_soget_failure
 from bot.soget.errors import SogetError
@@ -112,20 +112,12 @@ class CancelExecution:
             async with self._leased(request_id):
                 return await self._bulk.run(claimed, RunKind.SETTLE)
         async with self._leased(request_id), self._released_if_stopped(request_id):
-            found: str | None = None
-            try:
-                order = await self._soget.get_order(claimed.order_id)
-            except SogetError as exc:
-                log_soget_failure("settle", claimed.order_id, exc)
-            except Exception:
-                logger.exception("settle read of %s failed inside the bot", claimed.order_id)
-            else:
-                if order.status == CANCELLED_STATUS:
-                    outcome = CancelOutcome(
-                        status=RequestStatus.SUCCEEDED, note=NOTE_CONFIRMED_BY_READING
-                    )
-                    return await self._record(request_id, outcome)
-                found = order.status
+            found = await read_status(self._soget, claimed.order_id)
+            if found == CANCELLED_STATUS:
+                outcome = CancelOutcome(
+                    status=RequestStatus.SUCCEEDED, note=NOTE_CONFIRMED_BY_READING
+                )
+                return await self._record(request_id, outcome)
             failed_reads = (claimed.settle_reads or 0) + (1 if found is None else 0)
             again = found is None and failed_reads < MAX_SETTLE_READS
             return await self._store.transition(
