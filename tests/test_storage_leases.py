@@ -112,6 +112,50 @@ async def test_an_expired_lease_is_taken_over_once_and_the_owner_can_no_longer_r
     assert not await first.renew_lease(request_id, "instance-a", clock.now)
 
 
+async def test_a_late_owner_cannot_record_over_the_read_back_of_its_successor(
+    stores: tuple[Store, Store], clock: Clock
+) -> None:
+    """The owner that lost its lease answers while the instance that took over reads the order
+    back (EXECUTING again, under the new owner): only the lease tells them apart."""
+    first, second = stores
+    request_id = await _executing(first, "instance-a", clock.now + timedelta(seconds=30))
+    clock.now += timedelta(seconds=31)
+    taken = await second.transition(
+        request_id,
+        expected=S.EXECUTING,
+        target=S.UNKNOWN,
+        actor=None,
+        event=EventKind.CANCEL_INTERRUPTED,
+        lease_expired_before=clock.now,
+        lease_owner=None,
+    )
+    assert taken is not None
+    reading = await second.transition(
+        request_id,
+        expected=S.UNKNOWN,
+        target=S.EXECUTING,
+        actor=None,
+        event=EventKind.SETTLE_READ,
+        lease_owner="instance-b",
+        lease_until=clock.now + timedelta(seconds=30),
+    )
+    assert reading is not None
+
+    late = await first.transition(
+        request_id,
+        expected=S.EXECUTING,
+        target=S.SUCCEEDED,
+        actor=None,
+        event=EventKind.OUTCOME_SUCCEEDED,
+        owner="instance-a",
+    )
+
+    assert late is None
+    current = await second.get(request_id)
+    assert current is not None
+    assert (current.status, current.lease_owner) == (S.EXECUTING, "instance-b")
+
+
 async def test_renewing_keeps_the_lease_alive(stores: tuple[Store, Store], clock: Clock) -> None:
     first, second = stores
     request_id = await _executing(first, "instance-a", clock.now + timedelta(seconds=30))
