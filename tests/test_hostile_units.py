@@ -95,3 +95,16 @@ def test_json_nested_too_deep_is_malformed_not_a_crash() -> None:
     headers = {**_headers(body, str(int(time.time()))), "Content-Type": "application/json"}
     checked = check_request(body.encode(), headers, VERIFIER)
     assert isinstance(checked, Refusal) and checked.status == 400
+
+
+def test_the_door_itself_refuses_a_wrong_signature() -> None:
+    """Bolt checks signatures too, which would hide a door that stopped checking them; but the
+    door is what keeps an unverified body from reaching Bolt's error handler (and its
+    response_url), so it must refuse on its own."""
+    body = "command=%2Fcancel-order&user_id=U1&channel_id=C1&text="
+    headers = _headers(body, str(int(time.time())))
+    tampered = body.replace("U1", "U2").encode()
+
+    checked = check_request(tampered, headers, VERIFIER)
+
+    assert checked == Refusal(401, "unverified: wrong or stale signature")
