@@ -196,6 +196,18 @@ class BotUnderTest:
             await _tick()
         raise AssertionError(f"request stayed {current[0].status}, expected one of {statuses}")
 
+    async def wait_request_posted(self, request_id: str, timeout: float = 5.0) -> CancelRequest:
+        """Wait until the approval request is in the channel and its ts stored, so it is clickable.
+
+        Slack sees the post before the bot stores what chat.postMessage answered.
+        """
+        for _ in range(int(timeout / 0.01)):
+            current = await self.request(request_id)
+            if current.message_ts is not None:
+                return current
+            await _tick()
+        raise AssertionError("the approval request was never stored as posted")
+
     async def wait_posted(self, request_id: str, timeout: float = 5.0) -> CancelRequest:
         """Wait until the outcome of the request has been delivered to Slack."""
         for _ in range(int(timeout / 0.01)):

@@ -372,7 +372,8 @@ async def test_the_chosen_orders_and_only_those_make_one_request(bot: BotUnderTe
     assert len(bot.slack.channel_posts()) == 1
     assert bot.soget.deletes() == []  # nothing is cancelled before an approver approves
 
-    request = await bot.wait_status(request.id, "pending")
+    await bot.wait_status(request.id, "pending")
+    request = await bot.wait_request_posted(request.id)
     await bot.click(ActionId.APPROVE, request, user=APPROVER)
 
     await bot.soget.wait_until(lambda: len(bot.soget.deletes()) == 3, what="3 DELETEs")
