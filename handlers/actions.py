@@ -86,6 +86,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             click, request, deps.publisher.message_channel(request), private=private
         ):
             return DecisionResult(request, Denial.WRONG_MESSAGE)
+        if request is not None and on_message_ts is not None and request.message_ts is None:
+            adopted = await deps.service.adopt_clicked_message(request, on_message_ts)
+            return DecisionResult(adopted, result.denial)
         return result
 
     async def refused(result: DecisionResult, what: str, click: Click) -> bool:

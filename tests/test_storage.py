@@ -350,6 +350,33 @@ async def test_unknown_or_protected_column_is_refused(store: Store, column: str)
     assert await _snapshot(store, created.id) == before
 
 
+async def test_the_message_ts_is_stored_once_by_whichever_writer_comes_first(
+    store: Store,
+) -> None:
+    """The post's answer and a click on the message both know the ts; the first one stores it,
+    the other changes nothing (not even a second "posted" in the history)."""
+    created = await new_request(store)
+
+    first = await store.attach_message(created.id, "1715000000.000100", detail="from a click")
+    second = await store.attach_message(created.id, "1715000000.000100", detail=None)
+    other = await store.attach_message(created.id, "1715000999.000999", detail=None)
+
+    assert (first, second, other) == (True, False, False)
+    stored = await store.get(created.id)
+    assert stored is not None and stored.message_ts == "1715000000.000100"
+    posted = [e for e in await store.events_of(created.id) if e.kind == EventKind.POSTED.value]
+    assert [e.detail for e in posted] == ["from a click"]
+
+
+async def test_the_message_ts_of_one_request_does_not_reach_another(store: Store) -> None:
+    one, two = await new_request(store), await new_request(store, "CDE0000000002")
+
+    assert await store.attach_message(one.id, "1715000000.000100", detail=None)
+
+    stored = await store.get(two.id)
+    assert stored is not None and stored.message_ts is None
+
+
 async def test_update_fields_needs_a_field(store: Store) -> None:
     created = await new_request(store)
 

@@ -146,7 +146,20 @@ class RequestDecisions:
         return await self._store.get(request_id)
 
     async def attach_message(self, request_id: str, message_ts: str) -> None:
-        await self._store.update_fields(request_id, event=EventKind.POSTED, message_ts=message_ts)
+        await self._store.attach_message(request_id, message_ts, detail=None)
+
+    async def adopt_clicked_message(self, request: CancelRequest, message_ts: str) -> CancelRequest:
+        """The request with the ts of the message a click came from, if none is stored yet.
+
+        The click raced the store write of the post's answer (or the bot stopped in between):
+        without the ts, the redraw would find no message and the replies no thread.
+        """
+        if request.message_ts is not None:
+            return request
+        detail = "taken from a click on the message"
+        if await self._store.attach_message(request.id, message_ts, detail=detail):
+            logger.info("request %s: message ts %s taken from a click", request.id, message_ts)
+        return await self._store.get(request.id) or request
 
     async def withdraw_unposted(self, request_id: str, why: str) -> None:
         await self._store.transition(

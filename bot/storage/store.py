@@ -250,6 +250,23 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog, OrderRecord
             self._changed(moved, event)
         return moved
 
+    async def attach_message(self, request_id: str, message_ts: str, *, detail: str | None) -> bool:
+        """Store the ts of the request's message unless one is stored; True if this stored it.
+
+        Two writers may know it: the post's own answer, and a click on the message that came
+        first (the post's answer not stored yet, or lost to a crash); both name the same ts.
+        """
+        now = iso(self._clock())
+        async with self._transaction():
+            stored = await self._db.execute_fetchall(
+                "UPDATE requests SET message_ts = ?, updated_at = ?"
+                " WHERE id = ? AND message_ts IS NULL RETURNING id",
+                (message_ts, now, request_id),
+            )
+            if stored:
+                await self._add_event(request_id, now, EventKind.POSTED, None, detail)
+        return bool(stored)
+
     async def update_fields(
         self,
         request_id: str,
