@@ -122,12 +122,17 @@ class BotUnderTest:
     http: httpx.AsyncClient
 
     async def post_signed(
-        self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+        self,
+        body: str,
+        *,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
     ) -> httpx.Response:
         return await self.http.post(
             self.url + SLACK_EVENTS_PATH,
             content=body,
-            headers=payloads.signed_headers(body, secret, timestamp),
+            headers=payloads.signed_headers(body, secret, timestamp, content_type),
         )
 
     async def command(self, text: str, *, user: str = REQUESTER, **kw: Any) -> httpx.Response:
