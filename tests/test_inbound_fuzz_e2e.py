@@ -77,7 +77,7 @@ def _changed(document: Any, path: Path, new: Any) -> Any:
     return copy
 
 
-def _mutants(document: Any) -> Iterator[tuple[str, Any]]:
+def mutants(document: Any) -> Iterator[tuple[str, Any]]:
     for path in _paths(document):
         where = "/".join(str(step) for step in path)
         yield f"{where} deleted", _changed(document, path, _DELETED)
@@ -90,18 +90,19 @@ def _payload_of(form_body: str) -> dict[str, Any]:
     return parsed
 
 
-def _genuine(request: CancelRequest, bot: BotUnderTest) -> dict[str, tuple[Any, str]]:
-    """One genuine payload of each kind, sent by someone who may decide nothing."""
-    assert request.message_ts is not None
-    url = bot.slack.response_url
+def genuine_payloads(
+    request_id: str, message_ts: str, response_url: str
+) -> dict[str, tuple[dict[str, Any], str]]:
+    """One genuine payload of each kind, sent by someone who may decide nothing, with the
+    content type it comes in over HTTP."""
     clicks = {
         f"click {action.name.lower()}": _payload_of(
             payloads.block_action(
                 action,
                 user=OUTSIDER,
-                request_id=request.id,
-                message_ts=request.message_ts,
-                response_url=url,
+                request_id=request_id,
+                message_ts=message_ts,
+                response_url=response_url,
             )
         )
         for action in (ActionId.APPROVE, ActionId.REJECT, ActionId.WITHDRAW, ActionId.RETRY)
@@ -111,18 +112,18 @@ def _genuine(request: CancelRequest, bot: BotUnderTest) -> dict[str, tuple[Any, 
         payloads.block_action(
             ActionId.REJECT,
             user=APPROVER,
-            request_id=request.id,
-            message_ts=request.message_ts,
-            response_url=url,
+            request_id=request_id,
+            message_ts=message_ts,
+            response_url=response_url,
         )
     )
     anyway = _payload_of(
         payloads.ephemeral_button(
-            ActionId.SEND_ANYWAY, user=OUTSIDER, value=request.id, response_url=url
+            ActionId.SEND_ANYWAY, user=OUTSIDER, value=request_id, response_url=response_url
         )
     )
     reject = _payload_of(
-        payloads.reject_submission(user=OUTSIDER, request_id=request.id, reason="x")
+        payloads.reject_submission(user=OUTSIDER, request_id=request_id, reason="x")
     )
     form = {
         "type": "modal",
@@ -202,13 +203,16 @@ async def test_any_field_broken_is_refused_and_decides_nothing(
     bot: BotUnderTest, pending: CancelRequest, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    genuine, content_type = _genuine(pending, bot)[kind]
+    assert pending.message_ts is not None
+    genuine, content_type = genuine_payloads(
+        pending.id, pending.message_ts, bot.slack.response_url
+    )[kind]
     updates_before = len(bot.slack.updates(pending.message_ts))
     answered: dict[int, int] = {}
-    mutants = list(_mutants(genuine))
-    assert len(mutants) > 50  # the walk found the fields
+    broken = list(mutants(genuine))
+    assert len(broken) > 50  # the walk found the fields
 
-    for what, mutant in mutants:
+    for what, mutant in broken:
         body = _body(mutant, content_type)
         response = await bot.post_signed(body, content_type=content_type)
         answered[response.status_code] = answered.get(response.status_code, 0) + 1
@@ -234,10 +238,12 @@ async def test_the_same_bot_still_serves_the_requester_afterwards(
     bot: BotUnderTest, pending: CancelRequest
 ) -> None:
     """The walk's mutants do not wedge the app: a genuine withdrawal still goes through."""
-    genuine, content_type = _genuine(pending, bot)["click approve"]
-    for _what, mutant in list(_mutants(genuine))[:100]:
-        await bot.post_signed(_body(mutant, content_type), content_type=content_type)
     assert pending.message_ts is not None
+    genuine, content_type = genuine_payloads(
+        pending.id, pending.message_ts, bot.slack.response_url
+    )["click approve"]
+    for _what, mutant in list(mutants(genuine))[:100]:
+        await bot.post_signed(_body(mutant, content_type), content_type=content_type)
 
     await bot.post_signed(
         payloads.block_action(
