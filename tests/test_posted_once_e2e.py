@@ -6,6 +6,7 @@ earlier attempt may have reached Slack is looked for before it is posted again."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import signal
@@ -15,16 +16,30 @@ from pathlib import Path
 
 import httpx
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.requests import CancelRequest, MessageKind
 from bot.playground.slack import Message
 from bot.slack.ids import ActionId
-from bot.slack.publisher import DELIVERY_EVENT
+from bot.slack.publisher import (
+    DELIVERY_EVENT,
+    DeliveryMark,
+    LookupIncompleteError,
+    SlackPublisher,
+)
 from bot.storage.store import Store
 from tests import payloads
-from tests.conftest import APPROVER, REQUESTER, SIGNING_SECRET, BotFactory, BotUnderTest
+from tests.conftest import (
+    APPROVER,
+    BOT_TOKEN,
+    REQUESTER,
+    SIGNING_SECRET,
+    BotFactory,
+    BotUnderTest,
+)
 from tests.fakes.slack_api import FakeSlack, ScriptedFailure
 from tests.fakes.soget_api import FakeSoget
+from tests.test_blocks import make_request
 from tests.test_bulk_e2e import bulk_posted
 from tests.test_process_e2e import _approve_value, _free_port, bot_env, running_bot
 
@@ -138,6 +153,48 @@ async def test_a_reply_not_in_slack_after_a_5xx_is_posted(bot: BotUnderTest) -> 
 
     assert len(_outcomes(bot.slack, request)) == 1
     assert len(bot.slack.calls("conversations.replies")) == 1
+
+
+@pytest.mark.parametrize("where", ["thread", "dm"])
+async def test_the_look_up_pages_through_a_long_thread_or_dm_channel(
+    fake_slack: FakeSlack, where: str
+) -> None:
+    """The message looked for sits on the third page of 200 (a busy thread: oldest first; a
+    DM channel: newest first); past LOOKUP_MAX_PAGES pages the look-up gives up, and says so."""
+    publisher = SlackPublisher(
+        AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url), [APPROVER]
+    )
+    parent = fake_slack.post("C0CHANNEL1", "request", [])
+    request = dataclasses.replace(make_request(), message_ts=parent.ts)
+    kind = MessageKind.DM_FINISHED if where == "dm" else MessageKind.OUTCOME
+    wanted = DeliveryMark(request.id, 7, kind)
+    channel, thread_ts = (REQUESTER, None) if where == "dm" else ("C0CHANNEL1", parent.ts)
+    others = [DeliveryMark(request.id, 1000 + n, kind) for n in range(1300)]
+
+    def post(mark: DeliveryMark) -> Message:
+        return fake_slack.post(
+            channel, "reply", [], thread_ts=thread_ts, metadata=mark.metadata().to_dict()
+        )
+
+    ahead = others[:450] if where == "thread" else others[:50]
+    for mark in ahead:
+        post(mark)
+    found = post(wanted)
+    for mark in others[len(ahead) : 500]:
+        post(mark)  # in a DM channel, the newest come first
+    assert await publisher.find_posted(wanted, request, recipient=REQUESTER) == found.ts
+    reads = fake_slack.lookups()
+    assert [r.path.removeprefix("/api/") for r in reads].count("conversations.open") == (
+        1 if where == "dm" else 0
+    )
+    listed = [r for r in reads if r.path != "/api/conversations.open"]
+    assert len(listed) == 3  # pages of 200: the third holds it
+    absent = DeliveryMark(request.id, 8, kind)
+    assert await publisher.find_posted(absent, request, recipient=REQUESTER) is None
+    for mark in others[500:]:
+        post(mark)
+    with pytest.raises(LookupIncompleteError):
+        await publisher.find_posted(absent, request, recipient=REQUESTER)
 
 
 # -- SIGKILL between Slack taking the message and the bot marking it -----------------------------
