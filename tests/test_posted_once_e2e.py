@@ -227,15 +227,27 @@ async def _delivered(store: Store, request_id: str) -> bool:
     )
 
 
-@pytest.mark.parametrize("kind", ["outcome", "dm_decided", "summary"])
+@pytest.mark.parametrize(
+    ("kind", "stop"),
+    [
+        ("outcome", signal.SIGKILL),
+        ("dm_decided", signal.SIGKILL),
+        ("summary", signal.SIGKILL),
+        ("outcome", signal.SIGTERM),
+    ],
+    ids=["outcome", "dm", "summary", "outcome-drained"],
+)
 async def test_sigkill_after_slack_took_the_message_posts_it_once(
-    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path, kind: str
+    fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path, kind: str, stop: signal.Signals
 ) -> None:
+    """Killed (or drained: SIGTERM, its grace over) after Slack took the message and before
+    the bot marked it: the restart on the same database finds it and posts nothing again."""
     orders = BULK if kind == "summary" else (ORDER,)
     for order in orders:
         fake_soget.add(order)
     database = tmp_path / "data" / "bot.sqlite3"
     env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env["SHUTDOWN_GRACE_SECONDS"] = "1"
     released = asyncio.Event()
     # Slack posts the message; its answer never reaches the bot, killed meanwhile.
     where = ScriptedFailure(0, channel=REQUESTER) if kind == "dm_decided" else THREAD_REPLY
@@ -264,21 +276,27 @@ async def test_sigkill_after_slack_took_the_message_posts_it_once(
                 timeout=10,
                 what=f"the {kind} message in Slack",
             )
-            process.kill()  # SIGKILL: Slack has the message, the bot never marked it
-            await process.wait()
+            # SIGKILL: Slack has the message, the bot never marked it. SIGTERM: the drain
+            # cuts the call off once its grace is over and gives the message back.
+            process.send_signal(stop)
+            await asyncio.wait_for(process.wait(), timeout=20)
         released.set()
         async with _store(database) as store:
             [held] = await store._db.execute_fetchall(
-                "SELECT id, delivered_at, claimed_until FROM outbox WHERE kind = ?"
+                "SELECT id, delivered_at, claimed_until, maybe_posted FROM outbox WHERE kind = ?"
                 " ORDER BY id LIMIT 1",
                 (kind,),
             )
-            assert held["delivered_at"] is None and held["claimed_until"] is not None
-            # Time passes: the dead process's claims run out (CLAIM_SECONDS).
-            await store._db.execute(
-                "UPDATE outbox SET claimed_until = '2000-01-01T00:00:00.000000+00:00'"
-                " WHERE claimed_until IS NOT NULL AND delivered_at IS NULL"
-            )
+            assert held["delivered_at"] is None
+            if stop is signal.SIGTERM:
+                assert held["claimed_until"] is None and held["maybe_posted"] == 1
+            else:
+                assert held["claimed_until"] is not None
+                # Time passes: the dead process's claims run out (CLAIM_SECONDS).
+                await store._db.execute(
+                    "UPDATE outbox SET claimed_until = '2000-01-01T00:00:00.000000+00:00'"
+                    " WHERE claimed_until IS NOT NULL AND delivered_at IS NULL"
+                )
 
         env["PORT"] = str(_free_port())
         async with running_bot(env, tmp_path) as restarted, _store(database) as store:
