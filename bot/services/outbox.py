@@ -56,7 +56,8 @@ PERMANENT_ERRORS = frozenset(
 )
 GIVE_UP_AFTER_TRIES = 50
 # How long a claimed message stays with its instance: longer than its Web API calls may take
-# (SLACK_TIMEOUT_SECONDS each); after a crash, the message waits this long to go out again.
+# (SLACK_TIMEOUT_SECONDS each, plus LOOKUP_TIMEOUT_SECONDS when it is looked for first); after a
+# crash, the message waits this long to be looked for and, if Slack does not have it, sent.
 CLAIM_SECONDS = 20.0
 # Deliveries in flight at once. Lanes (a request's thread, its redraws, its DMs) are sent in
 # order; different lanes go side by side, so one slow or rate-limited call holds back no other.
