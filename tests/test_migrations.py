@@ -23,7 +23,8 @@ from bot.storage.store import Store
 from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget
-from tests.test_process_e2e import _free_port, bot_env
+from tests.ports import free_port
+from tests.test_process_e2e import bot_env
 
 # Written by the Store of main at 338a48f (the last release without numbered migrations): six
 # requests in every status, with their events, approvals, queued/claimed/failed outbox messages
@@ -116,7 +117,7 @@ async def test_the_bot_refuses_a_newer_database_with_one_line_and_exit_3(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'x', 'y')"
         )
     await store.close()
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     if isinstance(db_location, str):
         env["DATABASE_URL"] = db_location
     else:
@@ -138,8 +139,8 @@ async def test_the_bot_refuses_a_newer_database_with_one_line_and_exit_3(
 async def test_an_unreachable_postgres_exits_3_without_the_password(
     fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
 ) -> None:
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
-    env["DATABASE_URL"] = f"postgresql://bot:hunter2-secret@127.0.0.1:{_free_port()}/db"
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
+    env["DATABASE_URL"] = f"postgresql://bot:hunter2-secret@127.0.0.1:{free_port()}/db"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--http", cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
