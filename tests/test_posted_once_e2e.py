@@ -39,9 +39,10 @@ from tests.conftest import (
 )
 from tests.fakes.slack_api import FakeSlack, ScriptedFailure
 from tests.fakes.soget_api import FakeSoget
+from tests.ports import free_port
 from tests.test_blocks import make_request
 from tests.test_bulk_e2e import bulk_posted
-from tests.test_process_e2e import _approve_value, _free_port, bot_env, running_bot
+from tests.test_process_e2e import _approve_value, bot_env, running_bot
 
 ORDER = "CDE0000000041"
 BULK = ("CDE0000000042", "CDE0000000043")
@@ -246,7 +247,7 @@ async def test_sigkill_after_slack_took_the_message_posts_it_once(
     for order in orders:
         fake_soget.add(order)
     database = tmp_path / "data" / "bot.sqlite3"
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     env["SHUTDOWN_GRACE_SECONDS"] = "1"
     released = asyncio.Event()
     # Slack posts the message; its answer never reaches the bot, killed meanwhile.
@@ -298,7 +299,7 @@ async def test_sigkill_after_slack_took_the_message_posts_it_once(
                     " WHERE claimed_until IS NOT NULL AND delivered_at IS NULL"
                 )
 
-        env["PORT"] = str(_free_port())
+        env["PORT"] = str(free_port())
         async with running_bot(env, tmp_path) as restarted, _store(database) as store:
             for _ in range(1500):
                 if await _delivered(store, request_id):
