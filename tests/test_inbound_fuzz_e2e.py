@@ -256,3 +256,39 @@ async def test_the_same_bot_still_serves_the_requester_afterwards(
     )
 
     await bot.wait_status(pending.id, RequestStatus.WITHDRAWN.value)
+
+
+async def test_any_field_of_a_command_broken_is_answered_and_opens_no_second_request(
+    bot: BotUnderTest, pending: CancelRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A slash command is a form, not JSON: each field deleted, emptied, or made huge or odd.
+    The order already has a pending request, so no mutant may open another one."""
+    caplog.set_level(logging.WARNING)
+    fields = dict(
+        parse_qsl(
+            payloads.slash_command(
+                f"{ORDER} customer asked", user=REQUESTER, response_url=bot.slack.response_url
+            )
+        )
+    )
+    answered: dict[int, int] = {}
+    for name in fields:
+        for value in (None, "", "x" * 5000, "\u202e\x00", "[]", "{}"):
+            broken = {k: v for k, v in fields.items() if k != name}
+            if value is not None:
+                broken[name] = value
+            response = await bot.post_signed(urlencode(broken))
+            answered[response.status_code] = answered.get(response.status_code, 0) + 1
+            assert response.status_code in (200, 400, 404), f"{name} = {value!r:.12}"
+            assert "Traceback" not in response.text
+
+    await _barrier(bot, pending)
+    loud = [
+        f"{r.getMessage()[:120]} {r.exc_info[1]!r:.200}" if r.exc_info else r.getMessage()[:200]
+        for r in caplog.records
+        if r.levelno >= logging.ERROR
+    ]
+    assert loud == []
+    assert answered.get(400, 0) > 0 and answered.get(200, 0) > 0
+    assert await bot.runtime.store.history_of_order(ORDER) == [await bot.request(pending.id)]
+    assert bot.soget.deletes() == []

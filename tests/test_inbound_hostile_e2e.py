@@ -365,6 +365,7 @@ MALFORMED: dict[str, tuple[str, str]] = {
     ),
     "command without user": (_command_without("user_id"), FORM),
     "command without channel": (_command_without("channel_id"), FORM),
+    "command without response_url": (_command_without("response_url"), FORM),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
@@ -18,6 +19,7 @@ TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 SIGNATURE_HEADER = "X-Slack-Signature"
 # Unix seconds: 10 digits until the year 2286. More is not a timestamp Slack sends.
 _MAX_TIMESTAMP_DIGITS = 12
+_MAX_URL_LENGTH = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,20 @@ def _command_problem(body: dict[str, Any]) -> str | None:
             return f"a command without {name}"
     if not isinstance(body.get("text", ""), str):
         return "a command whose text is not text"
+    if not _is_web_url(body.get("response_url")):
+        # Every answer to a command goes there (Bolt's respond): Slack always sends one.
+        return "a command without a response_url"
     return None
+
+
+def _is_web_url(value: object) -> bool:
+    if not isinstance(value, str) or len(value) > _MAX_URL_LENGTH:
+        return False
+    try:
+        url = urlsplit(value)
+    except ValueError:
+        return False
+    return url.scheme in ("https", "http") and bool(url.hostname)
 
 
 def _user_problem(body: dict[str, Any]) -> str | None:
