@@ -6,6 +6,7 @@ the decision's redraw must edit it and the replies go in its thread, not into th
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -13,7 +14,7 @@ from bot.domain.events import EventKind
 from bot.domain.requests import RequestStatus
 from bot.slack.ids import ActionId
 from tests import payloads
-from tests.conftest import APPROVER, REQUESTER, BotUnderTest
+from tests.conftest import APPROVER, REQUESTER, BotFactory, BotUnderTest, MutableClock
 
 ORDER = "CDE0000000051"
 
@@ -101,4 +102,31 @@ async def test_a_request_whose_ts_was_lost_is_decided_on_its_own_message(
     if decision == "reject":
         [reply] = bot.slack.thread_replies(ts)
         assert "duplicate" in str(reply.body)
+    assert bot.soget.deletes() == []
+
+
+async def test_a_request_that_expired_while_its_ts_was_lost_is_redrawn_at_the_next_click(
+    bot_with: BotFactory,
+) -> None:
+    """The expiry's redraw found no message (the ts was lost): the buttons stayed. The first
+    click on them brings the ts, and the message is redrawn as expired then."""
+    clock = MutableClock()
+    bot = await bot_with(
+        clock=clock, request_ttl=timedelta(minutes=10), sweep_interval_seconds=3600
+    )
+    bot.soget.add(ORDER)
+    request_id, ts = await _posted_but_not_stored(bot, None)
+    await bot.wait_status(request_id, "pending")
+    clock.advance(timedelta(minutes=11))
+    assert [r.id for r in await bot.runtime.deps.service.expire_overdue()] == [request_id]
+    await bot.wait_delivered(request_id)
+    assert bot.slack.updates(ts) == []  # nothing to redraw: the bot did not know the message
+
+    await bot.post_signed(_click_on(bot, ActionId.APPROVE, request_id, ts, APPROVER))
+
+    await bot.slack.wait_until(lambda: bool(bot.slack.updates(ts)), what="the redraw")
+    await bot.wait_delivered(request_id)
+    shown = str(bot.slack.updates(ts)[-1].body["blocks"])
+    assert "Expired" in shown and ActionId.APPROVE.value not in shown
+    assert "expired" in str(bot.slack.ephemerals(APPROVER)[0].body["text"])
     assert bot.soget.deletes() == []

@@ -157,7 +157,10 @@ class RequestDecisions:
         if request.message_ts is not None:
             return request
         detail = "taken from a click on the message"
-        if await self._store.attach_message(request.id, message_ts, detail=detail):
+        # Redrawn at once: a change made while the message was unknown (an expiry, say) was
+        # drawn on no message.
+        redraw = (MessageKind.REDRAW,)
+        if await self._store.attach_message(request.id, message_ts, detail=detail, notify=redraw):
             logger.info("request %s: message ts %s taken from a click", request.id, message_ts)
         return await self._store.get(request.id) or request
 
