@@ -25,6 +25,7 @@ class ScriptedFailure:
     headers: dict[str, str] = field(default_factory=dict)
     only_threads: bool = False  # answer only calls that reply in a thread
     channel: str | None = None  # answer only calls to this channel (or user, for a DM)
+    reset: bool = False  # drop the connection instead of answering (after any delay)
 
     def applies_to(self, body: dict[str, Any]) -> bool:
         if self.channel is not None and body.get("channel") != self.channel:
@@ -158,6 +159,10 @@ class FakeSlack(SlackStandIn, FakeServer):
             failure = lasting
         if self._delays.get(method):
             await asyncio.sleep(self._delays[method])
+        if failure is not None and failure.reset:
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
         if failure is not None:
             return web.json_response(
                 failure.body or {"ok": False, "error": "fatal_error"},
