@@ -32,6 +32,7 @@ from bot.slack.messages.search import (
     build_choice_loading_modal,
     build_choice_modal,
     choice_metadata,
+    choice_not_opened_text,
     orders_block_id,
     parse_choice_button_value,
     parse_choice_submission,
@@ -79,10 +80,21 @@ def register(app: AsyncApp, deps: Deps) -> None:
             text = form_refusal_text(refusal, language)
             await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
             return
-        opened = await client.views_open(
-            trigger_id=str(body.get("trigger_id", "")),
-            view=build_choice_loading_modal(args, language),
-        )
+        try:
+            opened = await client.views_open(
+                trigger_id=str(body.get("trigger_id", "")),
+                view=build_choice_loading_modal(args, language),
+            )
+        except Exception as exc:  # an expired trigger, Slack failing: a click again will do
+            error = (
+                str(exc.response.get("error"))
+                if isinstance(exc, SlackApiError)
+                else type(exc).__name__
+            )
+            logger.warning("could not open the choice of orders for %s: %s", user_id, error)
+            text = choice_not_opened_text(error, language).text
+            await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
+            return
         shown = _object(opened.get("view"))
         found = await deps.search.find(args)  # bounded by SEARCH_TIMEOUT_SECONDS
         if isinstance(found, SearchFailed):

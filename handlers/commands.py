@@ -90,7 +90,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             return
         if isinstance(parsed, SearchArgs):
-            await answer_search_command(ack, respond, parsed, user_id=user_id, deps=deps)
+            await answer_search_command(
+                ack, respond, parsed, user_id=user_id, channel_id=channel_id, deps=deps
+            )
             return
         if deps.settings.require_reason and not parsed.reason:
             missing = missing_reason_text(language)

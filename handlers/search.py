@@ -5,17 +5,28 @@ waits for MouvONE). The choice of orders that follows is `handlers.choice`.
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
 from bot.deps import Deps
 from bot.domain.search import SearchArgs, SearchFailed
 from bot.slack.messages.search import build_search_failed, build_search_result, searching_text
 
+logger = logging.getLogger(__name__)
+
 
 async def answer_search_command(
-    ack: AsyncAck, respond: AsyncRespond, args: SearchArgs, *, user_id: str, deps: Deps
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    args: SearchArgs,
+    *,
+    user_id: str,
+    channel_id: str,
+    deps: Deps,
 ) -> None:
-    """Ack at once ("searching…"), then search and answer privately through `respond`."""
+    """Ack at once ("searching…"), then search and answer privately through `respond`; if
+    Slack refuses that (its response_url failing), as another private message."""
     # In the ack: the language only if already known.
     searching = searching_text(args, deps.languages.cached(user_id))
     await ack(response_type="ephemeral", text=searching.text)
@@ -25,4 +36,11 @@ async def answer_search_command(
         answer = build_search_failed(args, found, language)
     else:
         answer = build_search_result(args, found, language)
-    await respond(response_type="ephemeral", text=answer.text, blocks=answer.blocks)
+    try:
+        answered = await respond(response_type="ephemeral", text=answer.text, blocks=answer.blocks)
+        refused = answered.status_code != 200
+    except Exception as exc:
+        logger.warning("the search's answer to %s failed on response_url: %r", user_id, exc)
+        refused = True
+    if refused:
+        await deps.publisher.tell_blocks(channel_id, user_id, answer.text, answer.blocks)

@@ -9,7 +9,9 @@ import json
 import pytest
 
 from bot.domain.requests import CancelRequest, RequestStatus
-from tests.conftest import BotUnderTest
+from bot.slack.ids import ActionId
+from tests import payloads
+from tests.conftest import REQUESTER, BotUnderTest
 from tests.fakes.slack_api import ScriptedFailure
 
 ORDERS = ("CDE0000000081", "CDE0000000082", "CDE0000000083")
@@ -68,3 +70,54 @@ async def _opened(bot: BotUnderTest, order_id: str) -> CancelRequest:
             return found[0]
         await asyncio.sleep(0.01)
     raise AssertionError(f"no request was opened for {order_id}")
+
+
+# -- the search and its choice ----------------------------------------------------------------
+
+CONTAINER = "CSQU3054383"
+
+
+def _add_found(bot: BotUnderTest) -> None:
+    for order in ORDERS:
+        bot.soget.add(order, container_reference=CONTAINER)
+
+
+async def test_a_search_answer_slack_refused_on_the_response_url_is_told_another_way(
+    bot: BotUnderTest,
+) -> None:
+    _add_found(bot)
+    bot.slack.webhook_status = 500
+
+    response = await bot.command(f"container {CONTAINER}")
+    assert response.status_code == 200
+
+    await bot.slack.wait_until(lambda: bool(bot.slack.ephemerals(REQUESTER)), what="the answer")
+    [answer] = bot.slack.ephemerals(REQUESTER)
+    assert all(order in json.dumps(answer.body) for order in ORDERS)
+    assert len(bot.soget.searches()) == 1  # told, not searched again
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [ScriptedFailure(200, {"ok": False, "error": "expired_trigger_id"}), DROPPED],
+    ids=["expired_trigger_id", "dropped"],
+)
+async def test_a_choice_modal_slack_would_not_open_is_explained_privately(
+    bot: BotUnderTest, failure: ScriptedFailure
+) -> None:
+    _add_found(bot)
+    bot.slack.fail_next("views.open", *[failure] * 3)
+    click = payloads.ephemeral_button(
+        ActionId.CHOOSE_ORDERS,
+        user=REQUESTER,
+        value=f"container:{CONTAINER}",
+        response_url=bot.slack.response_url,
+    )
+
+    response = await bot.post_signed(click)
+    assert response.status_code == 200
+
+    await bot.slack.wait_until(lambda: bool(bot.slack.ephemerals(REQUESTER)), what="a reply")
+    told = json.dumps([r.body for r in bot.slack.ephemerals(REQUESTER) + bot.slack.webhooks()])
+    assert "Choose orders" in told and "went wrong inside the bot" not in told
+    assert not bot.slack.calls("views.update") and not bot.soget.searches()
