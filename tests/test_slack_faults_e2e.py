@@ -11,7 +11,7 @@ import pytest
 from bot.domain.requests import CancelRequest, RequestStatus
 from bot.slack.ids import ActionId
 from tests import payloads
-from tests.conftest import REQUESTER, BotUnderTest
+from tests.conftest import APPROVER, REQUESTER, BotUnderTest
 from tests.fakes.slack_api import ScriptedFailure
 
 ORDERS = ("CDE0000000081", "CDE0000000082", "CDE0000000083")
@@ -121,3 +121,45 @@ async def test_a_choice_modal_slack_would_not_open_is_explained_privately(
     told = json.dumps([r.body for r in bot.slack.ephemerals(REQUESTER) + bot.slack.webhooks()])
     assert "Choose orders" in told and "went wrong inside the bot" not in told
     assert not bot.slack.calls("views.update") and not bot.soget.searches()
+
+
+# -- the bulk request's summary reply and direct messages -----------------------------------
+
+LIMITED = ScriptedFailure(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+SUMMARY_FAULTS = {
+    "post-429": ("chat.postMessage", ScriptedFailure(**{**vars(LIMITED), "only_threads": True})),
+    "post-dropped": ("chat.postMessage", ScriptedFailure(0, reset=True, only_threads=True)),
+    "update-500": ("chat.update", ScriptedFailure(500, {"ok": False, "error": "fatal_error"})),
+    "update-dropped": ("chat.update", DROPPED),
+    "dm-channel_not_found": (
+        "chat.postMessage",
+        ScriptedFailure(200, {"ok": False, "error": "channel_not_found"}, channel=REQUESTER),
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", SUMMARY_FAULTS, ids=list(SUMMARY_FAULTS))
+async def test_slack_failing_on_a_bulk_summary_or_dm_loses_and_doubles_nothing(
+    bot: BotUnderTest, fault: str
+) -> None:
+    for order in ORDERS:
+        bot.soget.add(order)
+    await bot.command(" ".join(ORDERS) + " vessel cancelled")
+    request = await bot.wait_request_posted((await _opened(bot, ORDERS[0])).id)
+    method, failure = SUMMARY_FAULTS[fault]
+    bot.slack.fail_next(method, failure)
+
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    await bot.wait_status(request.id, "succeeded")
+    await bot.wait_posted(request.id, timeout=10)
+    await bot.wait_delivered(request.id, timeout=10)
+
+    assert all(len(bot.soget.deletes(order)) == 1 for order in ORDERS)
+    refused_posts = 1 if fault.startswith("post-") else 0
+    assert len(bot.slack.thread_replies(request.message_ts)) == 1 + refused_posts
+    summary_ts = await bot.runtime.store.summary_ts(request.id)
+    edits = bot.slack.updates(summary_ts)
+    final = edits[-1].body if edits else bot.slack.thread_replies(request.message_ts)[-1].body
+    assert "*Done:* 3 cancelled" in json.dumps(final)
+    finished = [d for d in bot.slack.dms(REQUESTER) if "has its answers" in json.dumps(d.body)]
+    assert len(finished) == 1  # the "finished" DM, once
