@@ -5,15 +5,12 @@ waits for MouvONE). The choice of orders that follows is `handlers.choice`.
 
 from __future__ import annotations
 
-import logging
-
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
 from bot.deps import Deps
 from bot.domain.search import SearchArgs, SearchFailed
 from bot.slack.messages.search import build_search_failed, build_search_result, searching_text
-
-logger = logging.getLogger(__name__)
+from handlers.replies import respond_or_tell
 
 
 async def answer_search_command(
@@ -36,11 +33,4 @@ async def answer_search_command(
         answer = build_search_failed(args, found, language)
     else:
         answer = build_search_result(args, found, language)
-    try:
-        answered = await respond(response_type="ephemeral", text=answer.text, blocks=answer.blocks)
-        refused = answered.status_code != 200
-    except Exception as exc:
-        logger.warning("the search's answer to %s failed on response_url: %r", user_id, exc)
-        refused = True
-    if refused:
-        await deps.publisher.tell_blocks(channel_id, user_id, answer.text, answer.blocks)
+    await respond_or_tell(respond, answer, channel_id=channel_id, user_id=user_id, deps=deps)

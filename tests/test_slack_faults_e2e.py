@@ -163,3 +163,23 @@ async def test_slack_failing_on_a_bulk_summary_or_dm_loses_and_doubles_nothing(
     assert "*Done:* 3 cancelled" in json.dumps(final)
     finished = [d for d in bot.slack.dms(REQUESTER) if "has its answers" in json.dumps(d.body)]
     assert len(finished) == 1  # the "finished" DM, once
+
+
+async def test_a_bulk_reply_slack_refused_on_the_response_url_is_told_another_way(
+    bot: BotUnderTest,
+) -> None:
+    """Every order of the command is covered already: the requester is told which, even when
+    Slack refuses the command's response_url."""
+    for order in ORDERS:
+        bot.soget.add(order)
+    await bot.command(" ".join(ORDERS) + " vessel cancelled")
+    await bot.wait_request_posted((await _opened(bot, ORDERS[0])).id)
+    bot.slack.webhook_status = 500
+
+    response = await bot.command(" ".join(ORDERS) + " again")
+    assert response.status_code == 200
+
+    await bot.slack.wait_until(lambda: bool(bot.slack.ephemerals(REQUESTER)), what="the reply")
+    told = json.dumps(bot.slack.ephemerals(REQUESTER)[0].body)
+    assert all(order in told for order in ORDERS)
+    assert len(bot.slack.channel_posts()) == 1  # nothing opened
