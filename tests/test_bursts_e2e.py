@@ -59,7 +59,9 @@ async def test_a_hundred_submissions_of_one_choice_open_one_request(bot: BotUnde
     acks = await asyncio.gather(*(bot.post_signed(body) for _ in range(100)))
 
     assert [(a.status_code, a.content) for a in acks] == [(200, b"")] * 100  # modal closes
-    await bot.slack.wait_until(lambda: len(bot.slack.ephemerals()) == 99, what="99 replies")
+    await bot.slack.wait_until(
+        lambda: len(bot.slack.ephemerals()) == 99, timeout=20, what="99 replies"
+    )
     [request] = await bot.runtime.store.history_of_order(ids[0])
     await bot.wait_request_posted(request.id)
     assert request.order_ids == tuple(ids)
@@ -90,7 +92,9 @@ async def test_fifty_approvals_of_a_bulk_with_half_the_deletes_failing_send_each
     assert [a.status_code for a in acks] == [200] * 50
     done = await bot.wait_status(request.id, "unknown", timeout=15)
     await bot.wait_delivered(request.id, timeout=15)
-    await bot.slack.wait_until(lambda: len(bot.slack.ephemerals()) == 49, what="49 refusals")
+    await bot.slack.wait_until(
+        lambda: len(bot.slack.ephemerals()) == 49, timeout=15, what="49 refusals"
+    )
     assert all(len(bot.soget.deletes(order)) == 1 for order in orders)
     assert bot.soget.most_in_flight <= 4  # BULK_CONCURRENCY
     states = sorted(o.state.value for o in done.orders)
