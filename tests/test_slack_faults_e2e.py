@@ -183,3 +183,36 @@ async def test_a_bulk_reply_slack_refused_on_the_response_url_is_told_another_wa
     told = json.dumps(bot.slack.ephemerals(REQUESTER)[0].body)
     assert all(order in told for order in ORDERS)
     assert len(bot.slack.channel_posts()) == 1  # nothing opened
+
+
+@pytest.mark.parametrize(
+    ("failure", "told"),
+    [
+        (ScriptedFailure(500, {"ok": False, "error": "fatal_error"}), True),
+        (DROPPED, True),
+        (ScriptedFailure(200, {"ok": False, "error": "not_found"}), False),  # closed meanwhile
+    ],
+    ids=["500", "dropped", "closed"],
+)
+async def test_a_choice_slack_would_not_show_is_explained_unless_the_modal_was_closed(
+    bot: BotUnderTest, failure: ScriptedFailure, told: bool
+) -> None:
+    _add_found(bot)
+    bot.slack.fail_next("views.update", *[failure] * 3)
+    click = payloads.ephemeral_button(
+        ActionId.CHOOSE_ORDERS,
+        user=REQUESTER,
+        value=f"container:{CONTAINER}",
+        response_url=bot.slack.response_url,
+    )
+
+    response = await bot.post_signed(click)
+    assert response.status_code == 200
+
+    await bot.slack.wait_for_calls("views.update")
+    await bot.slack.wait_until(
+        lambda: bool(bot.slack.ephemerals(REQUESTER)) or not told, what="a reply"
+    )
+    replies = json.dumps([r.body for r in bot.slack.ephemerals(REQUESTER) + bot.slack.webhooks()])
+    assert ("Choose orders" in replies) is told
+    assert "went wrong inside the bot" not in replies
