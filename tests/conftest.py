@@ -122,12 +122,17 @@ class BotUnderTest:
     http: httpx.AsyncClient
 
     async def post_signed(
-        self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+        self,
+        body: str,
+        *,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
     ) -> httpx.Response:
         return await self.http.post(
             self.url + SLACK_EVENTS_PATH,
             content=body,
-            headers=payloads.signed_headers(body, secret, timestamp),
+            headers=payloads.signed_headers(body, secret, timestamp, content_type),
         )
 
     async def command(self, text: str, *, user: str = REQUESTER, **kw: Any) -> httpx.Response:
@@ -181,41 +186,44 @@ class BotUnderTest:
         assert found is not None
         return found
 
+    async def request_when(
+        self,
+        request_id: str,
+        holds: Callable[[CancelRequest], bool],
+        what: str,
+        timeout: float = 5.0,
+    ) -> CancelRequest:
+        """Poll the stored request until `holds` is true of it; the work after an ack runs in
+        the background."""
+        current = await self.request(request_id)
+        for _ in range(int(timeout / 0.01)):
+            if holds(current):
+                return current
+            await _tick()
+            current = await self.request(request_id)
+        raise AssertionError(f"{what}: request {current.id} is {current.status}")
+
     async def wait_status(
         self, request_id: str, *statuses: str, timeout: float = 5.0
     ) -> CancelRequest:
-        current: list[CancelRequest] = []
-
-        async def check() -> bool:
-            current[:] = [await self.request(request_id)]
-            return current[0].status.value in statuses
-
-        for _ in range(int(timeout / 0.01)):
-            if await check():
-                return current[0]
-            await _tick()
-        raise AssertionError(f"request stayed {current[0].status}, expected one of {statuses}")
+        return await self.request_when(
+            request_id, lambda r: r.status.value in statuses, f"expected one of {statuses}", timeout
+        )
 
     async def wait_request_posted(self, request_id: str, timeout: float = 5.0) -> CancelRequest:
         """Wait until the approval request is in the channel and its ts stored, so it is clickable.
 
         Slack sees the post before the bot stores what chat.postMessage answered.
         """
-        for _ in range(int(timeout / 0.01)):
-            current = await self.request(request_id)
-            if current.message_ts is not None:
-                return current
-            await _tick()
-        raise AssertionError("the approval request was never stored as posted")
+        return await self.request_when(
+            request_id, lambda r: r.message_ts is not None, "never stored as posted", timeout
+        )
 
     async def wait_posted(self, request_id: str, timeout: float = 5.0) -> CancelRequest:
         """Wait until the outcome of the request has been delivered to Slack."""
-        for _ in range(int(timeout / 0.01)):
-            current = await self.request(request_id)
-            if current.outcome_posted_at is not None:
-                return current
-            await _tick()
-        raise AssertionError("the outcome was never marked as posted")
+        return await self.request_when(
+            request_id, lambda r: r.outcome_posted_at is not None, "outcome never posted", timeout
+        )
 
     async def wait_delivered(self, request_id: str, timeout: float = 5.0) -> None:
         """Wait until every Slack effect queued for the request has been delivered."""

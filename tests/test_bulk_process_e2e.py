@@ -17,7 +17,8 @@ from tests import payloads
 from tests.conftest import APPROVER, REQUESTER, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget, Fault
-from tests.test_process_e2e import _approve_value, _free_port, bot_env, running_bot
+from tests.ports import free_port
+from tests.test_process_e2e import _approve_value, bot_env, running_bot
 
 ORDERS = ("CDE0000000021", "CDE0000000022", "CDE0000000023")
 
@@ -49,7 +50,7 @@ async def test_sigkill_in_the_middle_of_a_bulk_settles_each_order_once(
 ) -> None:
     for order in ORDERS:
         fake_soget.add(order)
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port()) | {"BULK_CONCURRENCY": "1"}
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port()) | {"BULK_CONCURRENCY": "1"}
     async with running_bot(env, tmp_path) as process:
         async with httpx.AsyncClient() as http:
             command = payloads.slash_command(
@@ -83,7 +84,7 @@ async def test_sigkill_in_the_middle_of_a_bulk_settles_each_order_once(
         await process.wait()
     assert len(fake_soget.deletes(ORDERS[2])) == 0
 
-    env["PORT"] = str(_free_port())
+    env["PORT"] = str(free_port())
     async with running_bot(env, tmp_path) as restarted:
         store = await Store.open(tmp_path / "data" / "bot.sqlite3")
         try:

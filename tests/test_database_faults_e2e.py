@@ -17,7 +17,8 @@ from bot.storage.store import Store
 from tests.conftest import BotUnderTest
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget
-from tests.test_process_e2e import _free_port, bot_env, running_bot
+from tests.ports import free_port
+from tests.test_process_e2e import bot_env, running_bot
 
 
 def _random_bytes(path: Path) -> None:
@@ -58,7 +59,7 @@ def _parent_is_a_file(path: Path) -> None:
 async def test_a_bad_database_at_start_exits_with_one_line(
     fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path, spoil: Callable[[Path], None]
 ) -> None:
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     database = Path(env["DATABASE_PATH"])
     database.parent.mkdir(parents=True)
     await asyncio.to_thread(spoil, database)
@@ -104,7 +105,7 @@ async def _wait_health(
 async def test_healthz_fails_while_the_disk_takes_no_write_and_recovers(
     fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
 ) -> None:
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     url = f"http://127.0.0.1:{env['PORT']}"
     async with running_bot(env, tmp_path) as process, httpx.AsyncClient() as http:
         assert (await _health(http, url)).json()["database"] == "ok"

@@ -8,20 +8,23 @@ import asyncio
 import shutil
 import sqlite3
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from bot.domain.requests import RequestStatus
+from bot.domain.requests import MessageKind, OutboxMessage, RequestStatus
 from bot.observability.check import check_database
-from bot.storage.schema import DatabaseTooNewError, migrations_for, statements
+from bot.storage.engine import Database, PostgresDatabase, SqliteDatabase, is_postgres_url
+from bot.storage.schema import DatabaseTooNewError, add_missing_columns, migrations_for, statements
 from bot.storage.store import Store
 from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget
-from tests.test_process_e2e import _free_port, bot_env
+from tests.ports import free_port
+from tests.test_process_e2e import bot_env
 
 # Written by the Store of main at 338a48f (the last release without numbered migrations): six
 # requests in every status, with their events, approvals, queued/claimed/failed outbox messages
@@ -114,7 +117,7 @@ async def test_the_bot_refuses_a_newer_database_with_one_line_and_exit_3(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'x', 'y')"
         )
     await store.close()
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     if isinstance(db_location, str):
         env["DATABASE_URL"] = db_location
     else:
@@ -136,8 +139,8 @@ async def test_the_bot_refuses_a_newer_database_with_one_line_and_exit_3(
 async def test_an_unreachable_postgres_exits_3_without_the_password(
     fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
 ) -> None:
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
-    env["DATABASE_URL"] = f"postgresql://bot:hunter2-secret@127.0.0.1:{_free_port()}/db"
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
+    env["DATABASE_URL"] = f"postgresql://bot:hunter2-secret@127.0.0.1:{free_port()}/db"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--http", cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -148,6 +151,68 @@ async def test_an_unreachable_postgres_exits_3_without_the_password(
     assert process.returncode == 3, text
     assert "hunter2-secret" not in text and "Traceback" not in text
     assert "postgresql://bot:***@127.0.0.1" in text
+
+
+async def test_an_outbox_of_version_2_upgrades_and_a_claim_it_left_is_looked_for(
+    db_location: Path | str,
+) -> None:
+    """Version 3 adds outbox.maybe_posted. A message an instance of the release before was
+    sending when it died (its claim left behind) is maybe posted at its next claim, so it is
+    looked for in Slack first; one never claimed is not."""
+    db: Database
+    if is_postgres_url(db_location):
+        db = await PostgresDatabase.connect(str(db_location), max_size=1)
+    else:
+        db = await SqliteDatabase.connect(str(db_location))
+    past = "2026-12-01T08:00:00.000000+00:00"
+    try:
+        async with db.transaction():
+            for migration in migrations_for(db.engine)[:2]:
+                for statement in statements(migration.sql):
+                    await db.execute(statement)
+                if migration.version == 1 and db.engine == "sqlite":
+                    await add_missing_columns(db)
+            await db.execute(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            for version, name in ((1, "initial"), (2, "bulk_orders")):
+                await db.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, past)
+                )
+            await db.execute(
+                "INSERT INTO requests (id, order_id, channel_id, requester_id, reason, status,"
+                " created_at, updated_at, message_ts) VALUES ('r1', 'CDE0000000001', 'C1', 'U1',"
+                " '', 'rejected', ?, ?, '1.2')",
+                (past, past),
+            )
+            for kind, claimed in (("rejection", past), ("dm_decided", None)):
+                await db.execute(
+                    "INSERT INTO outbox (request_id, kind, attempt, created_at, next_try_at,"
+                    " claimed_by, claimed_until, recipient) VALUES ('r1', ?, 0, ?, ?, ?, ?, ?)",
+                    (kind, past, past, claimed and "old-host", claimed, "U1"),
+                )
+    finally:
+        await db.close()
+
+    store = await Store.open(db_location)
+    try:
+        rows = await store._db.execute_fetchall(
+            "SELECT id, kind, maybe_posted FROM outbox ORDER BY id"
+        )
+        assert [(row[1], row[2]) for row in rows] == [("rejection", 0), ("dm_decided", 0)]
+        until = store.now() + timedelta(seconds=20)
+        claims = [
+            await store.claim_message(
+                OutboxMessage(row[0], "r1", MessageKind(row[1]), 0, 0, "U1"), "new-host", until
+            )
+            for row in rows
+        ]
+        assert [c is not None and c.maybe_posted for c in claims] == [True, False]
+        versions = await store._db.execute_fetchall("SELECT max(version) FROM schema_migrations")
+        assert versions[0][0] == 3
+    finally:
+        await store.close()
 
 
 def test_each_engine_has_a_complete_numbered_series() -> None:

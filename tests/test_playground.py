@@ -26,7 +26,8 @@ from bot.playground.page import (
 from bot.playground.run import running_playground
 from bot.slack.ids import ActionId, BlockId, CallbackId, InputActionId
 from tests.fakes.server import wait_until
-from tests.test_process_e2e import _clean_env, _free_port
+from tests.ports import free_port
+from tests.test_process_e2e import _clean_env
 
 
 @pytest.fixture
@@ -189,7 +190,7 @@ async def test_playground_starts_without_any_configuration_and_stops_on_sigterm(
 ) -> None:
     # A .env full of .env.example placeholders (which the bot refuses) is not read.
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-...\nCANCEL_APPROVERS=U0123ABCD\n")
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--playground", "--playground-port", str(port),
         cwd=tmp_path, env=_clean_env(),

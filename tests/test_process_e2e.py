@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -28,12 +27,7 @@ from tests.conftest import (
 )
 from tests.fakes.slack_api import FakeSlack, ScriptedFailure
 from tests.fakes.soget_api import FakeSoget, Fault
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.ports import free_port
 
 
 def _clean_env() -> dict[str, str]:
@@ -112,7 +106,7 @@ async def running_bot(
 async def test_http_mode_serves_a_signed_command_and_stops_cleanly(
     fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = bot_env(fake_slack, fake_soget, tmp_path, port)
     fake_soget.add("CDE0000000005")
     async with running_bot(env, tmp_path) as process:
@@ -156,7 +150,7 @@ async def test_crash_between_approval_and_answer_loses_nothing(
 ) -> None:
     order = "CDE0000000007"
     fake_soget.add(order)
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     async with running_bot(env, tmp_path) as process:
         body = payloads.slash_command(
             f"{order} duplicate", user=REQUESTER, response_url=fake_slack.response_url
@@ -188,7 +182,7 @@ async def test_crash_between_approval_and_answer_loses_nothing(
         await process.wait()
     assert fake_slack.thread_replies() == []
 
-    env["PORT"] = str(_free_port())
+    env["PORT"] = str(free_port())
     async with running_bot(env, tmp_path) as restarted:
         await fake_slack.wait_until(lambda: len(fake_slack.thread_replies()) == 1, timeout=15)
         await asyncio.sleep(0.5)  # room for a wrong second reply or DELETE to show up
@@ -241,7 +235,7 @@ async def test_a_click_cut_off_by_a_crash_is_reported_to_the_clicker(
     stored before the ack, so after the restart the approver is told it was not taken."""
     order = "CDE0000000009"
     fake_soget.add(order)
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     async with running_bot(env, tmp_path) as process:
         body = payloads.slash_command(
             f"{order} duplicate", user=REQUESTER, response_url=fake_slack.response_url
@@ -273,7 +267,7 @@ async def test_a_click_cut_off_by_a_crash_is_reported_to_the_clicker(
         process.kill()
         await process.wait()
 
-    env["PORT"] = str(_free_port())
+    env["PORT"] = str(free_port())
     async with running_bot(env, tmp_path) as restarted:
         await fake_slack.wait_until(
             lambda: any("not taken" in str(dm.body) for dm in fake_slack.dms(APPROVER)),
@@ -297,7 +291,7 @@ async def test_a_click_cut_off_by_a_crash_is_reported_to_the_clicker(
 async def test_a_rejected_bot_token_stops_the_start_with_one_line(
     fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path, mode: str
 ) -> None:
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     env["SLACK_BOT_TOKEN"] = "xoxb-not-the-workspace-token-0000"
     args = ["--http"] if mode == "http" else []
     if mode == "socket":
@@ -326,7 +320,7 @@ async def test_slack_unreachable_at_start_is_retried_then_served(
         ScriptedFailure(500, {"ok": False, "error": "fatal_error"}),
         ScriptedFailure(500, {"ok": False, "error": "fatal_error"}),
     )
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     async with running_bot(env, tmp_path) as process:
         assert len(fake_slack.calls("auth.test")) >= 2
         process.send_signal(signal.SIGTERM)

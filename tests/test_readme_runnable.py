@@ -9,11 +9,12 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -57,12 +58,6 @@ def fresh_copy(destination: Path) -> Path:
     return destination
 
 
-def _free_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return str(sock.getsockname()[1])
-
-
 def test_the_readme_marks_its_first_commands_runnable() -> None:
     blocks = runnable_blocks()
     assert len(blocks) >= 2
@@ -77,7 +72,7 @@ def test_a_runnable_readme_block_works_from_a_fresh_copy(
     tmp_path: Path, script: str, expect: str
 ) -> None:
     checkout = fresh_copy(tmp_path / "clone")
-    script = script.replace(PLAYGROUND_PORT, _free_port())
+    script = script.replace(PLAYGROUND_PORT, str(free_port()))
     # The copy's code is what runs (the editable install would import this checkout's).
     keep = ("PATH", "HOME", "LANG", "TMPDIR")
     env = {k: v for k, v in os.environ.items() if k in keep} | {"PYTHONPATH": str(checkout)}

@@ -20,7 +20,8 @@ from tests import payloads
 from tests.conftest import REQUESTER, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget, Fault
-from tests.test_process_e2e import _free_port, bot_env, running_bot
+from tests.ports import free_port
+from tests.test_process_e2e import bot_env, running_bot
 
 APPROVERS = [f"U0APPR{n:04d}" for n in range(50)]
 
@@ -64,7 +65,7 @@ async def two_replicas(
     replicas: list[Replica] = []
     async with contextlib.AsyncExitStack() as stack:
         for _ in range(2):
-            port = _free_port()
+            port = free_port()
             env = bot_env(fake_slack, fake_soget, tmp_path, port)
             env["CANCEL_APPROVERS"] = ",".join(APPROVERS)
             # Each instance finds the others' work by its sweep (a kick reaches its own

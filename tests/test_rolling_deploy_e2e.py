@@ -22,7 +22,8 @@ from tests import payloads
 from tests.conftest import APPROVER, REQUESTER, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget, Fault
-from tests.test_process_e2e import _approve_value, _free_port, bot_env, running_bot
+from tests.ports import free_port
+from tests.test_process_e2e import _approve_value, bot_env, running_bot
 
 
 class Instance:
@@ -128,7 +129,7 @@ async def test_sigterm_mid_delete_drains_then_posts_the_outcome_once_and_exits(
     order, newcomer = "CDE0000000301", "CDE0000000302"
     fake_soget.add(order)
     fake_soget.add(newcomer)
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     env["SHUTDOWN_GRACE_SECONDS"] = "15"
     database = Path(env["DATABASE_PATH"])
     answer = asyncio.Event()
@@ -181,7 +182,7 @@ async def test_past_the_grace_the_delete_keeps_its_lease_and_is_taken_over_later
     second instance takes over, reads the order back and posts once; never a second DELETE."""
     order = "CDE0000000311"
     fake_soget.add(order)
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     env |= {"SHUTDOWN_GRACE_SECONDS": "1", "LEASE_SECONDS": "6"}
     database = Path(env["DATABASE_PATH"])
     async with running_bot(env, tmp_path) as process, httpx.AsyncClient(timeout=10) as http:
@@ -203,7 +204,7 @@ async def test_past_the_grace_the_delete_keeps_its_lease_and_is_taken_over_later
     assert left.lease_until > datetime.now(UTC)  # not released: it runs out on its own
     assert fake_slack.thread_replies() == []
 
-    env["PORT"] = str(_free_port())
+    env["PORT"] = str(free_port())
     async with running_bot(env, tmp_path) as second:
         await fake_slack.wait_until(
             lambda: len(fake_slack.thread_replies()) == 1, timeout=20, what="the outcome"
@@ -229,7 +230,7 @@ async def test_a_read_back_cut_off_by_the_grace_is_handed_back_at_once(
     and the next instance reads the order at once."""
     order = "CDE0000000321"
     fake_soget.add(order)
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     env |= {"SHUTDOWN_GRACE_SECONDS": "1", "LEASE_SECONDS": "30"}
     database = Path(env["DATABASE_PATH"])
     async with running_bot(env, tmp_path) as process, httpx.AsyncClient(timeout=10) as http:
@@ -253,7 +254,7 @@ async def test_a_read_back_cut_off_by_the_grace_is_handed_back_at_once(
     assert handed_back.lease_owner is None  # not held for LEASE_SECONDS (30 s)
     assert "settle_released" in [kind for kind, _ in await events(database, request.id)]
 
-    env["PORT"] = str(_free_port())
+    env["PORT"] = str(free_port())
 
     def confirmed() -> list[str]:
         texts = [str(r.body.get("text")) for r in fake_slack.thread_replies(request.message_ts)]
@@ -283,9 +284,9 @@ async def test_a_new_instance_next_to_a_draining_one_is_safe(
     held, newcomer = "CDE0000000331", "CDE0000000332"
     fake_soget.add(held)
     fake_soget.add(newcomer)
-    env_a = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env_a = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     env_a["SHUTDOWN_GRACE_SECONDS"] = "15"
-    env_b = env_a | {"PORT": str(_free_port()), "INSTANCE_ID": "bot-b"}
+    env_b = env_a | {"PORT": str(free_port()), "INSTANCE_ID": "bot-b"}
     database = Path(env_a["DATABASE_PATH"])
     answer = asyncio.Event()
     async with (
@@ -342,7 +343,7 @@ async def test_an_approval_under_way_at_sigterm_is_kept_and_sent_by_the_next_ins
     cancel is not started by the draining process but by the next instance, once."""
     order = "CDE0000000341"
     fake_soget.add(order)
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     env["SHUTDOWN_GRACE_SECONDS"] = "15"
     database = Path(env["DATABASE_PATH"])
     reread = asyncio.Event()
@@ -366,7 +367,7 @@ async def test_an_approval_under_way_at_sigterm_is_kept_and_sent_by_the_next_ins
     assert kept.status is RequestStatus.APPROVED
     assert "click_lost" not in [kind for kind, _ in await events(database, request.id)]
 
-    env["PORT"] = str(_free_port())
+    env["PORT"] = str(free_port())
     async with running_bot(env, tmp_path) as second:
         await fake_slack.wait_until(
             lambda: len(fake_slack.thread_replies(request.message_ts)) == 1,
@@ -386,7 +387,7 @@ async def test_a_second_signal_stops_at_once_leaving_the_lease_to_run_out(
 ) -> None:
     order = "CDE0000000351"
     fake_soget.add(order)
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     env |= {"SHUTDOWN_GRACE_SECONDS": "60", "LEASE_SECONDS": "30"}
     database = Path(env["DATABASE_PATH"])
     async with running_bot(env, tmp_path) as process, httpx.AsyncClient(timeout=10) as http:
@@ -412,8 +413,8 @@ async def test_http_mode_stops_when_asked_while_slack_is_unreachable_at_start(
 ) -> None:
     """The HTTP server is run by the bot itself (for the drain): a signal during the start
     (auth.test retried while Slack is unreachable) still ends it at once, cleanly."""
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
-    env["SLACK_API_URL"] = f"http://127.0.0.1:{_free_port()}/api/"
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
+    env["SLACK_API_URL"] = f"http://127.0.0.1:{free_port()}/api/"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--http", cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -445,7 +446,7 @@ async def test_a_slack_message_cut_off_by_the_grace_is_given_back_and_sent_once_
     instance sends it (the README's at-least-once point: Slack may have taken it)."""
     order = "CDE0000000361"
     fake_soget.add(order)
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     env["SHUTDOWN_GRACE_SECONDS"] = "2"
     database = Path(env["DATABASE_PATH"])
     async with running_bot(env, tmp_path) as process, httpx.AsyncClient(timeout=10) as http:
@@ -474,7 +475,7 @@ async def test_a_slack_message_cut_off_by_the_grace_is_given_back_and_sent_once_
     assert all(claimed is None for _, claimed in rows)  # given back, free for the next one
 
     fake_slack.delay("chat.postMessage", 0)
-    env["PORT"] = str(_free_port())
+    env["PORT"] = str(free_port())
     async with running_bot(env, tmp_path) as second:
         await fake_slack.wait_until(
             lambda: (

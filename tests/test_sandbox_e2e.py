@@ -29,7 +29,8 @@ from tests.conftest import (
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.soget_api import FakeSoget
 from tests.ops_helpers import open_home, shown
-from tests.test_process_e2e import _free_port, bot_env, running_bot
+from tests.ports import free_port
+from tests.test_process_e2e import bot_env, running_bot
 
 MARKED_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "views.open")
 
@@ -116,7 +117,7 @@ async def test_the_stand_in_serves_the_documented_examples() -> None:
 async def test_the_console_script_runs_the_sandbox_without_soget_credentials(
     fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = bot_env(fake_slack, fake_soget, tmp_path, port)
     for name in ("SOGET_API_URL", "SOGET_ACCESS_TOKEN", "SOGET_API_KEY"):
         env.pop(name)

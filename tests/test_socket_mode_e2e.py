@@ -32,7 +32,8 @@ from tests.fakes.server import wait_until
 from tests.fakes.slack_api import FakeSlack, ScriptedFailure
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.fakes.soget_api import FakeSoget, Fault
-from tests.test_process_e2e import _approve_value, _free_port, bot_env
+from tests.ports import free_port
+from tests.test_process_e2e import _approve_value, bot_env
 
 APP_TOKEN = "xapp-1-A0APP0001-1234567890-socketmodetesttoken0123456789"
 ORDER = "CDE0000000005"
@@ -48,7 +49,7 @@ async def socket_mode(fake_slack: FakeSlack) -> AsyncIterator[FakeSocketMode]:
 
 
 def socket_env(fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path) -> dict[str, str]:
-    env = bot_env(fake_slack, fake_soget, tmp_path, _free_port())
+    env = bot_env(fake_slack, fake_soget, tmp_path, free_port())
     del env["SLACK_SIGNING_SECRET"]  # Socket Mode does not need it
     return env | {"SLACK_APP_TOKEN": APP_TOKEN}
 
@@ -295,7 +296,7 @@ async def test_stops_when_asked_while_slack_is_unreachable(
 ) -> None:
     env = socket_env(fake_slack, fake_soget, tmp_path)
     if unreachable == "nothing-listening":
-        env["SLACK_API_URL"] = f"http://127.0.0.1:{_free_port()}/api/"
+        env["SLACK_API_URL"] = f"http://127.0.0.1:{free_port()}/api/"
     else:
         fake_slack.fail_always(
             "apps.connections.open", ScriptedFailure(200, {"ok": False, "error": "internal_error"})

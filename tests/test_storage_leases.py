@@ -347,3 +347,72 @@ async def test_two_instances_report_a_lost_click_once(
     assert sum(counts) == 5
     lost = [m for m in await first.due_messages() if m.kind is MessageKind.DM_CLICK_LOST]
     assert sorted(m.recipient or "" for m in lost) == [f"U0LOST{n}" for n in range(5)]
+
+
+async def test_the_store_knows_which_deliveries_may_have_reached_slack(
+    stores: tuple[Store, Store], clock: Clock
+) -> None:
+    """A claim left behind by a dead instance, a stop mid-call, a timeout or 5xx mark the
+    message maybe posted, for good until it is delivered; Slack's own refusal does not, nor a
+    first claim."""
+    first, second = stores
+    request = await first.create_request(
+        order_id="CDE0000000006", channel_id="C1", requester_id="U1", reason=""
+    )
+    for kind in (MessageKind.REJECTION, MessageKind.DM_DECIDED, MessageKind.REMINDER):
+        await first.update_fields(request.id, notify=(kind,), message_ts="1.2")
+    rejection, decided, reminder = await first.due_messages()
+    later = timedelta(seconds=20)
+
+    claim = await first.claim_message(rejection, "a", clock.now + later)
+    assert claim is not None and not claim.maybe_posted  # a first attempt
+    await first.message_failed(rejection, "ratelimited", clock.now)  # Slack refused it
+    claim = await second.claim_message(rejection, "b", clock.now + later)
+    assert claim is not None and not claim.maybe_posted
+    await second.message_failed(rejection, "TimeoutError", clock.now, maybe_posted=True)
+    await first.message_failed(rejection, "ratelimited", clock.now)  # a later refusal keeps it
+    claim = await first.claim_message(rejection, "a", clock.now + later)
+    assert claim is not None and claim.maybe_posted
+
+    # A dead instance's claim: the next claim, once it ran out, is maybe posted.
+    assert await first.claim_message(decided, "dead", clock.now + later)
+    clock.now += later + timedelta(seconds=1)
+    claim = await second.claim_message(decided, "b", clock.now + later)
+    assert claim is not None and claim.maybe_posted
+    # A reminder never claimed before is not, whatever happened to the others.
+    claim = await second.claim_message(reminder, "b", clock.now + later)
+    assert claim is not None and not claim.maybe_posted
+    rows = await first._db.execute_fetchall(
+        "SELECT kind, maybe_posted FROM outbox WHERE request_id = ? ORDER BY id", (request.id,)
+    )
+    assert [(row[0], row[1]) for row in rows] == [
+        ("rejection", 1),
+        ("dm_decided", 1),
+        ("reminder", 0),
+    ]
+
+
+async def test_a_summary_maybe_posted_by_any_of_its_deliveries_is_looked_for(
+    stores: tuple[Store, Store], clock: Clock
+) -> None:
+    """A bulk request's one summary reply may have been posted by an earlier summary delivery
+    whose claim died: a newer summary delivery of the request is maybe posted too."""
+    first, second = stores
+    request = await first.create_request(
+        order_id="CDE0000000007", channel_id="C1", requester_id="U1", reason=""
+    )
+    other = await first.create_request(
+        order_id="CDE0000000008", channel_id="C1", requester_id="U1", reason=""
+    )
+    for _ in range(2):
+        await first.update_fields(request.id, notify=(MessageKind.SUMMARY,), message_ts="1.2")
+    await first.update_fields(other.id, notify=(MessageKind.SUMMARY,), message_ts="1.3")
+    older, newer, elsewhere = await first.due_messages()
+    later = timedelta(seconds=20)
+
+    assert await first.claim_message(older, "dead", clock.now + later)
+    clock.now += later + timedelta(seconds=1)
+    claim = await second.claim_message(newer, "b", clock.now + later)
+    assert claim is not None and claim.maybe_posted
+    claim = await second.claim_message(elsewhere, "b", clock.now + later)
+    assert claim is not None and not claim.maybe_posted  # another request's summary

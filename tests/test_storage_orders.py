@@ -177,7 +177,11 @@ async def test_a_database_at_version_1_upgrades_to_2_and_keeps_its_requests(
         versions = await store._db.execute_fetchall(
             "SELECT version, name FROM schema_migrations ORDER BY version"
         )
-        assert [(row[0], row[1]) for row in versions] == [(1, "initial"), (2, "bulk_orders")]
+        assert [(row[0], row[1]) for row in versions] == [
+            (1, "initial"),
+            (2, "bulk_orders"),
+            (3, "outbox_maybe_posted"),
+        ]
         [request] = await store.history_of_order(ORDERS[0])
         assert request.id == "r1" and request.orders == ()
         # The old request still covers its order; the others open as a bulk request.

@@ -283,3 +283,16 @@ class OutboxMessage:
     attempt: int  # the request's cancel attempt when queued: later attempts supersede it
     tries: int
     recipient: str | None = None  # the user of a direct message
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An outbox message taken for sending by this instance.
+
+    `maybe_posted`: an earlier attempt may have reached Slack without its answer being recorded
+    (its claim ran out, it was stopped mid-call, or it timed out, lost its connection or got a
+    5xx). Such a message is looked for in Slack before it is posted again. For a bulk request's
+    summary it covers every summary delivery of the request (any of them may have posted it).
+    """
+
+    maybe_posted: bool = False

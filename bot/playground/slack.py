@@ -8,6 +8,7 @@ same Slack in the tests and in the playground.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import secrets
@@ -23,6 +24,11 @@ BOT_USER_ID = "UBOTUSER1"
 TEAM_ID = "T0TEAM001"
 TEAM_NAME = "Port Ops"
 BOT_NAME = "cancel-order"
+# The scope each reading method needs, by the kind of conversation (its id's first letter):
+# public channels C…, private channels G… (or C…, not told apart here), direct messages D….
+HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
+# Slack's default page of conversations.replies / conversations.history, and its maximum.
+DEFAULT_PAGE, MAX_PAGE = 100, 1000
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Message:
     thread_ts: str | None = None
     ephemeral_for: str | None = None
     edited: bool = False
+    metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`, as posted
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,7 +55,25 @@ class Message:
             "thread_ts": self.thread_ts,
             "ephemeral": self.ephemeral_for is not None,
             "edited": self.edited,
+            "metadata": self.metadata,
         }
+
+    def as_history(self, *, with_metadata: bool) -> dict[str, Any]:
+        """The message as conversations.history / conversations.replies list it."""
+        shown: dict[str, Any] = {
+            "type": "message",
+            "user": self.user,
+            "text": self.text,
+            "blocks": self.blocks,
+            "ts": self.ts,
+        }
+        if self.user == BOT_USER_ID:
+            shown["bot_id"] = "BBOT00001"
+        if self.thread_ts:
+            shown["thread_ts"] = self.thread_ts
+        if with_metadata and self.metadata:
+            shown["metadata"] = self.metadata
+        return shown
 
 
 @dataclass
@@ -64,6 +89,28 @@ class View:
 def is_user(channel: object) -> bool:
     """A user id: where the bot posts it, the message is a direct message."""
     return isinstance(channel, str) and channel.startswith(("U", "W"))
+
+
+def dm_channel(user: str) -> str:
+    """The id of the bot's direct message channel with `user` (conversations.open's answer)."""
+    return "D" + user
+
+
+def _page(items: list[Any], body: dict[str, Any]) -> tuple[list[Any], str]:
+    """One page of `items` by Slack's `limit` and opaque `cursor`; the next cursor or ""."""
+    try:
+        limit = min(max(int(body.get("limit") or DEFAULT_PAGE), 1), MAX_PAGE)
+    except ValueError:
+        limit = DEFAULT_PAGE
+    cursor = str(body.get("cursor") or "")
+    start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
+    end = start + limit
+    following = base64.b64encode(f"next:{end}".encode()).decode() if end < len(items) else ""
+    return items[start:end], following
+
+
+def _flag(value: object) -> bool:
+    return str(value).lower() in {"1", "true"}
 
 
 def _json_field(value: object) -> Any:
@@ -102,6 +149,8 @@ class SlackStandIn(LocalServer):
         # (private channels and DMs it is not part of).
         self.member_channels: set[str] | None = None
         self.unknown_channels: set[str] = set()
+        # Scopes the workspace did not grant: the methods needing them answer missing_scope.
+        self.missing_scopes: set[str] = set()
         self.locales: dict[str, str] = {}  # user id → Slack locale, served by users.info
         self.profiles: dict[str, dict[str, Any]] = {}  # user id → users.info's user
         self.channel_names: dict[str, str] = {}
@@ -159,7 +208,9 @@ class SlackStandIn(LocalServer):
         user: str = BOT_USER_ID,
         thread_ts: str | None = None,
         ephemeral_for: str | None = None,
+        metadata: object = None,
     ) -> Message:
+        shown = _json_field(metadata)
         message = Message(
             channel=channel,
             ts=self.next_ts(ephemeral=ephemeral_for is not None),
@@ -168,6 +219,7 @@ class SlackStandIn(LocalServer):
             user=user,
             thread_ts=thread_ts or None,
             ephemeral_for=ephemeral_for,
+            metadata=shown if isinstance(shown, dict) else None,
         )
         self.messages.append(message)
         self.changed()
@@ -218,7 +270,66 @@ class SlackStandIn(LocalServer):
             body.get("blocks"),
             thread_ts=body.get("thread_ts"),
             ephemeral_for=ephemeral_for,
+            metadata=body.get("metadata") if ephemeral_for is None else None,
         )
+
+    def _missing_scope(self, scope: str) -> dict[str, Any] | None:
+        if scope not in self.missing_scopes:
+            return None
+        return {"ok": False, "error": "missing_scope", "needed": scope}
+
+    def _conversation(self, channel: str) -> tuple[str, dict[str, Any] | None]:
+        """The channel whose messages a reading method lists (a DM channel D… holds the
+        messages posted to its user id), or Slack's refusal."""
+        refused = self._missing_scope(HISTORY_SCOPES.get(channel[:1], "channels:history"))
+        if refused is not None:
+            return channel, refused
+        if channel.startswith("D"):
+            return channel[1:], None
+        if channel in self.unknown_channels or not channel:
+            return channel, {"ok": False, "error": "channel_not_found"}
+        if self.reach_error(channel) is not None:
+            return channel, {"ok": False, "error": "not_in_channel"}
+        return channel, None
+
+    def _listing(self, found: list[Message], body: dict[str, Any]) -> dict[str, Any]:
+        page, following = _page(found, body)
+        with_metadata = _flag(body.get("include_all_metadata"))
+        return {
+            "ok": True,
+            "messages": [m.as_history(with_metadata=with_metadata) for m in page],
+            "has_more": bool(following),
+            "response_metadata": {"next_cursor": following},
+        }
+
+    def _replies(self, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.replies: the thread's parent, then its replies, oldest first."""
+        channel, refused = self._conversation(str(body.get("channel", "")))
+        if refused is not None:
+            return refused
+        ts = str(body.get("ts", ""))
+        visible = [m for m in self.messages if m.channel == channel and m.ephemeral_for is None]
+        parent = next((m for m in visible if m.ts == ts), None)
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        root = parent.thread_ts or parent.ts
+        thread = [m for m in visible if m.ts == root or m.thread_ts == root]
+        return self._listing(sorted(thread, key=lambda m: m.ts), body)
+
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history: the conversation's messages (not the replies in threads),
+        newest first."""
+        channel, refused = self._conversation(str(body.get("channel", "")))
+        if refused is not None:
+            return refused
+        shown = [
+            m
+            for m in self.messages
+            if m.channel == channel
+            and m.ephemeral_for is None
+            and (m.thread_ts is None or m.thread_ts == m.ts)
+        ]
+        return self._listing(sorted(shown, key=lambda m: m.ts, reverse=True), body)
 
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         """Slack's answer to a Web API call, the workspace changed as it says."""
@@ -309,6 +420,18 @@ class SlackStandIn(LocalServer):
                 name = self.channel_names.get(channel, channel.lower())
                 member = self.reach_error(channel) is None
                 return {"ok": True, "channel": {"id": channel, "name": name, "is_member": member}}
+            case "conversations.open":
+                refused = self._missing_scope("im:write")
+                users = str(body.get("users", ""))
+                if refused is not None:
+                    return refused
+                if not is_user(users) or "," in users:
+                    return {"ok": False, "error": "user_not_found"}
+                return {"ok": True, "channel": {"id": dm_channel(users)}}
+            case "conversations.replies":
+                return self._replies(body)
+            case "conversations.history":
+                return self._history(body)
             case "conversations.members":
                 if channel in self.unknown_channels:
                     return {"ok": False, "error": "channel_not_found"}

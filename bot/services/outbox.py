@@ -4,9 +4,14 @@ Effects are queued in the same transaction as the state change they announce, an
 from the request's state when sent, so a Slack outage or a restart delays them but loses none.
 Each effect (a thread reply, a redraw, a direct message) is its own delivery with its own done
 mark: a failing redraw never sends a reply again. Before each Web API call the message is
-claimed in the database, so two instances never send it together; what remains is one point:
-a process killed after Slack took a message and before the mark sends it again once its claim
-runs out (at least once there, never more than twice).
+claimed in the database, so two instances never send it together.
+
+Every message posted carries its delivery as Slack message metadata (`DeliveryMark`). When an
+earlier attempt may have reached Slack without its answer being recorded (the process died
+mid-call and its claim ran out, a drain stopped the call, a timeout, a lost connection, a 5xx),
+the message is looked for in its thread or DM channel first: found, it is marked delivered and
+not posted again. A look-up Slack refuses (a workspace without the *:history scopes, a rate
+limit…) posts it again, as before: at least once, logged with the reason.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from slack_sdk.errors import SlackApiError
 from bot.domain.requests import (
     SAME_WHEN_LATE,
     CancelRequest,
+    Claim,
     MessageKind,
     OutboxMessage,
     RequestStatus,
 )
 from bot.i18n.language import UserLanguages
 from bot.observability.logs import request_context
-from bot.slack.publisher import SlackPublisher
+from bot.slack.publisher import DeliveryMark, SlackPublisher
 from bot.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -50,11 +56,15 @@ PERMANENT_ERRORS = frozenset(
 )
 GIVE_UP_AFTER_TRIES = 50
 # How long a claimed message stays with its instance: longer than its Web API calls may take
-# (SLACK_TIMEOUT_SECONDS each); after a crash, the message waits this long to go out again.
+# (SLACK_TIMEOUT_SECONDS each, plus LOOKUP_TIMEOUT_SECONDS when it is looked for first); after a
+# crash, the message waits this long to be looked for and, if Slack does not have it, sent.
 CLAIM_SECONDS = 20.0
 # Deliveries in flight at once. Lanes (a request's thread, its redraws, its DMs) are sent in
 # order; different lanes go side by side, so one slow or rate-limited call holds back no other.
 MAX_PARALLEL_LANES = 8
+# The whole look-up for a message that may have reached Slack already (all its pages): past it,
+# the message is posted again. Well inside CLAIM_SECONDS with the post that may follow.
+LOOKUP_TIMEOUT_SECONDS = 5.0
 _REPLIES = frozenset({MessageKind.OUTCOME, MessageKind.UNAVAILABLE})
 _DIRECT_MESSAGES = frozenset(
     {MessageKind.DM_DECIDED, MessageKind.DM_FINISHED, MessageKind.DM_CLICK_LOST}
@@ -130,7 +140,8 @@ class Deliverer:
             )
             return False
         until = self._store.now() + timedelta(seconds=CLAIM_SECONDS)
-        if not await self._store.claim_message(message, self._instance_id, until):
+        claim = await self._store.claim_message(message, self._instance_id, until)
+        if claim is None:
             return False  # another instance is sending it, or it was delivered meanwhile
         # Rendered now, from the request's state, in the language of where it goes: the thread
         # replies and the redraws speak their channel's language (SlackPublisher.deliver), a
@@ -138,22 +149,32 @@ class Deliverer:
         recipient_language = None
         if self._languages is not None and message.kind in _DIRECT_MESSAGES:
             recipient_language = await self._languages.of(message.recipient or request.requester_id)
+        mark = DeliveryMark(message.request_id, message.id, message.kind)
         try:
             if message.kind is MessageKind.SUMMARY:
-                await self._deliver_summary(request)
+                await self._deliver_summary(request, mark, claim)
+            elif (
+                claim.maybe_posted
+                and message.kind is not MessageKind.REDRAW
+                and await self._already_posted(mark, request, message.recipient) is not None
+            ):
+                pass  # an earlier attempt did post it: marked delivered below, not sent again
             else:
                 await self._publisher.deliver(
                     message.kind,
                     request,
                     recipient=message.recipient,
                     recipient_language=recipient_language,
+                    mark=mark,
                 )
         except Exception as exc:
             return await self._failed(message, exc, channel, limited)
         except asyncio.CancelledError:
-            # Stopped mid-call: give the message back at once rather than at the claim's end
-            # (Slack may have taken it: the at-least-once point).
-            await asyncio.shield(self._store.message_failed(message, "stopped", self._store.now()))
+            # Stopped mid-call: give the message back at once rather than at the claim's end.
+            # Slack may have taken it: the retry looks for it first.
+            await asyncio.shield(
+                self._store.message_failed(message, "stopped", self._store.now(), maybe_posted=True)
+            )
             raise
         # A bulk request's outcome is posted once its summary shows where the run ended (not
         # while it runs, nor while a read-back of unknown outcomes is planned).
@@ -165,17 +186,57 @@ class Deliverer:
         await self._store.message_delivered(message, outcome=message.kind in _REPLIES or finished)
         return True
 
-    async def _deliver_summary(self, request: CancelRequest) -> None:
+    async def _deliver_summary(
+        self, request: CancelRequest, mark: DeliveryMark, claim: Claim
+    ) -> None:
         """Post a bulk request's summary reply the first time, then edit that one message.
 
-        Its ts is stored before the delivery is marked done: a crash in between posts it again
-        (the one at-least-once point, as for any message), never after."""
+        Its ts is stored before the delivery is marked done. When a summary delivery of the
+        request may have posted it without its ts being stored, it is looked for in the thread
+        first: found, its ts is stored and it is edited, not posted again."""
         ts = await self._store.summary_ts(request.id)
+        if ts is None and claim.maybe_posted:
+            ts = await self._already_posted(mark, request, None)
+            if ts is not None:
+                await self._store.set_summary_ts(request.id, ts)
         if ts is not None:
             await self._publisher.update_summary(request, ts)
             return
-        posted = await self._publisher.post_summary(request)
+        posted = await self._publisher.post_summary(request, mark)
         await self._store.set_summary_ts(request.id, posted)
+
+    async def _already_posted(
+        self, mark: DeliveryMark, request: CancelRequest, recipient: str | None
+    ) -> str | None:
+        """The ts of the message of `mark` if an earlier attempt posted it, else None. A
+        look-up that fails (missing scope, not in channel, rate limit, network, too long)
+        counts as not found: the message is posted again rather than lost."""
+        try:
+            async with asyncio.timeout(LOOKUP_TIMEOUT_SECONDS):
+                ts = await self._publisher.find_posted(mark, request, recipient=recipient)
+        except Exception as exc:
+            logger.warning(
+                "could not check whether the %s message of request %s reached Slack before"
+                " (%s): posting it again, it may show twice",
+                mark.kind,
+                mark.request_id,
+                _describe(exc),
+            )
+            return None
+        if ts is None:
+            logger.info(
+                "the %s message of request %s was not in Slack: posting it",
+                mark.kind,
+                mark.request_id,
+            )
+        else:
+            logger.info(
+                "the %s message of request %s was in Slack already (%s): not posting it again",
+                mark.kind,
+                mark.request_id,
+                ts,
+            )
+        return ts
 
     async def _failed(
         self,
@@ -209,8 +270,16 @@ class Deliverer:
             error,
             delay.total_seconds(),
         )
-        await self._store.message_failed(message, error, self._store.now() + delay)
+        await self._store.message_failed(
+            message, error, self._store.now() + delay, maybe_posted=_maybe_posted(exc)
+        )
         return False
+
+
+def _maybe_posted(exc: Exception) -> bool:
+    """Whether a failed call may still have posted its message: anything but Slack's own
+    refusal (ok: false under a status below 500, such as ratelimited or channel_not_found)."""
+    return not (isinstance(exc, SlackApiError) and exc.response.status_code < 500)
 
 
 def _backoff(tries: int, base_delay_seconds: float) -> timedelta:

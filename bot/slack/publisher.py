@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.metadata import Metadata
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -29,6 +31,53 @@ CHANNEL_UNREACHABLE_ERRORS = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "user_not_in_channel"}
 )
 RESPONSE_URL_TIMEOUT_SECONDS = 10
+# The message metadata event of every message the outbox posts (DeliveryMark).
+DELIVERY_EVENT = "cancel_order_delivery"
+# A look-up for a delivery reads at most this many pages of this many messages: a thread, or
+# the newest messages of a direct message channel (the one looked for is among the newest).
+LOOKUP_PAGE_SIZE = 200
+LOOKUP_MAX_PAGES = 5
+
+
+class LookupIncompleteError(Exception):
+    """The look-up read its last page without finding the message nor reaching the end."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryMark:
+    """Which outbox delivery a posted message is, sent along as Slack message metadata: a
+    delivery whose earlier attempt may have reached Slack is looked for by it before it is
+    posted again (`SlackPublisher.find_posted`)."""
+
+    request_id: str
+    delivery_id: int
+    kind: MessageKind
+
+    def metadata(self) -> Metadata:
+        return Metadata(
+            event_type=DELIVERY_EVENT,
+            event_payload={
+                "request": self.request_id,
+                "delivery": str(self.delivery_id),
+                "kind": self.kind.value,
+            },
+        )
+
+    def marks(self, metadata: object) -> bool:
+        """True if a message with this metadata is the delivery (for a bulk request's summary:
+        its one summary reply, whichever of its deliveries posted it)."""
+        if not isinstance(metadata, dict) or metadata.get("event_type") != DELIVERY_EVENT:
+            return False
+        payload = metadata.get("event_payload")
+        if not isinstance(payload, dict) or payload.get("request") != self.request_id:
+            return False
+        if self.kind is MessageKind.SUMMARY:
+            return bool(payload.get("kind") == MessageKind.SUMMARY.value)
+        return bool(payload.get("delivery") == str(self.delivery_id))
+
+
+def _metadata(mark: DeliveryMark | None) -> Metadata | None:
+    return mark.metadata() if mark is not None else None
 
 
 class SlackPublisher:
@@ -115,7 +164,7 @@ class SlackPublisher:
             blocks=message.blocks,
         )
 
-    async def post_outcome(self, request: CancelRequest) -> None:
+    async def post_outcome(self, request: CancelRequest, mark: DeliveryMark | None = None) -> None:
         """Reply in the request's thread with the outcome (the redraw is its own delivery)."""
         outcome = blocks.build_outcome_blocks(request, self.channel_language(request))
         await self._client.chat_postMessage(
@@ -124,9 +173,10 @@ class SlackPublisher:
             text=outcome.text,
             blocks=outcome.blocks,
             unfurl_links=False,
+            metadata=_metadata(mark),
         )
 
-    async def post_summary(self, request: CancelRequest) -> str:
+    async def post_summary(self, request: CancelRequest, mark: DeliveryMark | None = None) -> str:
         """Post a bulk request's summary reply in its thread; returns its ts."""
         summary = bulk_blocks.build_summary_reply(request, self.channel_language(request))
         response = await self._client.chat_postMessage(
@@ -135,6 +185,7 @@ class SlackPublisher:
             text=summary.text,
             blocks=summary.blocks,
             unfurl_links=False,
+            metadata=_metadata(mark),
         )
         return str(response["ts"])
 
@@ -152,40 +203,93 @@ class SlackPublisher:
         *,
         recipient: str | None = None,
         recipient_language: Language | None = None,
+        mark: DeliveryMark | None = None,
     ) -> None:
         """Make one queued Slack effect happen, rendered from the request's current state (what
         the channel reads in the channel's language; a direct message in `recipient_language`).
 
         Exactly one Web API call that changes something, so "delivered" means just that call.
+        A message it posts carries `mark` as its metadata (`find_posted` looks for it).
         """
         language = self.channel_language(request)
         match kind:
             case MessageKind.REDRAW:
                 await self.show_state(request)
             case MessageKind.OUTCOME | MessageKind.UNAVAILABLE:
-                await self.post_outcome(request)
+                await self.post_outcome(request, mark)
             case MessageKind.REJECTION:
-                await self.post_rejection(request)
+                await self.post_rejection(request, mark)
             case MessageKind.REMINDER:
                 reminder = settle_blocks.build_reminder_text(request, self._approvers, language)
-                await self._thread_reply(request, reminder)
+                await self._thread_reply(request, reminder, mark)
             case MessageKind.VERIFIED:
                 verified = settle_blocks.build_verified_text(request, language)
-                await self._thread_reply(request, verified)
+                await self._thread_reply(request, verified, mark)
             case MessageKind.DM_DECIDED | MessageKind.DM_FINISHED | MessageKind.DM_CLICK_LOST:
                 recipient = recipient or request.requester_id
-                await self._direct_message(kind, request, recipient, recipient_language or language)
+                await self._direct_message(
+                    kind, request, recipient, recipient_language or language, mark
+                )
 
-    async def _thread_reply(self, request: CancelRequest, reply: Rendered) -> None:
+    async def find_posted(
+        self, mark: DeliveryMark, request: CancelRequest, *, recipient: str | None = None
+    ) -> str | None:
+        """The ts of the message `mark` names if Slack shows it, else None.
+
+        A thread reply is looked for in the request's thread (conversations.replies), a direct
+        message in the newest messages of the DM channel (conversations.open, then
+        conversations.history). Raises what Slack answers when it will not tell (missing_scope
+        without the *:history scopes, not_in_channel, ratelimited…) or the connection fails,
+        and LookupIncompleteError past LOOKUP_MAX_PAGES pages.
+        """
+        if mark.kind.lane == "dm":
+            opened = await self._client.conversations_open(users=recipient or request.requester_id)
+            response = await self._client.conversations_history(
+                channel=str(opened["channel"]["id"]),
+                include_all_metadata=True,
+                limit=LOOKUP_PAGE_SIZE,
+            )
+        elif request.message_ts is not None:
+            response = await self._client.conversations_replies(
+                channel=self.message_channel(request),
+                ts=request.message_ts,
+                include_all_metadata=True,
+                limit=LOOKUP_PAGE_SIZE,
+            )
+        else:  # no thread to reply in: the reply went to the channel itself
+            response = await self._client.conversations_history(
+                channel=self.message_channel(request),
+                include_all_metadata=True,
+                limit=LOOKUP_PAGE_SIZE,
+            )
+        pages = 0
+        async for page in response:  # slack_sdk follows response_metadata.next_cursor
+            for message in page.get("messages") or []:
+                if isinstance(message, dict) and mark.marks(message.get("metadata")):
+                    return str(message["ts"])
+            pages += 1
+            if pages >= LOOKUP_MAX_PAGES and page.get("response_metadata", {}).get("next_cursor"):
+                raise LookupIncompleteError(f"not in the first {pages} pages")
+        return None
+
+    async def _thread_reply(
+        self, request: CancelRequest, reply: Rendered, mark: DeliveryMark | None = None
+    ) -> None:
         await self._client.chat_postMessage(
             channel=self.message_channel(request),
             thread_ts=request.message_ts,
             text=reply.text,
             blocks=reply.blocks or None,
+            metadata=_metadata(mark),
         )
 
     async def _direct_message(
-        self, kind: MessageKind, request: CancelRequest, user: str, language: Language
+        self,
+        kind: MessageKind,
+        request: CancelRequest,
+        user: str,
+        language: Language,
+        mark: DeliveryMark | None = None,
     ) -> None:
         """A direct message to `user`, in their `language`."""
         link = None
@@ -198,12 +302,18 @@ class SlackPublisher:
         }[kind]
         dm = build(request, link, language)
         await self._client.chat_postMessage(
-            channel=user, text=dm.text, blocks=dm.blocks, unfurl_links=False
+            channel=user,
+            text=dm.text,
+            blocks=dm.blocks,
+            unfurl_links=False,
+            metadata=_metadata(mark),
         )
 
-    async def post_rejection(self, request: CancelRequest) -> None:
+    async def post_rejection(
+        self, request: CancelRequest, mark: DeliveryMark | None = None
+    ) -> None:
         reply = blocks.build_rejection_reply(request, self.channel_language(request))
-        await self._thread_reply(request, reply)
+        await self._thread_reply(request, reply, mark)
 
     async def tell(
         self, channel_id: str, user_id: str, text: str, *, response_url: str | None = None

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from bot.domain.events import EventKind
-from bot.domain.requests import SAME_WHEN_LATE, MessageKind, OutboxMessage
+from bot.domain.requests import SAME_WHEN_LATE, Claim, MessageKind, OutboxMessage
 from bot.storage.core import StoreCore
 from bot.storage.rows import first, iso
 
@@ -111,26 +111,49 @@ class OutboxRecords(StoreCore):
         )
         return int(row[0]) if row is not None else 0
 
-    async def claim_message(self, message: OutboxMessage, owner: str, until: datetime) -> bool:
+    async def claim_message(
+        self, message: OutboxMessage, owner: str, until: datetime
+    ) -> Claim | None:
         """Take one message for sending, unless it was delivered or another instance holds it.
 
-        The claim is committed before the Slack call: if this process dies after Slack took the
-        message and before `message_delivered`, the message is sent again once the claim runs
-        out (at least once, at this single point).
+        The claim is committed before the Slack call. A claim found still set (not cleared by
+        `message_delivered` or `message_failed`) belonged to an attempt that died mid-call:
+        Slack may have taken it, so the message is flagged `maybe_posted` and looked for in
+        Slack before it is posted again (`Deliverer`).
         """
         now = iso(self._clock())
         async with self._transaction():
             if message.kind is MessageKind.SUMMARY and not await self._summary_free(message, now):
-                return False
+                return None
             # SKIP LOCKED (PostgreSQL): a row another instance is claiming right now is left
             # to it at once, not waited for; the conditions make the claim exclusive anyway.
+            # SET reads the row as it was: a left-over claim marks the message maybe posted.
             cursor = await self._db.execute(
-                "UPDATE outbox SET claimed_by = ?, claimed_until = ?, tries = tries + 1"
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ?, tries = tries + 1,"
+                " maybe_posted = CASE WHEN claimed_until IS NULL THEN maybe_posted ELSE 1 END"
                 " WHERE id = (SELECT id FROM outbox WHERE id = ? AND delivered_at IS NULL"
                 " AND (claimed_until IS NULL OR claimed_until < ?) FOR UPDATE SKIP LOCKED)",
                 (owner, iso(until), message.id, now),
             )
-            return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return None
+            if message.kind is MessageKind.SUMMARY:
+                # One summary reply per request, whichever of its deliveries posted it: any
+                # of them maybe posted, or left with a dead claim, may have done so.
+                row = first(
+                    await self._db.execute_fetchall(
+                        "SELECT count(*) FROM outbox WHERE request_id = ? AND kind = ?"
+                        " AND (maybe_posted = 1 OR (id <> ? AND claimed_until IS NOT NULL))",
+                        (message.request_id, MessageKind.SUMMARY.value, message.id),
+                    )
+                )
+            else:
+                row = first(
+                    await self._db.execute_fetchall(
+                        "SELECT maybe_posted FROM outbox WHERE id = ?", (message.id,)
+                    )
+                )
+            return Claim(maybe_posted=row is not None and bool(row[0]))
 
     async def _summary_free(self, message: OutboxMessage, now: str) -> bool:
         """A bulk request's summary reply is posted once, then edited: of its queued summary
@@ -198,10 +221,21 @@ class OutboxRecords(StoreCore):
             )
             return cursor.rowcount == 1
 
-    async def message_failed(self, message: OutboxMessage, error: str, retry_at: datetime) -> None:
+    async def message_failed(
+        self,
+        message: OutboxMessage,
+        error: str,
+        retry_at: datetime,
+        *,
+        maybe_posted: bool = False,
+    ) -> None:
+        """Give the message back for a retry at `retry_at`. `maybe_posted`: the attempt may
+        have reached Slack (timeout, lost connection, 5xx, stopped mid-call); the flag stays
+        until the message is delivered, and the retry looks for it in Slack first."""
+        flag = ", maybe_posted = 1" if maybe_posted else ""
         async with self._transaction():
             await self._db.execute(
-                "UPDATE outbox SET last_error = ?, next_try_at = ?, claimed_until = NULL"
+                f"UPDATE outbox SET last_error = ?, next_try_at = ?, claimed_until = NULL{flag}"  # noqa: S608 - constants only
                 " WHERE id = ?",
                 (error[:500], iso(retry_at), message.id),
             )

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.playground.slack import BOT_USER_ID, TEAM_ID, SlackStandIn
+from bot.playground.slack import BOT_USER_ID, TEAM_ID, Message, SlackStandIn
 from bot.playground.slack import is_user as _is_user
 from tests.fakes.server import FakeServer, RecordedRequest
 from tests.fakes.socket_mode import FakeSocketMode
@@ -26,6 +26,9 @@ class ScriptedFailure:
     only_threads: bool = False  # answer only calls that reply in a thread
     channel: str | None = None  # answer only calls to this channel (or user, for a DM)
     reset: bool = False  # drop the connection instead of answering (after any delay)
+    # Slack did what was asked (the message is posted) before the failure: a 5xx or a lost
+    # answer after the request went out.
+    after_applying: bool = False
 
     def applies_to(self, body: dict[str, Any]) -> bool:
         if self.channel is not None and body.get("channel") != self.channel:
@@ -43,6 +46,7 @@ class FakeSlack(SlackStandIn, FakeServer):
         self._failures: dict[str, list[ScriptedFailure]] = {}
         self._lasting_failures: dict[str, ScriptedFailure] = {}
         self._delays: dict[str, float] = {}
+        self._holds: dict[str, list[tuple[ScriptedFailure, asyncio.Event]]] = {}
         # Socket Mode: apps.connections.open hands out this server's URLs (app token only).
         self.socket_mode: FakeSocketMode | None = None
 
@@ -69,6 +73,17 @@ class FakeSlack(SlackStandIn, FakeServer):
     def delay(self, method: str, seconds: float) -> None:
         """Answer `method` only after `seconds` (0 answers at once again)."""
         self._delays[method] = seconds
+
+    def hold_answer(self, method: str, until: asyncio.Event, where: ScriptedFailure) -> None:
+        """The next call to `method` that `where` applies to (its `only_threads` / `channel`)
+        is carried out (the message posted), and its answer held back until `until` is set:
+        the caller sees Slack take it, and no answer."""
+        self._holds.setdefault(method, []).append((where, until))
+
+    def without_scopes(self, *scopes: str) -> None:
+        """The workspace did not grant these scopes: the methods needing them answer
+        missing_scope."""
+        self.missing_scopes |= set(scopes)
 
     def bot_only_in(self, *channels: str) -> None:
         """The bot is a member of these channels and no other."""
@@ -106,6 +121,19 @@ class FakeSlack(SlackStandIn, FakeServer):
         return [
             r for r in self.calls("views.publish") if user is None or r.body.get("user_id") == user
         ]
+
+    def posted_in_thread(self, thread_ts: str) -> list[Message]:
+        """The replies the thread shows (what Slack kept, not the calls made)."""
+        return [m for m in self.messages if m.thread_ts == thread_ts and m.ephemeral_for is None]
+
+    def posted_dms(self, user: str) -> list[Message]:
+        """The direct messages the bot's DM channel with `user` shows."""
+        return [m for m in self.messages if m.channel == user and m.ephemeral_for is None]
+
+    def lookups(self) -> list[RecordedRequest]:
+        """The reads of conversations the outbox makes to find a message posted already."""
+        reads = ("conversations.replies", "conversations.history", "conversations.open")
+        return [r for r in self.requests if r.path.removeprefix("/api/") in reads]
 
     def thread_replies(self, thread_ts: str | None = None) -> list[RecordedRequest]:
         return [
@@ -160,10 +188,21 @@ class FakeSlack(SlackStandIn, FakeServer):
         if self._delays.get(method):
             await asyncio.sleep(self._delays[method])
         if failure is not None and failure.reset:
+            if failure.after_applying:
+                self.answer(method, recorded.body)
             if request.transport is not None:
                 request.transport.abort()
             raise asyncio.CancelledError
+        holds = self._holds.get(method, [])
+        hold = next((h for h in holds if h[0].applies_to(recorded.body)), None)
+        if hold is not None:
+            holds.remove(hold)
+            answer = self.answer(method, recorded.body)
+            await hold[1].wait()
+            return web.json_response(answer)
         if failure is not None:
+            if failure.after_applying:
+                self.answer(method, recorded.body)
             return web.json_response(
                 failure.body or {"ok": False, "error": "fatal_error"},
                 status=failure.status,
