@@ -32,6 +32,7 @@ from bot.slack.messages.search import (
     build_choice_loading_modal,
     build_choice_modal,
     choice_metadata,
+    choice_not_opened_text,
     orders_block_id,
     parse_choice_button_value,
     parse_choice_submission,
@@ -48,6 +49,17 @@ def _search_args(keyword: str, query: str) -> SearchArgs | None:
         return parse_search(keyword, [query] if query else [])
     except (SearchInputError, ContainerNumberError):
         return None
+
+
+# views.update errors that mean the modal is no longer there to show (closed, replaced).
+_VIEW_GONE = frozenset({"not_found", "hash_conflict"})
+
+
+def _slack_error(exc: Exception) -> str:
+    """Slack's error code, or the exception's name (a dropped connection, a timeout)."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error"))
+    return type(exc).__name__
 
 
 def _object(value: object) -> dict[str, Any]:
@@ -79,10 +91,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
             text = form_refusal_text(refusal, language)
             await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
             return
-        opened = await client.views_open(
-            trigger_id=str(body.get("trigger_id", "")),
-            view=build_choice_loading_modal(args, language),
-        )
+        try:
+            opened = await client.views_open(
+                trigger_id=str(body.get("trigger_id", "")),
+                view=build_choice_loading_modal(args, language),
+            )
+        except Exception as exc:  # an expired trigger, Slack failing: a click again will do
+            error = _slack_error(exc)
+            logger.warning("could not open the choice of orders for %s: %s", user_id, error)
+            text = choice_not_opened_text(error, language).text
+            await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
+            return
         shown = _object(opened.get("view"))
         found = await deps.search.find(args)  # bounded by SEARCH_TIMEOUT_SECONDS
         if isinstance(found, SearchFailed):
@@ -100,8 +119,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await client.views_update(
                 view_id=str(shown.get("id", "")), hash=shown.get("hash"), view=view
             )
-        except SlackApiError as exc:  # closed meanwhile, most often: nothing to do
-            logger.info("could not show the choice of orders: %s", exc.response.get("error"))
+        except Exception as exc:
+            error = _slack_error(exc)
+            if error in _VIEW_GONE:  # closed meanwhile, most often: nothing to do
+                logger.info("could not show the choice of orders: %s", error)
+                return
+            # Slack failing: the modal would say "searching…" for ever.
+            logger.warning("could not show the choice of orders to %s: %s", user_id, error)
+            text = choice_not_opened_text(error, language).text
+            await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
 
     async def handle_choice_submission(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
