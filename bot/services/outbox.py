@@ -124,10 +124,11 @@ class Deliverer:
 
     async def _deliver(self, message: OutboxMessage, limited: dict[str, float]) -> bool:
         request = await self._store.get(message.request_id)
-        if request is None or (message.kind in _REPLIES and message.attempt != request.attempts):
+        if _outdated(message, request):
             # A later attempt superseded this announcement; its own message will follow.
             await self._store.message_delivered(message, outcome=False)
             return True
+        assert request is not None
         # Rendered from the request's current state, a reply (or "finished" DM) still waiting
         # when a newer one was queued (an "outcome unknown" settled by the read-back meanwhile)
         # would say what the newer one says: only the newest goes out.
@@ -143,6 +144,13 @@ class Deliverer:
         claim = await self._store.claim_message(message, self._instance_id, until)
         if claim is None:
             return False  # another instance is sending it, or it was delivered meanwhile
+        # Read again under the claim: an approver's Retry that began since the read above
+        # supersedes a reply, and what is posted is rendered from the state as it is now.
+        request = await self._store.get(message.request_id)
+        if _outdated(message, request):
+            await self._store.message_delivered(message, outcome=False)
+            return True
+        assert request is not None
         # Rendered now, from the request's state, in the language of where it goes: the thread
         # replies and the redraws speak their channel's language (SlackPublisher.deliver), a
         # direct message its recipient's.
@@ -274,6 +282,11 @@ class Deliverer:
             message, error, self._store.now() + delay, maybe_posted=_maybe_posted(exc)
         )
         return False
+
+
+def _outdated(message: OutboxMessage, request: CancelRequest | None) -> bool:
+    """The request is gone, or the message announces an attempt a later one superseded."""
+    return request is None or (message.kind in _REPLIES and message.attempt != request.attempts)
 
 
 def _maybe_posted(exc: Exception) -> bool:
