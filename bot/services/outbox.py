@@ -34,7 +34,12 @@ from bot.domain.requests import (
 )
 from bot.i18n.language import UserLanguages
 from bot.observability.logs import request_context
-from bot.slack.publisher import DeliveryMark, SlackPublisher
+from bot.slack.publisher import (
+    DeliveryMark,
+    SlackPublisher,
+    may_have_posted,
+    retry_after_seconds,
+)
 from bot.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -279,7 +284,7 @@ class Deliverer:
             delay.total_seconds(),
         )
         await self._store.message_failed(
-            message, error, self._store.now() + delay, maybe_posted=_maybe_posted(exc)
+            message, error, self._store.now() + delay, maybe_posted=may_have_posted(exc)
         )
         return False
 
@@ -289,12 +294,6 @@ def _outdated(message: OutboxMessage, request: CancelRequest | None) -> bool:
     return request is None or (message.kind in _REPLIES and message.attempt != request.attempts)
 
 
-def _maybe_posted(exc: Exception) -> bool:
-    """Whether a failed call may still have posted its message: anything but Slack's own
-    refusal (ok: false under a status below 500, such as ratelimited or channel_not_found)."""
-    return not (isinstance(exc, SlackApiError) and exc.response.status_code < 500)
-
-
 def _backoff(tries: int, base_delay_seconds: float) -> timedelta:
     base = min(MAX_BACKOFF.total_seconds(), base_delay_seconds * 2**tries)
     return timedelta(seconds=random.uniform(base / 2, base))  # noqa: S311 - jitter
@@ -302,16 +301,7 @@ def _backoff(tries: int, base_delay_seconds: float) -> timedelta:
 
 def _retry_after(exc: Exception) -> float | None:
     """Slack's Retry-After of a 429, in seconds (bounded), or None for other failures."""
-    if not isinstance(exc, SlackApiError) or exc.response.status_code != 429:
-        return None
-    value = (exc.response.headers or {}).get("Retry-After") or (exc.response.headers or {}).get(
-        "retry-after"
-    )
-    try:
-        seconds = float(value) if value is not None else 1.0
-    except (TypeError, ValueError):
-        seconds = 1.0
-    return min(max(seconds, 0.0), MAX_BACKOFF.total_seconds())
+    return retry_after_seconds(exc, MAX_BACKOFF.total_seconds())
 
 
 def _describe(exc: Exception) -> str:
