@@ -9,7 +9,6 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
@@ -38,6 +37,7 @@ from bot.slack.messages.search import (
     parse_choice_submission,
     selection_error,
 )
+from bot.slack.publisher import slack_failure
 from handlers.commands import tell_request_reply
 
 logger = logging.getLogger(__name__)
@@ -53,13 +53,6 @@ def _search_args(keyword: str, query: str) -> SearchArgs | None:
 
 # views.update errors that mean the modal is no longer there to show (closed, replaced).
 _VIEW_GONE = frozenset({"not_found", "hash_conflict"})
-
-
-def _slack_error(exc: Exception) -> str:
-    """Slack's error code, or the exception's name (a dropped connection, a timeout)."""
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error"))
-    return type(exc).__name__
 
 
 def _object(value: object) -> dict[str, Any]:
@@ -97,7 +90,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 view=build_choice_loading_modal(args, language),
             )
         except Exception as exc:  # an expired trigger, Slack failing: a click again will do
-            error = _slack_error(exc)
+            error = slack_failure(exc)
             logger.warning("could not open the choice of orders for %s: %s", user_id, error)
             text = choice_not_opened_text(error, language).text
             await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
@@ -120,7 +113,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 view_id=str(shown.get("id", "")), hash=shown.get("hash"), view=view
             )
         except Exception as exc:
-            error = _slack_error(exc)
+            error = slack_failure(exc)
             if error in _VIEW_GONE:  # closed meanwhile, most often: nothing to do
                 logger.info("could not show the choice of orders: %s", error)
                 return

@@ -22,8 +22,6 @@ import random
 from collections import defaultdict
 from datetime import timedelta
 
-from slack_sdk.errors import SlackApiError
-
 from bot.domain.requests import (
     SAME_WHEN_LATE,
     CancelRequest,
@@ -39,6 +37,7 @@ from bot.slack.publisher import (
     SlackPublisher,
     may_have_posted,
     retry_after_seconds,
+    slack_failure,
 )
 from bot.storage.store import Store
 
@@ -233,7 +232,7 @@ class Deliverer:
                 " (%s): posting it again, it may show twice",
                 mark.kind,
                 mark.request_id,
-                _describe(exc),
+                slack_failure(exc),
             )
             return None
         if ts is None:
@@ -258,7 +257,7 @@ class Deliverer:
         channel: str,
         limited: dict[str, float],
     ) -> bool:
-        error = _describe(exc)
+        error = slack_failure(exc)
         tries = message.tries + 1
         if error in PERMANENT_ERRORS or tries >= GIVE_UP_AFTER_TRIES:
             logger.error(
@@ -302,9 +301,3 @@ def _backoff(tries: int, base_delay_seconds: float) -> timedelta:
 def _retry_after(exc: Exception) -> float | None:
     """Slack's Retry-After of a 429, in seconds (bounded), or None for other failures."""
     return retry_after_seconds(exc, MAX_BACKOFF.total_seconds())
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error") or exc.response.status_code)
-    return type(exc).__name__

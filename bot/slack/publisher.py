@@ -219,7 +219,7 @@ class SlackPublisher:
             logger.warning(
                 "could not check whether the request %s reached Slack (%s): posting it again",
                 request_id,
-                _failure(exc),
+                slack_failure(exc),
             )
             return None
         for found in response.get("messages") or []:
@@ -506,7 +506,7 @@ class SlackPublisher:
         return [str(user) for user in users]
 
 
-def _failure(exc: Exception) -> str:
+def slack_failure(exc: Exception) -> str:
     """A failure in a few words: Slack's error code, or the exception's type."""
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error") or exc.response.status_code)
