@@ -74,6 +74,7 @@ def rendered(language: Language) -> Iterator[tuple[str, Any]]:
         yield f"decided-dm[{name}]", dm.build_decided_dm(request, PERMALINK, language)
         yield f"finished-dm[{name}]", dm.build_finished_dm(request, PERMALINK, language)
         yield f"click-lost-dm[{name}]", dm.build_click_lost_dm(request, PERMALINK, language)
+        yield f"not-posted-dm[{name}]", dm.build_not_posted_dm(request, PERMALINK, language)
         yield f"duplicate[{name}]", private.build_duplicate_text(request, PERMALINK, language).text
         for posted in (True, False):
             left_out = private.build_left_out_text(

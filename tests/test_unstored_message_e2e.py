@@ -130,3 +130,49 @@ async def test_a_request_that_expired_while_its_ts_was_lost_is_redrawn_at_the_ne
     assert "Expired" in shown and ActionId.APPROVE.value not in shown
     assert "expired" in str(bot.slack.ephemerals(APPROVER)[0].body["text"])
     assert bot.soget.deletes() == []
+
+
+async def _cut_off_before_its_post(bot: BotUnderTest) -> str:
+    """What a bot stopped between opening a request and posting it leaves in the database."""
+    opened = await bot.runtime.deps.service.open_for_orders(
+        order_ids=[ORDER], channel_id=payloads.CHANNEL, requester_id=REQUESTER, reason="asked"
+    )
+    assert opened.request is not None
+    return opened.request.id
+
+
+async def test_a_request_the_bot_stopped_before_posting_is_withdrawn_and_its_requester_told(
+    bot_with: BotFactory,
+) -> None:
+    clock = MutableClock()
+    bot = await bot_with(clock=clock, sweep_interval_seconds=3600)
+    bot.soget.add(ORDER)
+    request_id = await _cut_off_before_its_post(bot)
+
+    clock.advance(timedelta(minutes=5))  # a post can still be on its way: left alone
+    await bot.runtime.deps.runner.sweep()
+    assert (await bot.request(request_id)).status is RequestStatus.PENDING
+    clock.advance(timedelta(minutes=6))
+    await bot.runtime.deps.runner.sweep()
+
+    await bot.wait_status(request_id, "withdrawn")
+    await bot.wait_delivered(request_id)
+    [dm] = bot.slack.dms(REQUESTER)
+    assert "nothing was cancelled" in str(dm.body) and ORDER in str(dm.body)
+    assert bot.slack.channel_posts() == [] and bot.soget.deletes() == []
+    # The order is free again: asking again opens and posts a new request.
+    again = await bot.request_posted_for(ORDER)
+    assert again.id != request_id and again.status is RequestStatus.PENDING
+
+
+async def test_a_posted_request_is_not_taken_for_one_never_posted(bot_with: BotFactory) -> None:
+    clock = MutableClock()
+    bot = await bot_with(clock=clock, sweep_interval_seconds=3600)
+    bot.soget.add(ORDER)
+    posted = await bot.request_posted_for(ORDER)
+
+    clock.advance(timedelta(minutes=11))
+    await bot.runtime.deps.runner.sweep()
+
+    assert (await bot.request(posted.id)).status is RequestStatus.PENDING
+    assert bot.slack.dms(REQUESTER) == []

@@ -71,7 +71,12 @@ MAX_PARALLEL_LANES = 8
 LOOKUP_TIMEOUT_SECONDS = 5.0
 _REPLIES = frozenset({MessageKind.OUTCOME, MessageKind.UNAVAILABLE})
 _DIRECT_MESSAGES = frozenset(
-    {MessageKind.DM_DECIDED, MessageKind.DM_FINISHED, MessageKind.DM_CLICK_LOST}
+    {
+        MessageKind.DM_DECIDED,
+        MessageKind.DM_FINISHED,
+        MessageKind.DM_CLICK_LOST,
+        MessageKind.DM_NOT_POSTED,
+    }
 )
 
 

@@ -142,6 +142,7 @@ class CancelRunner:
             ("read-backs", self._settle_due),
             ("approved cancels", self._start_approved),
             ("lost clicks", self._decisions.drop_lost_clicks),
+            ("requests never posted", self._decisions.withdraw_never_posted),
             ("outbox", self._deliverer.deliver_due),
         )
         for name, step in steps:

@@ -317,7 +317,12 @@ class SlackPublisher:
             case MessageKind.VERIFIED:
                 verified = settle_blocks.build_verified_text(request, language)
                 await self._thread_reply(request, verified, mark)
-            case MessageKind.DM_DECIDED | MessageKind.DM_FINISHED | MessageKind.DM_CLICK_LOST:
+            case (
+                MessageKind.DM_DECIDED
+                | MessageKind.DM_FINISHED
+                | MessageKind.DM_CLICK_LOST
+                | MessageKind.DM_NOT_POSTED
+            ):
                 recipient = recipient or request.requester_id
                 await self._direct_message(
                     kind, request, recipient, recipient_language or language, mark
@@ -391,6 +396,7 @@ class SlackPublisher:
             MessageKind.DM_DECIDED: notice_blocks.build_decided_dm,
             MessageKind.DM_FINISHED: notice_blocks.build_finished_dm,
             MessageKind.DM_CLICK_LOST: notice_blocks.build_click_lost_dm,
+            MessageKind.DM_NOT_POSTED: notice_blocks.build_not_posted_dm,
         }[kind]
         dm = build(request, link, language)
         await self._client.chat_postMessage(
