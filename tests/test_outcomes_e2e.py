@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from bot.domain.requests import Claim, MessageKind, OutboxMessage
 from bot.i18n.catalogue import CATALOGUE, FAILURES, FailureKind, Language
 from bot.i18n.notes import NOTE_CONFIRMED_BY_READING
 from bot.slack.ids import ActionId
@@ -303,3 +304,44 @@ async def test_api_unreachable_keeps_the_approval(bot: BotUnderTest) -> None:
 def test_fake_orders_default_to_a_cancellable_master() -> None:
     order = FakeOrder("CDE0000000009")
     assert (order.type, order.status) == ("Master", "Valid")
+
+
+async def test_an_unknown_outcome_claimed_as_the_read_back_settles_is_posted_once(
+    bot_with: BotFactory,
+) -> None:
+    """The "outcome unknown" reply is claimed for sending just as the read-back settles the
+    cancel: read under the claim, it would say "cancelled" like the newer reply. It is not
+    sent; the newer one is, once."""
+    clock = MutableClock()
+    # Well inside the claim's 20 s: the held delivery keeps its claim while the read-back runs.
+    settle_after = timedelta(seconds=5)
+    bot = await bot_with(clock=clock, settle_after_seconds=settle_after.total_seconds())
+    bot.soget.add(ORDER)
+    bot.soget.script(Fault(status=503, body="", then_apply=True))
+    request = await bot.request_posted_for(ORDER)
+    store = bot.runtime.store
+    claim = store.claim_message
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    async def held(message: OutboxMessage, owner: str, until: datetime) -> Claim | None:
+        taken = await claim(message, owner, until)
+        if taken is not None and message.kind is MessageKind.OUTCOME and not reached.is_set():
+            reached.set()  # claimed, not yet read nor sent
+            await release.wait()
+        return taken
+
+    store.claim_message = held  # type: ignore[method-assign]
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    await bot.wait_status(request.id, "unknown")
+    await asyncio.wait_for(reached.wait(), timeout=5)  # the "unknown" reply, claimed
+
+    clock.advance(settle_after)
+    await bot.runtime.deps.runner.sweep()
+    await bot.wait_status(request.id, "succeeded")
+    release.set()
+    await bot.wait_posted(request.id)
+    await bot.wait_delivered(request.id)
+
+    replies = [_shown(r.body) for r in bot.slack.thread_replies(request.message_ts)]
+    assert sum("is cancelled in MouvONE" in r for r in replies) == 1, replies
+    assert len(bot.soget.deletes(ORDER)) == 1

@@ -133,15 +133,8 @@ class Deliverer:
 
     async def _deliver(self, message: OutboxMessage, limited: dict[str, float]) -> bool:
         request = await self._store.get(message.request_id)
-        if _outdated(message, request):
-            # A later attempt superseded this announcement; its own message will follow.
+        if request is None:
             await self._store.message_delivered(message, outcome=False)
-            return True
-        assert request is not None
-        # Rendered from the request's current state, a reply (or "finished" DM) still waiting
-        # when a newer one was queued (an "outcome unknown" settled by the read-back meanwhile)
-        # would say what the newer one says: only the newest goes out.
-        if message.kind in SAME_WHEN_LATE and await self._store.supersede_message(message):
             return True
         channel = message.recipient or self._publisher.message_channel(request)
         if channel in limited:
@@ -153,13 +146,23 @@ class Deliverer:
         claim = await self._store.claim_message(message, self._instance_id, until)
         if claim is None:
             return False  # another instance is sending it, or it was delivered meanwhile
-        # Read again under the claim: an approver's Retry that began since the read above
-        # supersedes a reply, and what is posted is rendered from the state as it is now.
+        # Checked under the claim, on one read that is also what is rendered (a check made
+        # before the claim could be stale by the time the message is rendered and sent):
+        # - a later attempt (an approver's Retry) supersedes this announcement; its own
+        #   message follows;
+        # - a reply (or "finished" DM) rendered from the request's state, still waiting when a
+        #   newer one was queued (an "outcome unknown" settled by the read-back), would say what
+        #   the newer one says: only the newest goes out. A newer one queued after this read
+        #   comes from a change this rendering does not show, so it says something else.
         request = await self._store.get(message.request_id)
         if _outdated(message, request):
             await self._store.message_delivered(message, outcome=False)
             return True
         assert request is not None
+        if message.kind in SAME_WHEN_LATE and await self._store.supersede_message(
+            message, owner=self._instance_id
+        ):
+            return True
         # Rendered now, from the request's state, in the language of where it goes: the thread
         # replies and the redraws speak their channel's language (SlackPublisher.deliver), a
         # direct message its recipient's.
