@@ -59,6 +59,7 @@ class FakeSocketMode(FakeServer):
         self._used: set[str] = set()
         self._envelope = itertools.count(1)
         self._delivered: dict[str, dict[str, Any]] = {}  # envelope_id → the envelope
+        self._cut_on_ack: set[str] = set()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/link/", self._link)]
@@ -142,6 +143,11 @@ class FakeSocketMode(FakeServer):
             transport.abort()
         await wait_until(lambda: connection.socket.closed, what="the socket to close")
 
+    def cut_on_first_ack(self, envelope_ids: list[str]) -> None:
+        """Cut the socket the moment the first ack of one of these envelopes arrives: the acks
+        the bot sends after it (for envelopes it has already taken) never reach Slack."""
+        self._cut_on_ack = set(envelope_ids)
+
     def acks_for(self, envelope_id: str) -> list[dict[str, Any]]:
         return [a for a in self.acks if a.get("envelope_id") == envelope_id]
 
@@ -187,6 +193,11 @@ class FakeSocketMode(FakeServer):
                     self.acks.append(data)
                     if isinstance(data["envelope_id"], str):
                         self.acked_at.setdefault(data["envelope_id"], []).append(time.monotonic())
+                    if data["envelope_id"] in self._cut_on_ack:
+                        self._cut_on_ack = set()
+                        if request.transport is not None:
+                            request.transport.abort()
+                        break
         except ConnectionResetError:
             pass  # dropped by drop() or by the client
         finally:
