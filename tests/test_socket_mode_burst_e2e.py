@@ -155,6 +155,9 @@ async def test_a_socket_cut_mid_burst_loses_nothing_and_doubles_nothing(
         log = await stop_with(process, signal.SIGTERM)
 
     assert 0 < len(unacked) < len(approvals)  # cut in the middle of the approvals' acks
+    # Every approval was acknowledged on the new connection (redelivered: acknowledged only).
+    second = socket_mode.connections[1]
+    assert {a["envelope_id"] for a in second.received} >= set(approvals)
     assert_each_cancelled_once(fake_slack, fake_soget, orders)
     assert "delivered again, acknowledged only" in log
     assert len(socket_mode.connections) == 2
