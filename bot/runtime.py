@@ -167,6 +167,7 @@ async def build_deps(
     publisher = SlackPublisher(
         client,
         settings.cancel_approvers,
+        post_client=create_slack_client(settings, slack_session, retries=False),
         approval_channel=settings.approval_channel,
         required_approvals=settings.required_approvals,
         channel_languages=settings.channel_languages,

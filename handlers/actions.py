@@ -199,7 +199,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         result = await checked(Decision.RETRY, click)
         if not await refused(result, f"retry of {click.request_id}", click):
             # `execute` claims the request atomically: concurrent retries send one cancel.
-            deps.runner.launch(click.request_id)
+            deps.runner.launch(click.request_id, retry=True)
 
     async def handle_withdraw_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]

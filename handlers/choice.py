@@ -9,7 +9,6 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
@@ -32,11 +31,13 @@ from bot.slack.messages.search import (
     build_choice_loading_modal,
     build_choice_modal,
     choice_metadata,
+    choice_not_opened_text,
     orders_block_id,
     parse_choice_button_value,
     parse_choice_submission,
     selection_error,
 )
+from bot.slack.publisher import slack_failure
 from handlers.commands import tell_request_reply
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ def _search_args(keyword: str, query: str) -> SearchArgs | None:
         return parse_search(keyword, [query] if query else [])
     except (SearchInputError, ContainerNumberError):
         return None
+
+
+# views.update errors that mean the modal is no longer there to show (closed, replaced).
+_VIEW_GONE = frozenset({"not_found", "hash_conflict"})
 
 
 def _object(value: object) -> dict[str, Any]:
@@ -79,10 +84,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
             text = form_refusal_text(refusal, language)
             await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
             return
-        opened = await client.views_open(
-            trigger_id=str(body.get("trigger_id", "")),
-            view=build_choice_loading_modal(args, language),
-        )
+        try:
+            opened = await client.views_open(
+                trigger_id=str(body.get("trigger_id", "")),
+                view=build_choice_loading_modal(args, language),
+            )
+        except Exception as exc:  # an expired trigger, Slack failing: a click again will do
+            error = slack_failure(exc)
+            logger.warning("could not open the choice of orders for %s: %s", user_id, error)
+            text = choice_not_opened_text(error, language).text
+            await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
+            return
         shown = _object(opened.get("view"))
         found = await deps.search.find(args)  # bounded by SEARCH_TIMEOUT_SECONDS
         if isinstance(found, SearchFailed):
@@ -100,8 +112,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await client.views_update(
                 view_id=str(shown.get("id", "")), hash=shown.get("hash"), view=view
             )
-        except SlackApiError as exc:  # closed meanwhile, most often: nothing to do
-            logger.info("could not show the choice of orders: %s", exc.response.get("error"))
+        except Exception as exc:
+            error = slack_failure(exc)
+            if error in _VIEW_GONE:  # closed meanwhile, most often: nothing to do
+                logger.info("could not show the choice of orders: %s", error)
+                return
+            # Slack failing: the modal would say "searching…" for ever.
+            logger.warning("could not show the choice of orders to %s: %s", user_id, error)
+            text = choice_not_opened_text(error, language).text
+            await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
 
     async def handle_choice_submission(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]

@@ -38,6 +38,7 @@ from bot.slack.messages.private import (
 from bot.slack.messages.request_form import build_request_modal
 from bot.slack.messages.search import search_input_text
 from handlers.audit import answer_audit_command
+from handlers.replies import respond_or_tell
 from handlers.search import answer_search_command
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             return
         if isinstance(parsed, SearchArgs):
-            await answer_search_command(ack, respond, parsed, user_id=user_id, deps=deps)
+            await answer_search_command(
+                ack, respond, parsed, user_id=user_id, channel_id=channel_id, deps=deps
+            )
             return
         if deps.settings.require_reason and not parsed.reason:
             missing = missing_reason_text(language)
@@ -108,7 +111,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
         reply = await request_reply(result, deps, user_id)
         if reply is not None:
-            await respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks or None)
+            await respond_or_tell(respond, reply, channel_id=channel_id, user_id=user_id, deps=deps)
 
     app.command(SLASH_COMMAND)(handle_cancel_order_command)
 

@@ -85,7 +85,10 @@ def test_no_signing_secret_refuses_everything() -> None:
 
 
 def test_a_signed_command_passes_the_door() -> None:
-    body = "command=%2Fcancel-order&user_id=U1&channel_id=C1&text="
+    body = (
+        "command=%2Fcancel-order&user_id=U1&channel_id=C1&text="
+        "&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1%2F1%2Fsecret"
+    )
     checked = check_request(body.encode(), _headers(body, str(int(time.time()))), VERIFIER)
     assert isinstance(checked, Accepted) and checked.body["user_id"] == "U1"
 

@@ -74,6 +74,7 @@ def rendered(language: Language) -> Iterator[tuple[str, Any]]:
         yield f"decided-dm[{name}]", dm.build_decided_dm(request, PERMALINK, language)
         yield f"finished-dm[{name}]", dm.build_finished_dm(request, PERMALINK, language)
         yield f"click-lost-dm[{name}]", dm.build_click_lost_dm(request, PERMALINK, language)
+        yield f"not-posted-dm[{name}]", dm.build_not_posted_dm(request, PERMALINK, language)
         yield f"duplicate[{name}]", private.build_duplicate_text(request, PERMALINK, language).text
         for posted in (True, False):
             left_out = private.build_left_out_text(
@@ -118,6 +119,7 @@ def rendered(language: Language) -> Iterator[tuple[str, Any]]:
     )
     yield "list-in-a-dm", private.list_in_a_dm_text(language).text
     yield "not-posted", private.build_not_posted_text("not_in_channel", language).text
+    yield "not-posted-failed", private.build_not_posted_text("fatal_error", language).text
     yield "error", private.unexpected_error_text("ab12cd34", language).text
     yield "pointer", dm.build_approval_pointer(request, "C0APPROVAL", PERMALINK, language).text
     yield "asked-in", dm.asked_in_context("C0CHANNEL1", language)
@@ -332,4 +334,5 @@ def test_already_decided_text_says_who_and_what(
 def test_not_posted_text_escapes_the_error() -> None:
     for language in Language:
         text = private.build_not_posted_text("<!channel>", language).text
-        assert "<!channel>" not in text and "/invite" in text
+        assert "<!channel>" not in text and "/invite" not in text  # Slack failed: try again
+        assert "/invite" in private.build_not_posted_text("not_in_channel", language).text

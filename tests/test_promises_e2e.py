@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from bot.domain.requests import CancelRequest
+from bot.domain.requests import CancelRequest, Claim, MessageKind, OutboxMessage
 from bot.slack.ids import ActionId
 from tests import payloads
 from tests.conftest import (
@@ -346,3 +347,35 @@ async def test_a_reply_superseded_by_a_retry_is_not_posted(bot: BotUnderTest) ->
     delivered = bot.slack.thread_replies(request.message_ts)[failed:]
     assert len(delivered) == 1
     assert "is cancelled in MouvONE" in _text(delivered[0].body)
+
+
+async def test_a_reply_superseded_while_it_was_being_claimed_is_not_posted(
+    bot: BotUnderTest,
+) -> None:
+    """The deliverer read the request, then an approver's Retry began before it claimed the
+    "unavailable" reply: what it read is stale. The reply is not posted, the outcome is, once."""
+    bot.soget.add(ORDER)
+    request = await bot.request_posted_for(ORDER)
+    store = bot.runtime.store
+    claim = store.claim_message
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    async def held(message: OutboxMessage, owner: str, until: datetime) -> Claim | None:
+        if message.kind is MessageKind.UNAVAILABLE and not release.is_set():
+            reached.set()
+            await release.wait()
+        return await claim(message, owner, until)
+
+    store.claim_message = held  # type: ignore[method-assign]
+    bot.soget.script(*[Fault(status=429, headers={"Retry-After": "0"})] * 3)
+    await bot.click(ActionId.APPROVE, request, user=APPROVER)
+    await asyncio.wait_for(reached.wait(), timeout=5)  # read, not yet claimed
+
+    await bot.click(ActionId.RETRY, request, user=APPROVER_2)
+    await bot.wait_status(request.id, "succeeded")
+    release.set()
+    await bot.wait_posted(request.id, timeout=10)
+    await bot.wait_delivered(request.id, timeout=10)
+
+    [reply] = bot.slack.thread_replies(request.message_ts)
+    assert "is cancelled in MouvONE" in _text(reply.body)

@@ -85,6 +85,7 @@ def rendered(language: Language) -> Iterator[tuple[str, Any]]:
             yield "failed", search_messages.build_search_failed(args, failed, language)
             yield "failed-modal", search_messages.build_choice_failed_modal(args, failed, language)
         yield "loading", search_messages.build_choice_loading_modal(args, language)
+        yield "not-opened", search_messages.choice_not_opened_text("expired_trigger_id", language)
         yield "choice", search_messages.build_choice_modal(args, offer, "{}", language)
         yield "choice-empty", search_messages.build_choice_modal(args, cancelled, "{}", language)
     for selection in SelectionProblem:

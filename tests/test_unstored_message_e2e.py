@@ -6,6 +6,7 @@ the decision's redraw must edit it and the replies go in its thread, not into th
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -13,7 +14,7 @@ from bot.domain.events import EventKind
 from bot.domain.requests import RequestStatus
 from bot.slack.ids import ActionId
 from tests import payloads
-from tests.conftest import APPROVER, REQUESTER, BotUnderTest
+from tests.conftest import APPROVER, REQUESTER, BotFactory, BotUnderTest, MutableClock
 
 ORDER = "CDE0000000051"
 
@@ -102,3 +103,76 @@ async def test_a_request_whose_ts_was_lost_is_decided_on_its_own_message(
         [reply] = bot.slack.thread_replies(ts)
         assert "duplicate" in str(reply.body)
     assert bot.soget.deletes() == []
+
+
+async def test_a_request_that_expired_while_its_ts_was_lost_is_redrawn_at_the_next_click(
+    bot_with: BotFactory,
+) -> None:
+    """The expiry's redraw found no message (the ts was lost): the buttons stayed. The first
+    click on them brings the ts, and the message is redrawn as expired then."""
+    clock = MutableClock()
+    bot = await bot_with(
+        clock=clock, request_ttl=timedelta(minutes=10), sweep_interval_seconds=3600
+    )
+    bot.soget.add(ORDER)
+    request_id, ts = await _posted_but_not_stored(bot, None)
+    await bot.wait_status(request_id, "pending")
+    clock.advance(timedelta(minutes=11))
+    assert [r.id for r in await bot.runtime.deps.service.expire_overdue()] == [request_id]
+    await bot.wait_delivered(request_id)
+    assert bot.slack.updates(ts) == []  # nothing to redraw: the bot did not know the message
+
+    await bot.post_signed(_click_on(bot, ActionId.APPROVE, request_id, ts, APPROVER))
+
+    await bot.slack.wait_until(lambda: bool(bot.slack.updates(ts)), what="the redraw")
+    await bot.wait_delivered(request_id)
+    shown = str(bot.slack.updates(ts)[-1].body["blocks"])
+    assert "Expired" in shown and ActionId.APPROVE.value not in shown
+    assert "expired" in str(bot.slack.ephemerals(APPROVER)[0].body["text"])
+    assert bot.soget.deletes() == []
+
+
+async def _cut_off_before_its_post(bot: BotUnderTest) -> str:
+    """What a bot stopped between opening a request and posting it leaves in the database."""
+    opened = await bot.runtime.deps.service.open_for_orders(
+        order_ids=[ORDER], channel_id=payloads.CHANNEL, requester_id=REQUESTER, reason="asked"
+    )
+    assert opened.request is not None
+    return opened.request.id
+
+
+async def test_a_request_the_bot_stopped_before_posting_is_withdrawn_and_its_requester_told(
+    bot_with: BotFactory,
+) -> None:
+    clock = MutableClock()
+    bot = await bot_with(clock=clock, sweep_interval_seconds=3600)
+    bot.soget.add(ORDER)
+    request_id = await _cut_off_before_its_post(bot)
+
+    clock.advance(timedelta(minutes=5))  # a post can still be on its way: left alone
+    await bot.runtime.deps.runner.sweep()
+    assert (await bot.request(request_id)).status is RequestStatus.PENDING
+    clock.advance(timedelta(minutes=6))
+    await bot.runtime.deps.runner.sweep()
+
+    await bot.wait_status(request_id, "withdrawn")
+    await bot.wait_delivered(request_id)
+    [dm] = bot.slack.dms(REQUESTER)
+    assert "nothing was cancelled" in str(dm.body) and ORDER in str(dm.body)
+    assert bot.slack.channel_posts() == [] and bot.soget.deletes() == []
+    # The order is free again: asking again opens and posts a new request.
+    again = await bot.request_posted_for(ORDER)
+    assert again.id != request_id and again.status is RequestStatus.PENDING
+
+
+async def test_a_posted_request_is_not_taken_for_one_never_posted(bot_with: BotFactory) -> None:
+    clock = MutableClock()
+    bot = await bot_with(clock=clock, sweep_interval_seconds=3600)
+    bot.soget.add(ORDER)
+    posted = await bot.request_posted_for(ORDER)
+
+    clock.advance(timedelta(minutes=11))
+    await bot.runtime.deps.runner.sweep()
+
+    assert (await bot.request(posted.id)).status is RequestStatus.PENDING
+    assert bot.slack.dms(REQUESTER) == []

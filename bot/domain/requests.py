@@ -244,6 +244,8 @@ class MessageKind(StrEnum):
     DM_DECIDED = "dm_decided"  # direct message to the requester: approved or rejected
     DM_FINISHED = "dm_finished"  # direct message to the requester: what MouvONE did
     DM_CLICK_LOST = "dm_click_lost"  # direct message to a clicker: the click was not taken
+    # Direct message to the requester: the bot stopped before posting the request, withdrawn.
+    DM_NOT_POSTED = "dm_not_posted"
     # A bulk request's one summary reply in its thread: posted once, then edited in place as
     # the orders' answers come in (its ts is stored; see bot/storage/orders.py).
     SUMMARY = "summary"

@@ -26,6 +26,11 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_REQUEST_TTL = timedelta(hours=24)
 DEFAULT_LOST_CLICK_AFTER = timedelta(seconds=30)
+# Far past the longest a live request takes from opening to its stored post (the previews,
+# then up to three posts with their time-outs and Retry-After waits): a pending request without
+# a message this old was cut off by a stop.
+DEFAULT_UNPOSTED_AFTER = timedelta(minutes=10)
+NEVER_POSTED = "never posted: the bot stopped before posting it"
 
 # A request in one of these states already covers its order: a second one is not opened.
 ACTIVE_STATUSES = (
@@ -59,6 +64,7 @@ class RequestDecisions:
         required_approvals: int = 1,
         remind_after: timedelta | None = None,
         lost_click_after: timedelta = DEFAULT_LOST_CLICK_AFTER,
+        unposted_after: timedelta = DEFAULT_UNPOSTED_AFTER,
     ) -> None:
         self._store = store
         self._approvers = approvers
@@ -67,6 +73,7 @@ class RequestDecisions:
         self._required_approvals = required_approvals
         self._remind_after = remind_after
         self._lost_click_after = lost_click_after
+        self._unposted_after = unposted_after
 
     @property
     def required_approvals(self) -> int:
@@ -157,7 +164,10 @@ class RequestDecisions:
         if request.message_ts is not None:
             return request
         detail = "taken from a click on the message"
-        if await self._store.attach_message(request.id, message_ts, detail=detail):
+        # Redrawn at once: a change made while the message was unknown (an expiry, say) was
+        # drawn on no message.
+        redraw = (MessageKind.REDRAW,)
+        if await self._store.attach_message(request.id, message_ts, detail=detail, notify=redraw):
             logger.info("request %s: message ts %s taken from a click", request.id, message_ts)
         return await self._store.get(request.id) or request
 
@@ -323,6 +333,33 @@ class RequestDecisions:
 
     async def click_handled(self, click_id: int) -> None:
         await self._store.click_handled(click_id)
+
+    async def withdraw_never_posted(self) -> list[CancelRequest]:
+        """Withdraw each pending request older than `unposted_after` whose message was never
+        stored: the bot stopped between opening it and posting it (the preview, the post). Left
+        pending, it would hold its orders until REQUEST_TTL with nothing to click, and a new
+        command for them would only be told they are covered. The requester is told by direct
+        message. If Slack had shown it after all, a click on it brings its ts and redraws it as
+        withdrawn."""
+        withdrawn = []
+        cutoff = self._store.now() - self._unposted_after
+        for request in await self._store.pending_created_before(cutoff):
+            if request.message_ts is not None:
+                continue
+            moved = await self._store.transition(
+                request.id,
+                expected=RequestStatus.PENDING,
+                target=RequestStatus.WITHDRAWN,
+                actor=None,
+                event=EventKind.WITHDRAWN,
+                detail=NEVER_POSTED,
+                notify=(MessageKind.DM_NOT_POSTED,),
+                decision_note=NEVER_POSTED,
+            )
+            if moved is not None:
+                logger.warning("request %s for %s: %s", moved.id, moved.order_id, NEVER_POSTED)
+                withdrawn.append(moved)
+        return withdrawn
 
     async def drop_lost_clicks(self) -> int:
         """Clicks stored but never handled within a lease time: tell each clicker."""

@@ -57,18 +57,23 @@ class CancelExecution:
             max_settle_reads=MAX_SETTLE_READS,
         )
 
-    async def execute(self, request_id: str) -> CancelRequest | None:
+    async def execute(self, request_id: str, *, retry: bool = False) -> CancelRequest | None:
         """Send the DELETE for an approved request and record what came back.
 
         Returns None when the request is not in a state to execute (another task or instance
-        owns it). A request left UNKNOWN (an approver's Retry) never got its answer: the order
-        is read first, and the DELETE is sent again only if it is not cancelled yet.
+        owns it, or ran it already). Only an approver's Retry (`retry`) sends again: for a
+        request left UNKNOWN, which never got its answer, the order is read first, and the
+        DELETE is sent again only if it is not cancelled yet. An approval's run (or the sweep's
+        pick-up of it) that comes late, once another run has left the request UNKNOWN or
+        waiting for a Retry, does nothing: it decided to run on a read made before that.
         """
         request = await self._store.get(request_id)
         if request is None or request.status not in (
             RequestStatus.APPROVED,
             RequestStatus.UNKNOWN,
         ):
+            return None
+        if request.awaits_retry is not retry:
             return None
         settling = request.status is RequestStatus.UNKNOWN
         claimed = await self._claim(
@@ -80,7 +85,7 @@ class CancelExecution:
             return None
         async with self._leased(request_id):
             if claimed.is_bulk:
-                kind = RunKind.RETRY if request.awaits_retry else RunKind.FIRST
+                kind = RunKind.RETRY if retry else RunKind.FIRST
                 return await self._bulk.run(claimed, kind)
             if settling and await self._already_cancelled(claimed.order_id):
                 outcome = CancelOutcome(

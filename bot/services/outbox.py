@@ -22,8 +22,6 @@ import random
 from collections import defaultdict
 from datetime import timedelta
 
-from slack_sdk.errors import SlackApiError
-
 from bot.domain.requests import (
     SAME_WHEN_LATE,
     CancelRequest,
@@ -34,7 +32,13 @@ from bot.domain.requests import (
 )
 from bot.i18n.language import UserLanguages
 from bot.observability.logs import request_context
-from bot.slack.publisher import DeliveryMark, SlackPublisher
+from bot.slack.publisher import (
+    DeliveryMark,
+    SlackPublisher,
+    may_have_posted,
+    retry_after_seconds,
+    slack_failure,
+)
 from bot.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -67,7 +71,12 @@ MAX_PARALLEL_LANES = 8
 LOOKUP_TIMEOUT_SECONDS = 5.0
 _REPLIES = frozenset({MessageKind.OUTCOME, MessageKind.UNAVAILABLE})
 _DIRECT_MESSAGES = frozenset(
-    {MessageKind.DM_DECIDED, MessageKind.DM_FINISHED, MessageKind.DM_CLICK_LOST}
+    {
+        MessageKind.DM_DECIDED,
+        MessageKind.DM_FINISHED,
+        MessageKind.DM_CLICK_LOST,
+        MessageKind.DM_NOT_POSTED,
+    }
 )
 
 
@@ -124,10 +133,11 @@ class Deliverer:
 
     async def _deliver(self, message: OutboxMessage, limited: dict[str, float]) -> bool:
         request = await self._store.get(message.request_id)
-        if request is None or (message.kind in _REPLIES and message.attempt != request.attempts):
+        if _outdated(message, request):
             # A later attempt superseded this announcement; its own message will follow.
             await self._store.message_delivered(message, outcome=False)
             return True
+        assert request is not None
         # Rendered from the request's current state, a reply (or "finished" DM) still waiting
         # when a newer one was queued (an "outcome unknown" settled by the read-back meanwhile)
         # would say what the newer one says: only the newest goes out.
@@ -143,6 +153,13 @@ class Deliverer:
         claim = await self._store.claim_message(message, self._instance_id, until)
         if claim is None:
             return False  # another instance is sending it, or it was delivered meanwhile
+        # Read again under the claim: an approver's Retry that began since the read above
+        # supersedes a reply, and what is posted is rendered from the state as it is now.
+        request = await self._store.get(message.request_id)
+        if _outdated(message, request):
+            await self._store.message_delivered(message, outcome=False)
+            return True
+        assert request is not None
         # Rendered now, from the request's state, in the language of where it goes: the thread
         # replies and the redraws speak their channel's language (SlackPublisher.deliver), a
         # direct message its recipient's.
@@ -220,7 +237,7 @@ class Deliverer:
                 " (%s): posting it again, it may show twice",
                 mark.kind,
                 mark.request_id,
-                _describe(exc),
+                slack_failure(exc),
             )
             return None
         if ts is None:
@@ -245,7 +262,7 @@ class Deliverer:
         channel: str,
         limited: dict[str, float],
     ) -> bool:
-        error = _describe(exc)
+        error = slack_failure(exc)
         tries = message.tries + 1
         if error in PERMANENT_ERRORS or tries >= GIVE_UP_AFTER_TRIES:
             logger.error(
@@ -271,15 +288,14 @@ class Deliverer:
             delay.total_seconds(),
         )
         await self._store.message_failed(
-            message, error, self._store.now() + delay, maybe_posted=_maybe_posted(exc)
+            message, error, self._store.now() + delay, maybe_posted=may_have_posted(exc)
         )
         return False
 
 
-def _maybe_posted(exc: Exception) -> bool:
-    """Whether a failed call may still have posted its message: anything but Slack's own
-    refusal (ok: false under a status below 500, such as ratelimited or channel_not_found)."""
-    return not (isinstance(exc, SlackApiError) and exc.response.status_code < 500)
+def _outdated(message: OutboxMessage, request: CancelRequest | None) -> bool:
+    """The request is gone, or the message announces an attempt a later one superseded."""
+    return request is None or (message.kind in _REPLIES and message.attempt != request.attempts)
 
 
 def _backoff(tries: int, base_delay_seconds: float) -> timedelta:
@@ -289,19 +305,4 @@ def _backoff(tries: int, base_delay_seconds: float) -> timedelta:
 
 def _retry_after(exc: Exception) -> float | None:
     """Slack's Retry-After of a 429, in seconds (bounded), or None for other failures."""
-    if not isinstance(exc, SlackApiError) or exc.response.status_code != 429:
-        return None
-    value = (exc.response.headers or {}).get("Retry-After") or (exc.response.headers or {}).get(
-        "retry-after"
-    )
-    try:
-        seconds = float(value) if value is not None else 1.0
-    except (TypeError, ValueError):
-        seconds = 1.0
-    return min(max(seconds, 0.0), MAX_BACKOFF.total_seconds())
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error") or exc.response.status_code)
-    return type(exc).__name__
+    return retry_after_seconds(exc, MAX_BACKOFF.total_seconds())

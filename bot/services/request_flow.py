@@ -140,6 +140,14 @@ class RequestFlow:
             error = str(exc.response.get("error", "unknown_error"))
             await self._decisions.withdraw_unposted(request.id, f"could not be posted ({error})")
             return NotPosted(request, error, left_out)
+        except Exception as exc:
+            # The connection dropped or Slack did not answer in time (slack_sdk's own retries
+            # done): left pending, the request would hold its orders until REQUEST_TTL with no
+            # message to click. If Slack posted it after all, a click on it is refused.
+            error = type(exc).__name__
+            logger.warning("request %s could not be posted: %s", request.id, error)
+            await self._decisions.withdraw_unposted(request.id, f"could not be posted ({error})")
+            return NotPosted(request, error, left_out)
         await self._decisions.attach_message(request.id, message_ts)
         return Posted(request, left_out)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -57,13 +58,16 @@ class CancelRunner:
     def draining(self) -> bool:
         return self._draining
 
-    def launch(self, request_id: str) -> asyncio.Task[None] | None:
-        """Send the cancel of an approved request (or an approver's Retry) in the background.
+    def launch(self, request_id: str, *, retry: bool = False) -> asyncio.Task[None] | None:
+        """Send the cancel of an approved request (or, `retry`, an approver's Retry) in the
+        background.
 
         None while draining: the request waits in the database, and another instance's sweep
         (or this one's restart) sends it.
         """
-        return self._spawn(request_id, self._execution.execute, "cancel")
+        return self._spawn(
+            request_id, functools.partial(self._execution.execute, retry=retry), "cancel"
+        )
 
     def kick(self) -> None:
         """Run the sweep now (queued Slack messages, due work) rather than at the next tick."""
@@ -138,6 +142,7 @@ class CancelRunner:
             ("read-backs", self._settle_due),
             ("approved cancels", self._start_approved),
             ("lost clicks", self._decisions.drop_lost_clicks),
+            ("requests never posted", self._decisions.withdraw_never_posted),
             ("outbox", self._deliverer.deliver_due),
         )
         for name, step in steps:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,34 @@ DELIVERY_EVENT = "cancel_order_delivery"
 # the newest messages of a direct message channel (the one looked for is among the newest).
 LOOKUP_PAGE_SIZE = 200
 LOOKUP_MAX_PAGES = 5
+# The message metadata event of every approval request posted: after a failure that may hide a
+# post Slack took, the request is looked for by it before it is posted again.
+REQUEST_EVENT = "cancel_order_request"
+REQUEST_POST_ATTEMPTS = 3
+# The approval request is looked for among the channel's newest messages, from a little before
+# its first attempt (clocks differ).
+REQUEST_LOOKUP_PAGE_SIZE = 100
+REQUEST_LOOKUP_SLACK_SECONDS = 60
+MAX_RETRY_AFTER_SECONDS = 30.0
+
+
+def retry_after_seconds(exc: Exception, cap: float = MAX_RETRY_AFTER_SECONDS) -> float | None:
+    """Slack's Retry-After of a 429, in seconds (at most `cap`), or None for other failures."""
+    if not isinstance(exc, SlackApiError) or exc.response.status_code != 429:
+        return None
+    headers = exc.response.headers or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        seconds = float(value) if value is not None else 1.0
+    except (TypeError, ValueError):
+        seconds = 1.0
+    return min(max(seconds, 0.0), cap)
+
+
+def may_have_posted(exc: Exception) -> bool:
+    """Whether a failed call may still have posted its message: anything but Slack's own
+    refusal (ok: false under a status below 500, such as ratelimited or channel_not_found)."""
+    return not (isinstance(exc, SlackApiError) and exc.response.status_code < 500)
 
 
 class LookupIncompleteError(Exception):
@@ -90,8 +120,12 @@ class SlackPublisher:
         required_approvals: int = 1,
         channel_languages: Mapping[str, Language] | None = None,
         default_language: Language = Language.EN,
+        post_client: AsyncWebClient | None = None,
     ) -> None:
         self._client = client
+        # The approval request is posted with no retries inside slack_sdk: a resend is decided
+        # here, after a look-up (`_post_request_once`).
+        self._post_client = post_client or client
         self._approvers = tuple(approvers)
         # APPROVAL_CHANNEL: every approval request (and its thread) lives there.
         self._approval_channel = approval_channel
@@ -126,14 +160,7 @@ class SlackPublisher:
 
         Posted elsewhere, the requester is told where, privately, in `requester_language`."""
         channel = self.message_channel(request)
-        message = self._request_message(request)
-        response = await self._client.chat_postMessage(
-            channel=channel,
-            text=message.text,
-            blocks=message.blocks,
-            unfurl_links=False,
-        )
-        ts = str(response["ts"])
+        ts = await self._post_request_once(channel, request)
         if channel != request.channel_id:
             link = await self.permalink(channel, ts)
             pointer = notice_blocks.build_approval_pointer(
@@ -141,6 +168,71 @@ class SlackPublisher:
             )
             await self.tell(request.channel_id, request.requester_id, pointer.text)
         return ts
+
+    async def _post_request_once(self, channel: str, request: CancelRequest) -> str:
+        """chat.postMessage of the approval request; its ts. Posted again only when Slack
+        surely does not have it: after a rate limit (Slack refused it), or after a failure that
+        may hide a post Slack took (a 5xx, a dropped connection, a time-out) once the channel's
+        newest messages show none with this request's metadata. Raises the last failure.
+
+        A second message would be an orphan with live buttons: its clicks are refused."""
+        message = self._request_message(request)
+        metadata = Metadata(event_type=REQUEST_EVENT, event_payload={"request": request.id})
+        since = time.time() - REQUEST_LOOKUP_SLACK_SECONDS
+        for attempt in range(1, REQUEST_POST_ATTEMPTS + 1):
+            try:
+                response = await self._post_client.chat_postMessage(
+                    channel=channel,
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    metadata=metadata,
+                )
+                return str(response["ts"])
+            except Exception as exc:
+                last = attempt == REQUEST_POST_ATTEMPTS
+                wait = retry_after_seconds(exc)
+                if wait is not None and not last:
+                    await asyncio.sleep(wait)
+                    continue
+                if not may_have_posted(exc):
+                    raise
+                found = await self._find_request_post(channel, request.id, since)
+                if found is not None:
+                    return found
+                if last:
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _find_request_post(self, channel: str, request_id: str, since: float) -> str | None:
+        """The ts of the approval request's message if Slack shows it in `channel`; None if
+        not, or if Slack will not tell (without channels:history, say: then it is posted
+        again, and may show twice)."""
+        try:
+            response = await self._client.conversations_history(
+                channel=channel,
+                oldest=f"{since:.6f}",
+                include_all_metadata=True,
+                limit=REQUEST_LOOKUP_PAGE_SIZE,
+            )
+        except Exception as exc:
+            logger.warning(
+                "could not check whether the request %s reached Slack (%s): posting it again",
+                request_id,
+                slack_failure(exc),
+            )
+            return None
+        for found in response.get("messages") or []:
+            metadata = found.get("metadata") if isinstance(found, dict) else None
+            if (
+                isinstance(metadata, dict)
+                and metadata.get("event_type") == REQUEST_EVENT
+                and isinstance(metadata.get("event_payload"), dict)
+                and metadata["event_payload"].get("request") == request_id
+            ):
+                logger.info("request %s was in Slack already: not posted again", request_id)
+                return str(found["ts"])
+        return None
 
     async def permalink(self, channel: str, ts: str) -> str | None:
         """A link to a message (or thread), or None if Slack would not give one."""
@@ -225,7 +317,12 @@ class SlackPublisher:
             case MessageKind.VERIFIED:
                 verified = settle_blocks.build_verified_text(request, language)
                 await self._thread_reply(request, verified, mark)
-            case MessageKind.DM_DECIDED | MessageKind.DM_FINISHED | MessageKind.DM_CLICK_LOST:
+            case (
+                MessageKind.DM_DECIDED
+                | MessageKind.DM_FINISHED
+                | MessageKind.DM_CLICK_LOST
+                | MessageKind.DM_NOT_POSTED
+            ):
                 recipient = recipient or request.requester_id
                 await self._direct_message(
                     kind, request, recipient, recipient_language or language, mark
@@ -299,6 +396,7 @@ class SlackPublisher:
             MessageKind.DM_DECIDED: notice_blocks.build_decided_dm,
             MessageKind.DM_FINISHED: notice_blocks.build_finished_dm,
             MessageKind.DM_CLICK_LOST: notice_blocks.build_click_lost_dm,
+            MessageKind.DM_NOT_POSTED: notice_blocks.build_not_posted_dm,
         }[kind]
         dm = build(request, link, language)
         await self._client.chat_postMessage(
@@ -412,3 +510,10 @@ class SlackPublisher:
         response = await self._client.usergroups_users_list(usergroup=group_id)
         users: list[object] = response.get("users", [])
         return [str(user) for user in users]
+
+
+def slack_failure(exc: Exception) -> str:
+    """A failure in a few words: Slack's error code, or the exception's type."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or exc.response.status_code)
+    return type(exc).__name__

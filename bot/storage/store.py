@@ -250,13 +250,22 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog, OrderRecord
             self._changed(moved, event)
         return moved
 
-    async def attach_message(self, request_id: str, message_ts: str, *, detail: str | None) -> bool:
-        """Store the ts of the request's message unless one is stored; True if this stored it.
+    async def attach_message(
+        self,
+        request_id: str,
+        message_ts: str,
+        *,
+        detail: str | None,
+        notify: Iterable[MessageKind] = (),
+    ) -> bool:
+        """Store the ts of the request's message unless one is stored; True if this stored it
+        (and queued `notify`).
 
         Two writers may know it: the post's own answer, and a click on the message that came
         first (the post's answer not stored yet, or lost to a crash); both name the same ts.
         """
         now = iso(self._clock())
+        queued = False
         async with self._transaction():
             stored = await self._db.execute_fetchall(
                 "UPDATE requests SET message_ts = ?, updated_at = ?"
@@ -265,6 +274,9 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog, OrderRecord
             )
             if stored:
                 await self._add_event(request_id, now, EventKind.POSTED, None, detail)
+                queued = await self._enqueue(request_id, notify, now)
+        if queued and self._on_enqueue is not None:
+            self._on_enqueue()
         return bool(stored)
 
     async def update_fields(

@@ -25,6 +25,7 @@ class ScriptedFailure:
     headers: dict[str, str] = field(default_factory=dict)
     only_threads: bool = False  # answer only calls that reply in a thread
     channel: str | None = None  # answer only calls to this channel (or user, for a DM)
+    reset: bool = False  # drop the connection instead of answering (after any delay)
     # Slack did what was asked (the message is posted) before the failure: a 5xx or a lost
     # answer after the request went out.
     after_applying: bool = False
@@ -186,6 +187,12 @@ class FakeSlack(SlackStandIn, FakeServer):
             failure = lasting
         if self._delays.get(method):
             await asyncio.sleep(self._delays[method])
+        if failure is not None and failure.reset:
+            if failure.after_applying:
+                self.answer(method, recorded.body)
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
         holds = self._holds.get(method, [])
         hold = next((h for h in holds if h[0].applies_to(recorded.body)), None)
         if hold is not None:

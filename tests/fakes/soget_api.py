@@ -52,6 +52,10 @@ class FakeSoget(SogetStandIn):
         super().__init__(access_token=access_token, api_key=api_key)
         self.requests: list[RecordedRequest] = []
         self.delay_seconds = 0.0
+        # While set to an unset event, every call waits for it (then answers as documented).
+        self.gate: asyncio.Event | None = None
+        self.in_flight = 0  # calls received and not answered yet (gate, delay)
+        self.most_in_flight = 0
         self._faults: list[Fault] = []
         self._stopping = asyncio.Event()  # ends scripted waits, so stopping never lingers
 
@@ -106,8 +110,15 @@ class FakeSoget(SogetStandIn):
 
     async def intercept(self, request: web.Request) -> web.StreamResponse | None:
         await record_request(self.requests, request)
-        if self.delay_seconds:
-            await asyncio.sleep(self.delay_seconds)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.gate is not None:
+                await self._wait(self.gate, None)
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
+        finally:
+            self.in_flight -= 1
         fault = self._next_fault(request.method)
         if fault is None:
             return None

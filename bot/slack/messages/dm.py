@@ -107,3 +107,13 @@ def build_click_lost_dm(
     text = say("dm.click_lost_text", language, order=order)
     body = say("dm.click_lost", language, order=order, link=_link(permalink, language))
     return Rendered(fallback_text(text), [SectionBlock(text=md(body))])
+
+
+def build_not_posted_dm(
+    request: CancelRequest, permalink: str | None, language: Language
+) -> Rendered:
+    """To a requester whose request the bot stopped before posting: withdrawn, nothing sent."""
+    order = escape(order_label(request))
+    text = say("dm.not_posted_text", language, order=order)
+    body = say("dm.not_posted", language, order=order, link=_link(permalink, language))
+    return Rendered(fallback_text(text), [SectionBlock(text=md(body))])

@@ -166,9 +166,15 @@ def list_in_a_dm_text(language: Language) -> Rendered:
     return Rendered(say("private.list_in_a_dm", language, command=SLASH_COMMAND))
 
 
+# Slack's answers that mean the bot cannot post in the channel (inviting it helps).
+_NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+
 def build_not_posted_text(error: str, language: Language) -> Rendered:
-    """The request could not be posted (the bot is not in the channel, most often)."""
-    return Rendered(say("private.not_posted", language, error=escape(error)))
+    """The request could not be posted: the bot is not in the channel (most often), or Slack
+    failed (a server error, a dropped connection, no answer in time: try again)."""
+    key = "private.not_posted" if error in _NOT_A_MEMBER else "private.not_posted_slack_failed"
+    return Rendered(say(key, language, error=escape(error)))
 
 
 def build_duplicate_text(

@@ -105,6 +105,11 @@ def searching_text(args: SearchArgs, language: Language) -> Rendered:
     return Rendered(say("search.searching", language, **_about(args, language)))
 
 
+def choice_not_opened_text(error: str, language: Language) -> Rendered:
+    """Slack would not open the choice modal (the trigger expired, Slack failed)."""
+    return Rendered(say("search.choice_not_opened", language, error=escape(error)))
+
+
 # -- what was found -----------------------------------------------------------------------------
 
 
