@@ -54,28 +54,64 @@ def socket_env(fake_slack: FakeSlack, fake_soget: FakeSoget, tmp_path: Path) -> 
     return env | {"SLACK_APP_TOKEN": APP_TOKEN}
 
 
+class BotProcess:
+    """The bot's process, its output read as it comes. Left unread, the output fills the pipe
+    (the OS's 64 KiB and asyncio's buffer, ~190 KiB in all: a burst's worth of log lines), the
+    bot's next log write blocks its event loop, it stops reading the socket and the fake's
+    sends wait for ever."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._chunks: list[bytes] = []
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        while chunk := await self.process.stdout.read(1 << 16):
+            self._chunks.append(chunk)
+
+    @property
+    def log(self) -> str:
+        """What the bot has written so far."""
+        return b"".join(self._chunks).decode(errors="replace")
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    def send_signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    async def exited(self, *, timeout: float) -> str:
+        """Wait for the exit (TimeoutError after `timeout`); its whole output."""
+        await asyncio.wait_for(self.process.wait(), timeout=timeout)
+        await asyncio.wait_for(self._reader, timeout=timeout)
+        return self.log
+
+
 @asynccontextmanager
-async def bot_process(env: dict[str, str], cwd: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+async def bot_process(env: dict[str, str], cwd: Path) -> AsyncIterator[BotProcess]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=cwd, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
+    bot = BotProcess(process)
     try:
-        yield process
+        yield bot
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
+        bot._reader.cancel()
 
 
-async def stop_with(process: asyncio.subprocess.Process, signum: int) -> str:
+async def stop_with(process: BotProcess, signum: int) -> str:
     """Send `signum`; the process must exit 0 within a few seconds. Returns its output."""
     process.send_signal(signum)
     try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=6)
+        log = await process.exited(timeout=6)
     except TimeoutError:
         raise AssertionError(f"the bot ignored {signal.Signals(signum).name}") from None
-    log = output.decode()
     assert process.returncode == 0, log
     assert "Traceback" not in log, log
     for secret in (APP_TOKEN, BOT_TOKEN, SOGET_TOKEN, SOGET_KEY):
@@ -302,24 +338,12 @@ async def test_stops_when_asked_while_slack_is_unreachable(
             "apps.connections.open", ScriptedFailure(200, {"ok": False, "error": "internal_error"})
         )
     async with bot_process(env, tmp_path) as process:
-        assert process.stdout is not None
-        lines: list[str] = []
-
-        async def read() -> None:
-            assert process.stdout is not None
-            async for raw in process.stdout:
-                lines.append(raw.decode())
-
-        reader = asyncio.create_task(read())
         # Two failed attempts, each said in one line, then the signal.
-        await wait_until(
-            lambda: sum("no connection to Slack" in line for line in lines) >= 2, timeout=12
-        )
+        await wait_until(lambda: process.log.count("no connection to Slack") >= 2, timeout=12)
         process.send_signal(signum)
-        await asyncio.wait_for(process.wait(), timeout=6)
-        await reader
+        log = await process.exited(timeout=6)
 
-    log = "".join(lines)
+    lines = log.splitlines()
     assert process.returncode == 0, log
     assert "Traceback" not in log, log
     assert APP_TOKEN not in log and BOT_TOKEN not in log
@@ -387,9 +411,8 @@ async def test_sigterm_closes_the_connection_first_then_finishes_the_cancel(
         assert health.status_code == 503 and health.json()["detail"] == "draining"
         assert fake_slack.thread_replies() == []
         answer.set()
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+        log = await process.exited(timeout=20)
 
-    log = output.decode()
     assert process.returncode == 0, log
     assert "drained in" in log and "Traceback" not in log
     assert len(fake_soget.deletes(ORDER)) == 1
@@ -463,8 +486,7 @@ async def test_healthz_port_taken_exits_2_with_one_line(
             "HEALTH_PORT": str(taken.getsockname()[1])
         }
         async with bot_process(env, tmp_path) as process:
-            output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
-    log = output.decode()
+            log = await process.exited(timeout=20)
     assert process.returncode == 2, log
     assert "cannot serve /healthz on 127.0.0.1" in log and "HEALTH_PORT" in log
     assert "Traceback" not in log

@@ -104,6 +104,16 @@ class ResilientSocketModeClient(SocketModeClient):
             return
         await super().run_message_listeners(message, raw_message)
 
+    async def send_message(self, message: str) -> None:
+        # slack_sdk tries the current socket, then once more after a reconnection under way;
+        # with none to be had (the socket was cut, the new one not yet up) it raises, and each
+        # ack in flight logged an ERROR with a traceback. An ack lost so is one Slack never
+        # saw: it delivers the envelope again, and that delivery is acknowledged.
+        try:
+            await super().send_message(message)
+        except ConnectionError:
+            logger.warning("Socket Mode: an ack was lost with the connection (Slack resends)")
+
     def connected(self) -> bool:
         """The WebSocket to Slack is open now (what /healthz reports)."""
         session = self.current_session
