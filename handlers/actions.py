@@ -120,8 +120,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 click_id = await deps.service.record_click(
                     click.request_id, click.user_id, decision.value, click.channel_id
                 )
-        except Exception:
-            logger.exception("could not store the %s click of %s", decision, click.user_id)
+        except Exception as exc:
+            if isinstance(exc, TimeoutError):  # a busy database, not a fault: one line
+                logger.warning(
+                    "could not store the %s click of %s within %.0f s: not taken",
+                    decision,
+                    click.user_id,
+                    CLICK_STORE_SECONDS,
+                )
+            else:
+                logger.exception("could not store the %s click of %s", decision, click.user_id)
             await ack()
             await deps.publisher.tell(
                 click.channel_id,

@@ -15,12 +15,14 @@ wakes its waiting tasks in batches too).
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 
 from bot.slack.ids import ActionId
 from bot.storage.engine import SqliteDatabase
@@ -31,6 +33,7 @@ BURST = 60
 POOL_SIZE = 10
 PREVIEW_TIMEOUT = 0.3
 BLOCKER = "CDE8000000000"
+ORDER = "CDE8000000001"
 
 
 def _stall_event_loop(seconds: float) -> None:
@@ -102,3 +105,28 @@ async def test_a_burst_of_timed_out_previews_leaves_the_client_serving(
     assert done.status.value == "succeeded"
     assert len(bot.soget.deletes(last)) == 1
     assert bot.slack.thread_replies(request.message_ts)
+
+
+async def test_a_click_the_database_cannot_store_in_time_is_answered_not_taken_in_one_line(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database too busy to store a click within 2 s: the clicker is told privately that it
+    was not taken, in time for Slack; the log says so in one line, no traceback (under a burst
+    there are hundreds)."""
+    caplog.set_level(logging.WARNING)
+    bot.soget.add(ORDER)
+    request = await bot.request_posted_for(ORDER)
+
+    async with _store_held(bot):
+        response = await bot.click(ActionId.APPROVE, request, user=APPROVER)
+        await bot.slack.wait_until(
+            lambda: "not taken" in str(bot.slack.webhooks() + bot.slack.ephemerals(APPROVER)),
+            timeout=5,
+            what="the private answer",
+        )
+
+    assert response.status_code == 200
+    lines = [r for r in caplog.records if "could not store the approve click" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelno == logging.WARNING and not lines[0].exc_info
+    assert (await bot.wait_status(request.id, "pending")).approver_ids == ()
+    assert bot.soget.deletes() == []
