@@ -146,23 +146,9 @@ class Deliverer:
         claim = await self._store.claim_message(message, self._instance_id, until)
         if claim is None:
             return False  # another instance is sending it, or it was delivered meanwhile
-        # Checked under the claim, on one read that is also what is rendered (a check made
-        # before the claim could be stale by the time the message is rendered and sent):
-        # - a later attempt (an approver's Retry) supersedes this announcement; its own
-        #   message follows;
-        # - a reply (or "finished" DM) rendered from the request's state, still waiting when a
-        #   newer one was queued (an "outcome unknown" settled by the read-back), would say what
-        #   the newer one says: only the newest goes out. A newer one queued after this read
-        #   comes from a change this rendering does not show, so it says something else.
-        request = await self._store.get(message.request_id)
-        if _outdated(message, request):
-            await self._store.message_delivered(message, outcome=False)
-            return True
-        assert request is not None
-        if message.kind in SAME_WHEN_LATE and await self._store.supersede_message(
-            message, owner=self._instance_id
-        ):
-            return True
+        request = await self._still_to_send(message)
+        if request is None:
+            return True  # done without sending
         # Rendered now, from the request's state, in the language of where it goes: the thread
         # replies and the redraws speak their channel's language (SlackPublisher.deliver), a
         # direct message its recipient's.
@@ -205,6 +191,26 @@ class Deliverer:
         )
         await self._store.message_delivered(message, outcome=message.kind in _REPLIES or finished)
         return True
+
+    async def _still_to_send(self, message: OutboxMessage) -> CancelRequest | None:
+        """Under the claim: the request to render the message from, or None if the message is
+        marked done without being sent. Checked on the one read that is rendered (a check made
+        before the claim could be stale by the time the message is rendered and sent):
+        - a later attempt (an approver's Retry) supersedes this announcement; its own message
+          follows;
+        - a reply (or "finished" DM) rendered from the request's state, still waiting when a
+          newer one was queued (an "outcome unknown" settled by the read-back), would say what
+          the newer one says: only the newest goes out. A newer one queued after this read
+          comes from a change this rendering does not show, so it says something else."""
+        request = await self._store.get(message.request_id)
+        if request is None or (message.kind in _REPLIES and message.attempt != request.attempts):
+            await self._store.message_delivered(message, outcome=False)
+            return None
+        if message.kind in SAME_WHEN_LATE and await self._store.supersede_message(
+            message, owner=self._instance_id
+        ):
+            return None
+        return request
 
     async def _deliver_summary(
         self, request: CancelRequest, mark: DeliveryMark, claim: Claim
@@ -294,11 +300,6 @@ class Deliverer:
             message, error, self._store.now() + delay, maybe_posted=may_have_posted(exc)
         )
         return False
-
-
-def _outdated(message: OutboxMessage, request: CancelRequest | None) -> bool:
-    """The request is gone, or the message announces an attempt a later one superseded."""
-    return request is None or (message.kind in _REPLIES and message.attempt != request.attempts)
 
 
 def _backoff(tries: int, base_delay_seconds: float) -> timedelta:
