@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.requests import CancelRequest, Claim, MessageKind, OutboxMessage
+from bot.services import outbox
 from bot.slack.ids import ActionId
 from tests import payloads
 from tests.conftest import (
@@ -379,3 +380,39 @@ async def test_a_reply_superseded_while_it_was_being_claimed_is_not_posted(
 
     [reply] = bot.slack.thread_replies(request.message_ts)
     assert "is cancelled in MouvONE" in _text(reply.body)
+
+
+PERMALINK_STALL = 3.5
+
+
+async def test_a_delivery_stalled_past_its_claim_never_sends_after_a_take_over(
+    two_bots_one_database: tuple[BotUnderTest, Path | str],
+    fake_slack: FakeSlack,
+    fake_soget: FakeSoget,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A direct message whose permalink call stalls longer than the claim: once the claim runs
+    out, the other instance takes the message and sends it. The stalled attempt gave up before
+    its claim ran out, so it sends no second one when its answer finally comes."""
+    monkeypatch.setattr(outbox, "CLAIM_SECONDS", 3.0)  # a delivery may take 1 s
+    first, database = two_bots_one_database
+    settings = make_settings(fake_slack, fake_soget, database)
+    runner, second = await serve_bot(settings, fake_slack, fake_soget)
+    try:
+        fake_soget.add(ORDER)
+        request = await first.request_posted_for(ORDER)
+        fake_slack.delay("chat.getPermalink", PERMALINK_STALL)
+        await first.click(ActionId.APPROVE, request, user=APPROVER)
+        await fake_slack.wait_until(
+            lambda: bool(fake_slack.calls("chat.getPermalink")), what="the stalled call"
+        )
+        fake_slack.delay("chat.getPermalink", 0)  # only the first one stalls
+        await first.wait_posted(request.id, timeout=10)
+        await first.wait_delivered(request.id, timeout=10)
+        # Past the moment the stalled call is answered: an attempt still alive sends then.
+        await asyncio.sleep(PERMALINK_STALL + 0.5)
+    finally:
+        await stop_bot(runner, second)
+
+    decided = [m for m in fake_slack.posted_dms(REQUESTER) if "approved your" in str(m.blocks)]
+    assert len(decided) == 1

@@ -63,6 +63,9 @@ GIVE_UP_AFTER_TRIES = 50
 # (SLACK_TIMEOUT_SECONDS each, plus LOOKUP_TIMEOUT_SECONDS when it is looked for first); after a
 # crash, the message waits this long to be looked for and, if Slack does not have it, sent.
 CLAIM_SECONDS = 20.0
+# A delivery gives up this long before its claim runs out (as maybe posted: the retry looks for
+# it first), so that it never sends after another instance may have taken the message over.
+CLAIM_MARGIN_SECONDS = 2.0
 # Deliveries in flight at once. Lanes (a request's thread, its redraws, its DMs) are sent in
 # order; different lanes go side by side, so one slow or rate-limited call holds back no other.
 MAX_PARALLEL_LANES = 8
@@ -149,30 +152,10 @@ class Deliverer:
         request = await self._still_to_send(message)
         if request is None:
             return True  # done without sending
-        # Rendered now, from the request's state, in the language of where it goes: the thread
-        # replies and the redraws speak their channel's language (SlackPublisher.deliver), a
-        # direct message its recipient's.
-        recipient_language = None
-        if self._languages is not None and message.kind in _DIRECT_MESSAGES:
-            recipient_language = await self._languages.of(message.recipient or request.requester_id)
         mark = DeliveryMark(message.request_id, message.id, message.kind)
         try:
-            if message.kind is MessageKind.SUMMARY:
-                await self._deliver_summary(request, mark, claim)
-            elif (
-                claim.maybe_posted
-                and message.kind is not MessageKind.REDRAW
-                and await self._already_posted(mark, request, message.recipient) is not None
-            ):
-                pass  # an earlier attempt did post it: marked delivered below, not sent again
-            else:
-                await self._publisher.deliver(
-                    message.kind,
-                    request,
-                    recipient=message.recipient,
-                    recipient_language=recipient_language,
-                    mark=mark,
-                )
+            async with asyncio.timeout(CLAIM_SECONDS - CLAIM_MARGIN_SECONDS):
+                await self._send(message, request, mark, claim)
         except Exception as exc:
             return await self._failed(message, exc, channel, limited)
         except asyncio.CancelledError:
@@ -191,6 +174,32 @@ class Deliverer:
         )
         await self._store.message_delivered(message, outcome=message.kind in _REPLIES or finished)
         return True
+
+    async def _send(
+        self, message: OutboxMessage, request: CancelRequest, mark: DeliveryMark, claim: Claim
+    ) -> None:
+        """The Web API calls of one delivery, under its claim. Rendered now, from the request's
+        state, in the language of where it goes: the thread replies and the redraws speak their
+        channel's language (SlackPublisher.deliver), a direct message its recipient's."""
+        if message.kind is MessageKind.SUMMARY:
+            await self._deliver_summary(request, mark, claim)
+            return
+        if (
+            claim.maybe_posted
+            and message.kind is not MessageKind.REDRAW
+            and await self._already_posted(mark, request, message.recipient) is not None
+        ):
+            return  # an earlier attempt did post it: marked delivered, not sent again
+        recipient_language = None
+        if self._languages is not None and message.kind in _DIRECT_MESSAGES:
+            recipient_language = await self._languages.of(message.recipient or request.requester_id)
+        await self._publisher.deliver(
+            message.kind,
+            request,
+            recipient=message.recipient,
+            recipient_language=recipient_language,
+            mark=mark,
+        )
 
     async def _still_to_send(self, message: OutboxMessage) -> CancelRequest | None:
         """Under the claim: the request to render the message from, or None if the message is
