@@ -92,6 +92,31 @@ async def test_replicas_starting_together_apply_each_migration_once(
             await store.close()
 
 
+async def test_a_replica_waits_for_the_lock_on_a_new_file_longer_than_sqlites_default(
+    tmp_path: Path,
+) -> None:
+    """Another process holds the new file's lock for longer than sqlite3's default 5 s wait
+    (a replica starting beside it on a busy machine, a backup): the bot waits, it does not
+    fail with "database is locked"."""
+    path = tmp_path / "bot.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    opening = asyncio.create_task(Store.open(path))
+    await asyncio.sleep(5.5)
+    assert not opening.done()  # waiting, not failed
+    holder.execute("COMMIT")
+    holder.close()
+
+    store = await asyncio.wait_for(opening, timeout=10)
+    try:
+        created = await store.create_request(
+            order_id="CDE0000000001", channel_id="C1", requester_id="U1", reason=""
+        )
+        assert await store.get(created.id) == created
+    finally:
+        await store.close()
+
+
 async def test_a_database_newer_than_the_code_is_refused(db_location: Path | str) -> None:
     store = await Store.open(db_location)
     newer = len(migrations_for(store.engine)) + 1

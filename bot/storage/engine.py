@@ -28,6 +28,8 @@ import aiosqlite
 import asyncpg
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
+# How long an SQLite statement waits for another connection's lock (another replica, a backup).
+BUSY_TIMEOUT_SECONDS = 30.0
 
 # The errors that mean "this database cannot be used" on either engine.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (
@@ -147,19 +149,23 @@ class SqliteDatabase:
 
     @classmethod
     async def connect(cls, path: str) -> SqliteDatabase:
-        connection = await aiosqlite.connect(path, isolation_level=None)
+        # The busy timeout from the first statement on: switching a new file to WAL waits for
+        # a replica starting beside it that holds the lock (sqlite3's default waits 5 s only).
+        connection = await aiosqlite.connect(
+            path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS
+        )
         reader: aiosqlite.Connection | None = None
         try:
             connection.row_factory = aiosqlite.Row
             await connection.execute("PRAGMA journal_mode=WAL")
             # FULL: an approval acknowledged to Slack must survive a power cut, not only a crash.
             await connection.execute("PRAGMA synchronous=FULL")
-            await connection.execute("PRAGMA busy_timeout=30000")
             await connection.execute("PRAGMA foreign_keys=ON")
             if path != ":memory:":
-                reader = await aiosqlite.connect(path, isolation_level=None)
+                reader = await aiosqlite.connect(
+                    path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS
+                )
                 reader.row_factory = aiosqlite.Row
-                await reader.execute("PRAGMA busy_timeout=30000")
                 await reader.execute("PRAGMA query_only=ON")
         except BaseException:
             if reader is not None:
