@@ -109,8 +109,8 @@ class ClickLog(StoreCore):
                 await self._enqueue(
                     row["request_id"], (MessageKind.DM_CLICK_LOST,), now, recipient=row["user_id"]
                 )
-        if rows and self._on_enqueue is not None:
-            self._on_enqueue()
+        if rows:
+            self._enqueued()
         return len(rows)
 
     async def _finish_clicks(self) -> None:

@@ -48,6 +48,11 @@ class StoreCore:
         """Called after a transaction that queued Slack messages has committed."""
         self._on_enqueue = listener
 
+    def _enqueued(self) -> None:
+        """Tell the `on_enqueue` listener: a committed transaction queued Slack messages."""
+        if self._on_enqueue is not None:
+            self._on_enqueue()
+
     def now(self) -> datetime:
         return self._clock()
 

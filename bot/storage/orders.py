@@ -279,8 +279,7 @@ class OrderRecords(StoreCore):
                 request_id, now, event, None, f"{order_id}: {detail}" if detail else order_id
             )
             await self._enqueue(request_id, (MessageKind.SUMMARY,), now)
-        if self._on_enqueue is not None:
-            self._on_enqueue()
+        self._enqueued()
         return True
 
     async def summary_ts(self, request_id: str) -> str | None:

@@ -172,8 +172,7 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog, OrderRecord
                     await self._enqueue(request_id, (MessageKind.REDRAW,), now)
         request = await self.get(request_id)
         if result in (ApprovalResult.QUORUM, ApprovalResult.COUNTED):
-            if self._on_enqueue is not None:
-                self._on_enqueue()
+            self._enqueued()
             if request is not None:
                 self._changed(
                     request,
@@ -244,8 +243,8 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog, OrderRecord
             moved = await self._read_in_transaction(request_id)
             if moved is not None:
                 queued = await self._enqueue_notices(moved, event, now) or queued
-        if queued and self._on_enqueue is not None:
-            self._on_enqueue()
+        if queued:
+            self._enqueued()
         if moved is not None:
             self._changed(moved, event)
         return moved
@@ -275,8 +274,8 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog, OrderRecord
             if stored:
                 await self._add_event(request_id, now, EventKind.POSTED, None, detail)
                 queued = await self._enqueue(request_id, notify, now)
-        if queued and self._on_enqueue is not None:
-            self._on_enqueue()
+        if queued:
+            self._enqueued()
         return bool(stored)
 
     async def update_fields(
@@ -303,8 +302,8 @@ class Store(RequestQueries, OutboxRecords, BackgroundWork, ClickLog, OrderRecord
             if event is not None:
                 await self._add_event(request_id, now, event, None, detail)
             queued = await self._enqueue(request_id, notify, now)
-        if queued and self._on_enqueue is not None:
-            self._on_enqueue()
+        if queued:
+            self._enqueued()
 
 
 def _open_and_close(path: str) -> None:

@@ -41,8 +41,7 @@ class BackgroundWork(StoreCore):
                 return False
             await self._add_event(request_id, now, EventKind.REMINDED, None, None)
             await self._enqueue(request_id, (MessageKind.REMINDER,), now)
-        if self._on_enqueue is not None:
-            self._on_enqueue()
+        self._enqueued()
         return True
 
     async def renew_lease(self, request_id: str, owner: str, until: datetime) -> bool:
