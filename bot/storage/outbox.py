@@ -201,11 +201,10 @@ class OutboxRecords(StoreCore):
                 )
                 await self._add_event(message.request_id, now, EventKind.OUTCOME_POSTED, None, None)
 
-    async def supersede_message(self, message: OutboxMessage, *, owner: str | None = None) -> bool:
-        """Mark `message` done without sending it if a newer message that stands for it
-        (SAME_WHEN_LATE), for the same request and recipient, was queued after it, and no
-        instance but `owner` (the one holding its claim, if any) is sending it now. The rule is
-        `_SUPERSEDED`, the one the lane order uses.
+    async def supersede_message(self, message: OutboxMessage, *, owner: str) -> bool:
+        """Mark `message`, claimed by `owner`, done without sending it if a newer message that
+        stands for it (SAME_WHEN_LATE), for the same request and recipient, was queued after
+        it. The rule is `_SUPERSEDED`, the one the lane order uses.
 
         For effects rendered whole from the request's state when sent: sent now, the older one
         would say what the newer one says, the same message twice. The newest is never
@@ -217,10 +216,8 @@ class OutboxRecords(StoreCore):
                 "UPDATE outbox SET delivered_at = ?, claimed_until = NULL"  # noqa: S608 - constants only
                 " WHERE id IN (SELECT earlier.id"
                 " FROM outbox AS earlier WHERE earlier.id = ? AND earlier.delivered_at IS NULL"
-                " AND (earlier.claimed_until IS NULL OR earlier.claimed_until < ?"
-                " OR earlier.claimed_by = ?)"
-                f" AND ({_SUPERSEDED}))",
-                (now, message.id, now, owner),
+                f" AND earlier.claimed_by = ? AND ({_SUPERSEDED}))",
+                (now, message.id, owner),
             )
             return cursor.rowcount == 1
 
