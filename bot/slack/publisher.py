@@ -46,7 +46,7 @@ REQUEST_POST_ATTEMPTS = 3
 # The approval request is looked for among the channel's newest messages, from a little before
 # its first attempt (clocks differ).
 REQUEST_LOOKUP_PAGE_SIZE = 100
-REQUEST_LOOKUP_SLACK_SECONDS = 60
+REQUEST_LOOKUP_LEEWAY_SECONDS = 60
 MAX_RETRY_AFTER_SECONDS = 30.0
 
 
@@ -67,6 +67,14 @@ def may_have_posted(exc: Exception) -> bool:
     """Whether a failed call may still have posted its message: anything but Slack's own
     refusal (ok: false under a status below 500, such as ratelimited or channel_not_found)."""
     return not (isinstance(exc, SlackApiError) and exc.response.status_code < 500)
+
+
+def _event_payload(metadata: object, event_type: str) -> dict[str, Any] | None:
+    """The payload of a message's metadata if it is of `event_type`, else None."""
+    if not isinstance(metadata, dict) or metadata.get("event_type") != event_type:
+        return None
+    payload = metadata.get("event_payload")
+    return payload if isinstance(payload, dict) else None
 
 
 class LookupIncompleteError(Exception):
@@ -96,10 +104,8 @@ class DeliveryMark:
     def marks(self, metadata: object) -> bool:
         """True if a message with this metadata is the delivery (for a bulk request's summary:
         its one summary reply, whichever of its deliveries posted it)."""
-        if not isinstance(metadata, dict) or metadata.get("event_type") != DELIVERY_EVENT:
-            return False
-        payload = metadata.get("event_payload")
-        if not isinstance(payload, dict) or payload.get("request") != self.request_id:
+        payload = _event_payload(metadata, DELIVERY_EVENT)
+        if payload is None or payload.get("request") != self.request_id:
             return False
         if self.kind is MessageKind.SUMMARY:
             return bool(payload.get("kind") == MessageKind.SUMMARY.value)
@@ -178,7 +184,7 @@ class SlackPublisher:
         A second message would be an orphan with live buttons: its clicks are refused."""
         message = self._request_message(request)
         metadata = Metadata(event_type=REQUEST_EVENT, event_payload={"request": request.id})
-        since = time.time() - REQUEST_LOOKUP_SLACK_SECONDS
+        since = time.time() - REQUEST_LOOKUP_LEEWAY_SECONDS
         for attempt in range(1, REQUEST_POST_ATTEMPTS + 1):
             try:
                 response = await self._post_client.chat_postMessage(
@@ -224,12 +230,8 @@ class SlackPublisher:
             return None
         for found in response.get("messages") or []:
             metadata = found.get("metadata") if isinstance(found, dict) else None
-            if (
-                isinstance(metadata, dict)
-                and metadata.get("event_type") == REQUEST_EVENT
-                and isinstance(metadata.get("event_payload"), dict)
-                and metadata["event_payload"].get("request") == request_id
-            ):
+            payload = _event_payload(metadata, REQUEST_EVENT)
+            if payload is not None and payload.get("request") == request_id:
                 logger.info("request %s was in Slack already: not posted again", request_id)
                 return str(found["ts"])
         return None
