@@ -22,7 +22,7 @@ from bot.deps import Deps
 from bot.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.observability.metrics import Metrics
 from bot.services.background import InFlight
-from bot.slack.inbound import Refusal, check_request
+from bot.slack.inbound import Refusal, bolt_request, check_request
 from handlers import register_all
 
 logger = logging.getLogger(__name__)
@@ -128,15 +128,10 @@ def create_web_app(runtime: ServedRuntime) -> web.Application:
         checked = check_request(await request.read(), request.headers, verifier)
         if isinstance(checked, Refusal):
             return refuse(checked)
-        try:
-            bolt_request = AsyncBoltRequest(
-                body=checked.text,
-                query=request.query_string,
-                headers=request.headers,  # type: ignore[arg-type]
-            )
-        except Exception as error:  # a shape Bolt's own parsing chokes on
-            return refuse(Refusal(400, f"malformed: {type(error).__name__} while parsing"))
-        bolt_response = await runtime.bolt_app.async_dispatch(bolt_request)
+        built = bolt_request(body=checked.text, query=request.query_string, headers=request.headers)
+        if isinstance(built, str):
+            return refuse(Refusal(400, f"malformed: {built}"))
+        bolt_response = await runtime.bolt_app.async_dispatch(built)
         return await to_aiohttp_response(bolt_response)
 
     def draining_refusal() -> web.Response:

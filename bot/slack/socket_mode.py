@@ -22,7 +22,6 @@ from slack_bolt.adapter.socket_mode.async_base_handler import AsyncBaseSocketMod
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
@@ -30,7 +29,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.inbound import payload_problem
+from bot.slack.inbound import bolt_request, payload_problem
 
 logger = logging.getLogger("bot.socket_mode")
 
@@ -227,18 +226,13 @@ class SocketModeHandler(AsyncBaseSocketModeHandler):
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return
         start = time()
-        problem = payload_problem(req.payload)
-        if problem is None:
-            try:
-                bolt_request = AsyncBoltRequest(
-                    mode="socket_mode", body=req.payload, headers=build_headers(req)
-                )
-            except Exception as error:  # a shape Bolt's own parsing chokes on
-                problem = f"{type(error).__name__} while parsing"
-        if problem is not None:
+        built = payload_problem(req.payload) or bolt_request(
+            mode="socket_mode", body=req.payload, headers=build_headers(req)
+        )
+        if isinstance(built, str):
             # Acknowledged so that Slack does not deliver it again; the HTTP door's 400.
-            logger.warning("Socket Mode: ignored a malformed %s payload: %s", req.type, problem)
+            logger.warning("Socket Mode: ignored a malformed %s payload: %s", req.type, built)
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return
-        response = await self.app.async_dispatch(bolt_request)
+        response = await self.app.async_dispatch(built)
         await send_async_response(client, req, response, start)
