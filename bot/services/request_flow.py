@@ -8,15 +8,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
-
 from bot.domain.preview import Preview
 from bot.domain.requests import CancelRequest, RequestStatus
 from bot.i18n.catalogue import Language
 from bot.observability.logs import bind_request
 from bot.services.decisions import RequestDecisions
 from bot.services.preview import OrderPreviewer
-from bot.slack.publisher import SlackPublisher
+from bot.slack.publisher import SlackPublisher, slack_failure
 
 logger = logging.getLogger(__name__)
 
@@ -136,15 +134,11 @@ class RequestFlow:
             message_ts = await self._publisher.post_request(
                 request, requester_language=requester_language
             )
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown_error"))
-            await self._decisions.withdraw_unposted(request.id, f"could not be posted ({error})")
-            return NotPosted(request, error, left_out)
         except Exception as exc:
-            # The connection dropped or Slack did not answer in time (slack_sdk's own retries
-            # done): left pending, the request would hold its orders until REQUEST_TTL with no
-            # message to click. If Slack posted it after all, a click on it is refused.
-            error = type(exc).__name__
+            # Slack refused it (not in the channel…), or failed after the post's own retries
+            # and look-ups: left pending, the request would hold its orders until REQUEST_TTL
+            # with no message to click. If Slack posted it after all, a click on it is refused.
+            error = slack_failure(exc)
             logger.warning("request %s could not be posted: %s", request.id, error)
             await self._decisions.withdraw_unposted(request.id, f"could not be posted ({error})")
             return NotPosted(request, error, left_out)
