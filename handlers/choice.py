@@ -73,27 +73,32 @@ def register(app: AsyncApp, deps: Deps) -> None:
         reply_to = response_url if isinstance(response_url, str) and response_url else None
         # The trigger expires within 3 s: the language only if already known.
         language = deps.languages.cached(user_id)
+
+        async def tell(text: str) -> None:
+            await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
+
+        async def not_shown(error: str) -> None:
+            # An expired trigger, Slack failing: a click again will do.
+            logger.warning("could not show the choice of orders to %s: %s", user_id, error)
+            await tell(choice_not_opened_text(error, language).text)
+
         args = _search_args(*parse_choice_button_value(str(action.get("value", ""))))
         if args is None:
             logger.info("choose button of %s with an unreadable search", user_id)
             denied = denial_text(None, None, deps.approvers, language)
-            await deps.publisher.tell(channel_id, user_id, denied.text, response_url=reply_to)
+            await tell(denied.text)
             return
         refusal = channel_refusal(channel_id, deps.settings.allowed_channels)
         if refusal is not None:
-            text = form_refusal_text(refusal, language)
-            await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
+            await tell(form_refusal_text(refusal, language))
             return
         try:
             opened = await client.views_open(
                 trigger_id=str(body.get("trigger_id", "")),
                 view=build_choice_loading_modal(args, language),
             )
-        except Exception as exc:  # an expired trigger, Slack failing: a click again will do
-            error = slack_failure(exc)
-            logger.warning("could not open the choice of orders for %s: %s", user_id, error)
-            text = choice_not_opened_text(error, language).text
-            await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
+        except Exception as exc:
+            await not_shown(slack_failure(exc))
             return
         shown = _object(opened.get("view"))
         found = await deps.search.find(args)  # bounded by SEARCH_TIMEOUT_SECONDS
@@ -117,10 +122,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if error in _VIEW_GONE:  # closed meanwhile, most often: nothing to do
                 logger.info("could not show the choice of orders: %s", error)
                 return
-            # Slack failing: the modal would say "searching…" for ever.
-            logger.warning("could not show the choice of orders to %s: %s", user_id, error)
-            text = choice_not_opened_text(error, language).text
-            await deps.publisher.tell(channel_id, user_id, text, response_url=reply_to)
+            await not_shown(error)  # else the modal says "searching…" for ever
 
     async def handle_choice_submission(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
