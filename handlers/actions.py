@@ -86,7 +86,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             click, request, deps.publisher.message_channel(request), private=private
         ):
             return DecisionResult(request, Denial.WRONG_MESSAGE)
-        if request is not None and on_message_ts is not None and request.message_ts is None:
+        if request is not None and on_message_ts is not None:
+            # The click names its message: stored if the request has none yet.
             adopted = await deps.service.adopt_clicked_message(request, on_message_ts)
             return DecisionResult(adopted, result.denial)
         return result
