@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 import pytest
 
 from bot.domain.requests import CancelRequest, RequestStatus
@@ -77,6 +78,17 @@ async def _opened(bot: BotUnderTest, order_id: str) -> CancelRequest:
 CONTAINER = "CSQU3054383"
 
 
+async def _click_choose_orders(bot: BotUnderTest) -> httpx.Response:
+    """The requester's click on the search answer's "Choose orders…" button."""
+    click = payloads.ephemeral_button(
+        ActionId.CHOOSE_ORDERS,
+        user=REQUESTER,
+        value=f"container:{CONTAINER}",
+        response_url=bot.slack.response_url,
+    )
+    return await bot.post_signed(click)
+
+
 def _add_found(bot: BotUnderTest) -> None:
     for order in ORDERS:
         bot.soget.add(order, container_reference=CONTAINER)
@@ -107,14 +119,8 @@ async def test_a_choice_modal_slack_would_not_open_is_explained_privately(
 ) -> None:
     _add_found(bot)
     bot.slack.fail_next("views.open", *[failure] * 3)
-    click = payloads.ephemeral_button(
-        ActionId.CHOOSE_ORDERS,
-        user=REQUESTER,
-        value=f"container:{CONTAINER}",
-        response_url=bot.slack.response_url,
-    )
 
-    response = await bot.post_signed(click)
+    response = await _click_choose_orders(bot)
     assert response.status_code == 200
 
     await bot.slack.wait_until(lambda: bool(bot.slack.ephemerals(REQUESTER)), what="a reply")
@@ -199,14 +205,8 @@ async def test_a_choice_slack_would_not_show_is_explained_unless_the_modal_was_c
 ) -> None:
     _add_found(bot)
     bot.slack.fail_next("views.update", *[failure] * 3)
-    click = payloads.ephemeral_button(
-        ActionId.CHOOSE_ORDERS,
-        user=REQUESTER,
-        value=f"container:{CONTAINER}",
-        response_url=bot.slack.response_url,
-    )
 
-    response = await bot.post_signed(click)
+    response = await _click_choose_orders(bot)
     assert response.status_code == 200
 
     await bot.slack.wait_for_calls("views.update")
