@@ -103,17 +103,22 @@ def build_click_lost_dm(
     request: CancelRequest, permalink: str | None, language: Language
 ) -> Rendered:
     """To someone whose click reached the bot just before it stopped: it was not taken."""
-    order = escape(order_label(request))
-    text = say("dm.click_lost_text", language, order=order)
-    body = say("dm.click_lost", language, order=order, link=_link(permalink, language))
-    return Rendered(fallback_text(text), [SectionBlock(text=md(body))])
+    return _stopped_notice("dm.click_lost", request, permalink, language)
 
 
 def build_not_posted_dm(
     request: CancelRequest, permalink: str | None, language: Language
 ) -> Rendered:
     """To a requester whose request the bot stopped before posting: withdrawn, nothing sent."""
+    return _stopped_notice("dm.not_posted", request, permalink, language)
+
+
+def _stopped_notice(
+    key: str, request: CancelRequest, permalink: str | None, language: Language
+) -> Rendered:
+    """A notice about one request that a stop of the bot cut short: phrase `key` (its body)
+    and `key`_text (its notification line), both naming the order."""
     order = escape(order_label(request))
-    text = say("dm.not_posted_text", language, order=order)
-    body = say("dm.not_posted", language, order=order, link=_link(permalink, language))
+    text = say(f"{key}_text", language, order=order)
+    body = say(key, language, order=order, link=_link(permalink, language))
     return Rendered(fallback_text(text), [SectionBlock(text=md(body))])
